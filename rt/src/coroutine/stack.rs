@@ -1,0 +1,286 @@
+//! Coroutine stacks: guard-paged slots carved out of large slabs, pooled.
+//!
+//! One `mmap` + `mprotect` per stack costs two kernel mappings, and Linux's
+//! default `vm.max_map_count` (65530) then caps a process near 32k live
+//! coroutines. Instead a slab holds up to [`MAX_STACKS_PER_SLAB`] slots of
+//! `[guard page | stack]`. On Linux 6.13+ the guard pages are installed with
+//! `madvise(MADV_GUARD_INSTALL)`, which does not split the mapping: one slab
+//! is one mapping however many stacks it holds. Older kernels fall back to
+//! `mprotect(PROT_NONE)`, which splits it (two mappings per stack, as before).
+//!
+//! Memory is reserved with `MAP_NORESERVE` and committed lazily by the
+//! kernel as a coroutine touches its pages, so a 64 KiB stack whose coroutine
+//! only ever uses 2 KiB costs one page of RAM. Freed stacks return to the
+//! pool (LIFO, so the most recently touched, still-resident ones are reused
+//! first); the slabs are unmapped when the runtime that owns the pool drops.
+
+use std::io;
+use std::ptr::NonNull;
+
+use corosensei::stack::{Stack, StackPointer};
+use parking_lot::Mutex;
+
+/// A slab holds at most this many stacks (~17 MiB of address space at 64 KiB).
+const MAX_STACKS_PER_SLAB: usize = 256;
+/// Smallest stack we accept: enough for the runtime's frames plus unwinding.
+pub(crate) const MIN_STACK_SIZE: usize = 16 * 1024;
+/// Largest stack we accept; anything bigger is almost surely a unit mistake.
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// `MADV_GUARD_INSTALL` from Linux 6.13's `<asm-generic/mman-common.h>`.
+#[cfg(target_os = "linux")]
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// How guard pages are made; decided once per pool by the first slab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GuardKind {
+    /// Not decided yet.
+    Unknown,
+    /// `madvise(MADV_GUARD_INSTALL)`: no extra kernel mappings.
+    Madvise,
+    /// `mprotect(PROT_NONE)`: one extra mapping per stack.
+    Mprotect,
+}
+
+/// One stack handed to a coroutine. Plain addresses: it is returned to its
+/// pool explicitly (`StackPool::release`), never by `Drop`.
+#[derive(Debug)]
+pub(crate) struct PooledStack {
+    /// Highest address of the usable stack (stacks grow down).
+    top: StackPointer,
+    /// Lowest usable address; the guard page lies just below it.
+    bottom: StackPointer,
+}
+
+// SAFETY: `top`/`bottom` delimit a readable, writable region of `bottom..top`
+// that is owned by exactly one `PooledStack` at a time (the pool hands each
+// slot out once until it is released), with a guard page below `bottom`.
+unsafe impl Stack for PooledStack {
+    fn base(&self) -> StackPointer {
+        self.top
+    }
+
+    fn limit(&self) -> StackPointer {
+        self.bottom
+    }
+}
+
+impl PooledStack {
+    /// Usable bytes of this stack.
+    pub(crate) fn size(&self) -> usize {
+        self.top.get() - self.bottom.get()
+    }
+}
+
+/// A mapped slab; unmapped when the pool drops.
+#[derive(Debug)]
+struct Slab {
+    /// Start of the mapping.
+    start: NonNull<u8>,
+    /// Length of the mapping in bytes.
+    len: usize,
+}
+
+/// The stacks of one runtime, all of one size.
+#[derive(Debug)]
+pub(crate) struct StackPool {
+    /// Usable bytes per stack, a multiple of the page size.
+    stack_size: usize,
+    /// The system page size (also the guard size).
+    page: usize,
+    /// Free stacks and the slabs they come from.
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Stacks ready for reuse, most recently freed last.
+    free: Vec<PooledStack>,
+    /// Every slab mapped so far.
+    slabs: Vec<Slab>,
+    /// How guard pages are installed.
+    guard: GuardKind,
+    /// Stacks in the next slab; doubles from 16 up to `MAX_STACKS_PER_SLAB`
+    /// so that a runtime with few coroutines maps little.
+    next_slab_stacks: usize,
+}
+
+// SAFETY: the raw pointers in `Inner` are addresses of mappings owned by the
+// pool; they are only dereferenced by the coroutine that owns a slot.
+unsafe impl Send for Inner {}
+
+impl StackPool {
+    /// A pool of stacks with at least `stack_size` usable bytes each.
+    pub(crate) fn new(stack_size: usize) -> io::Result<StackPool> {
+        if stack_size < MIN_STACK_SIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("stack size {stack_size} is below the minimum of {MIN_STACK_SIZE} bytes"),
+            ));
+        }
+        if stack_size > MAX_STACK_SIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("stack size {stack_size} is above the maximum of {MAX_STACK_SIZE} bytes"),
+            ));
+        }
+        let page = page_size();
+        Ok(StackPool {
+            stack_size: stack_size.next_multiple_of(page),
+            page,
+            inner: Mutex::new(Inner {
+                free: Vec::new(),
+                slabs: Vec::new(),
+                guard: GuardKind::Unknown,
+                next_slab_stacks: 16,
+            }),
+        })
+    }
+
+    /// Take a stack, mapping a new slab if none is free.
+    pub(crate) fn acquire(&self) -> io::Result<PooledStack> {
+        let mut inner = self.inner.lock();
+        if let Some(stack) = inner.free.pop() {
+            return Ok(stack);
+        }
+        self.map_slab(&mut inner)?;
+        Ok(inner.free.pop().expect("a new slab has free stacks"))
+    }
+
+    /// Give a stack back. The coroutine that used it must have finished.
+    pub(crate) fn release(&self, stack: PooledStack) {
+        debug_assert_eq!(stack.size(), self.stack_size);
+        self.inner.lock().free.push(stack);
+    }
+
+    /// Map one slab and push its stacks onto the free list.
+    #[cold]
+    fn map_slab(&self, inner: &mut Inner) -> io::Result<()> {
+        let slot = self.page + self.stack_size;
+        let count = inner.next_slab_stacks;
+        let len = slot * count;
+        // SAFETY: an anonymous private mapping at an address of the kernel's
+        // choosing; it aliases nothing.
+        let start = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(exhausted("mmap", io::Error::last_os_error()));
+        }
+        let slab = Slab {
+            start: NonNull::new(start.cast()).expect("mmap never returns null on success"),
+            len,
+        };
+        for i in 0..count {
+            // SAFETY: `i * slot` is inside the mapping just created.
+            let guard = unsafe { slab.start.as_ptr().add(i * slot) };
+            if let Err(err) = self.install_guard(inner, guard) {
+                drop(slab); // unmaps
+                return Err(exhausted("guard page", err));
+            }
+        }
+        for i in (0..count).rev() {
+            let bottom = slab.start.as_ptr() as usize + i * slot + self.page;
+            inner.free.push(PooledStack {
+                top: StackPointer::new(bottom + self.stack_size).expect("non-null"),
+                bottom: StackPointer::new(bottom).expect("non-null"),
+            });
+        }
+        inner.slabs.push(slab);
+        inner.next_slab_stacks = (count * 2).min(MAX_STACKS_PER_SLAB);
+        Ok(())
+    }
+
+    /// Make the page at `addr` inaccessible.
+    fn install_guard(&self, inner: &mut Inner, addr: *mut u8) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if inner.guard != GuardKind::Mprotect {
+            // SAFETY: `addr` is a page of a mapping this pool owns and no
+            // stack has been handed out from it yet.
+            let rc = unsafe { libc::madvise(addr.cast(), self.page, MADV_GUARD_INSTALL) };
+            if rc == 0 {
+                inner.guard = GuardKind::Madvise;
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if inner.guard == GuardKind::Madvise || err.raw_os_error() != Some(libc::EINVAL) {
+                return Err(err);
+            }
+            // EINVAL on first use: the kernel predates 6.13.
+        }
+        inner.guard = GuardKind::Mprotect;
+        // SAFETY: as above; this splits the mapping around the guard page.
+        if unsafe { libc::mprotect(addr.cast(), self.page, libc::PROT_NONE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Slab {
+    fn drop(&mut self) {
+        // SAFETY: the slab is a mapping of exactly `len` bytes from `start`,
+        // and the pool only drops it once no coroutine runs on it (the
+        // runtime unwinds every coroutine before it drops the pool).
+        unsafe { libc::munmap(self.start.as_ptr().cast(), self.len) };
+    }
+}
+
+/// A clear error for the runtime's callers when stacks run out.
+fn exhausted(what: &str, err: io::Error) -> io::Error {
+    io::Error::new(
+        err.kind(),
+        format!(
+            "cannot allocate a coroutine stack ({what} failed: {err}); \
+             memory or the kernel's mapping limit (vm.max_map_count) is exhausted"
+        ),
+    )
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page).unwrap_or(4096).max(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_tiny_and_absurd_sizes() {
+        assert!(StackPool::new(1024).is_err());
+        assert!(StackPool::new(usize::MAX / 2).is_err());
+    }
+
+    #[test]
+    fn stacks_are_distinct_writable_and_reused() {
+        let pool = StackPool::new(64 * 1024).unwrap();
+        let stacks: Vec<_> = (0..40).map(|_| pool.acquire().unwrap()).collect();
+        let mut bottoms: Vec<_> = stacks.iter().map(|s| s.bottom.get()).collect();
+        bottoms.sort_unstable();
+        bottoms.dedup();
+        assert_eq!(bottoms.len(), 40);
+        for s in &stacks {
+            assert_eq!(s.size(), 64 * 1024);
+            // SAFETY: the whole usable range is mapped read-write.
+            unsafe {
+                (s.bottom.get() as *mut u8).write(1);
+                ((s.top.get() - 1) as *mut u8).write(2);
+            }
+        }
+        let last = stacks[39].bottom;
+        for s in stacks {
+            pool.release(s);
+        }
+        let again = pool.acquire().unwrap();
+        assert_eq!(again.bottom, last, "LIFO: last released comes back first");
+    }
+}

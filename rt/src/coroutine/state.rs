@@ -1,0 +1,128 @@
+//! The coroutine state word: who may resume a coroutine, and when.
+//!
+//! Exactly one party may resume a coroutine at a time, and an `unpark` must
+//! never be lost. Both properties follow from one atomic byte whose every
+//! transition is one function below, returning what the caller must do next.
+//!
+//! ```text
+//!              spawn
+//!                │
+//!                ▼        worker pops        park (after the switch)
+//!           SCHEDULED ───────────────► RUNNING ──────────────────► IDLE
+//!             ▲   ▲                     │  ▲ │                        │
+//!             │   └─────── yield ───────┘  │ │ unpark                 │
+//!             │                  consume   │ ▼                        │
+//!             └─ park sees NOTIFIED ──── NOTIFIED                     │
+//!             ▲                                                       │
+//!             └──────────────────── unpark ───────────────────────────┘
+//!   RUNNING / NOTIFIED ── returns ──► DONE
+//! ```
+//!
+//! The key ordering: a parking coroutine first switches *off* its stack, and
+//! only then does the worker move `RUNNING → IDLE`. From that moment an
+//! `unpark` may hand it to another queue, and the stack is no longer in use.
+//! An `unpark` that arrives earlier finds `RUNNING`, leaves `NOTIFIED`, and
+//! the worker re-queues the coroutine instead of idling it: no lost wakeup.
+
+use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
+
+/// Suspended in `park`, in no queue: the next `unpark` must schedule it.
+const IDLE: u8 = 0;
+/// In a run queue, or about to be pushed to one by whoever set this state.
+const SCHEDULED: u8 = 1;
+/// Being resumed by a worker.
+const RUNNING: u8 = 2;
+/// Running, and an `unpark` arrived: the next `park` must not sleep.
+const NOTIFIED: u8 = 3;
+/// Returned (or unwound); nothing will resume it again.
+const DONE: u8 = 4;
+
+/// The state word of one coroutine.
+#[derive(Debug)]
+pub struct State(AtomicU8);
+
+/// What the caller of [`State::unpark`] must do next.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+#[must_use]
+pub enum Unpark {
+    /// The coroutine was idle and is now `SCHEDULED`: push it to a run queue.
+    Schedule,
+    /// Nothing: it is queued, running (and will see the notification), or done.
+    Nothing,
+}
+
+/// What the worker must do with a coroutine that just switched out in `park`.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+#[must_use]
+pub enum Parked {
+    /// It is `IDLE`: forget it until an `unpark` schedules it.
+    Idle,
+    /// An `unpark` arrived while it ran: it is `SCHEDULED`, re-queue it.
+    Notified,
+}
+
+impl State {
+    /// A new coroutine, about to be pushed to a run queue.
+    pub fn new_scheduled() -> State {
+        State(AtomicU8::new(SCHEDULED))
+    }
+
+    /// A worker took the coroutine from a run queue and will resume it.
+    pub fn transition_to_running(&self) {
+        let prev = self.0.swap(RUNNING, AcqRel);
+        debug_assert_eq!(
+            prev, SCHEDULED,
+            "resumed a coroutine that was not scheduled"
+        );
+    }
+
+    /// The coroutine has switched out in `park`; decide whether it sleeps.
+    pub fn transition_to_idle(&self) -> Parked {
+        match self.0.compare_exchange(RUNNING, IDLE, AcqRel, Acquire) {
+            Ok(_) => Parked::Idle,
+            Err(actual) => {
+                debug_assert_eq!(actual, NOTIFIED);
+                // Nobody else writes a NOTIFIED word, so a store would do; the
+                // swap keeps the Acquire of the notifier's writes obvious.
+                self.0.swap(SCHEDULED, AcqRel);
+                Parked::Notified
+            }
+        }
+    }
+
+    /// The coroutine has switched out in `yield_now`: it goes back to a queue.
+    pub fn transition_to_scheduled(&self) {
+        let prev = self.0.swap(SCHEDULED, AcqRel);
+        debug_assert!(prev == RUNNING || prev == NOTIFIED);
+    }
+
+    /// Inside `park`, before switching: consume a pending notification.
+    /// Returns `true` if there was one (then `park` returns at once).
+    pub fn try_consume_notification(&self) -> bool {
+        self.0
+            .compare_exchange(NOTIFIED, RUNNING, AcqRel, Acquire)
+            .is_ok()
+    }
+
+    /// Make the coroutine runnable. Safe to call from any thread, any time.
+    pub fn unpark(&self) -> Unpark {
+        let mut current = self.0.load(Acquire);
+        loop {
+            let next = match current {
+                IDLE => SCHEDULED,
+                RUNNING => NOTIFIED,
+                _ => return Unpark::Nothing,
+            };
+            match self.0.compare_exchange(current, next, AcqRel, Acquire) {
+                Ok(_) if next == SCHEDULED => return Unpark::Schedule,
+                Ok(_) => return Unpark::Nothing,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The coroutine returned or was unwound; later `unpark`s do nothing.
+    pub fn transition_to_done(&self) {
+        self.0.swap(DONE, AcqRel);
+    }
+}

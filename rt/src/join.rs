@@ -1,0 +1,321 @@
+//! Handing a coroutine's result to whoever joins it: [`JoinHandle`],
+//! [`JoinError`], and the one-shot [`JoinCell`] underneath.
+
+use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
+use crate::panic::Panic;
+use crate::scheduler::task::{self, park, Coroutine, Task, Unparker};
+
+/// No result yet, nobody waiting.
+const EMPTY: u8 = 0;
+/// No result yet; `waiter` holds the joiner's unparker.
+const WAITING: u8 = 1;
+/// The result is in `value`.
+const COMPLETE: u8 = 2;
+/// The handle was dropped before the result came: nobody will read it.
+const DETACHED: u8 = 3;
+
+/// A one-shot slot for a coroutine's result and the one joiner waiting on it.
+///
+/// The completer writes the value, then swaps the state to `COMPLETE`; if it
+/// was `WAITING` it wakes the joiner. The joiner publishes its unparker,
+/// then moves `EMPTY → WAITING`; if that fails the value is already there.
+/// Whichever side moves second sees the other's write.
+pub struct JoinCell<T> {
+    /// EMPTY / WAITING / COMPLETE / DETACHED.
+    state: AtomicU8,
+    /// The result, written once by the completer.
+    value: UnsafeCell<Option<Result<T, JoinError>>>,
+    /// Who to wake on completion; written by the joiner before `WAITING`.
+    waiter: UnsafeCell<Option<Unparker>>,
+}
+
+// SAFETY: `value` and `waiter` are each written by one side and read by the
+// other only after the state word's AcqRel hand-off described above.
+unsafe impl<T: Send> Send for JoinCell<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for JoinCell<T> {}
+
+impl<T> Default for JoinCell<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> JoinCell<T> {
+    /// An empty cell.
+    pub fn new() -> JoinCell<T> {
+        JoinCell {
+            state: AtomicU8::new(EMPTY),
+            value: UnsafeCell::new(None),
+            waiter: UnsafeCell::new(None),
+        }
+    }
+
+    /// Store the result and wake the joiner. Returns the result back if the
+    /// handle was dropped (detached) before it came.
+    pub fn complete(&self, result: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
+        // SAFETY: only the completer writes `value`, and nobody reads it
+        // before seeing COMPLETE, which is stored after this write.
+        self.value.with_mut(|v| unsafe { *v = Some(result) });
+        match self.state.swap(COMPLETE, AcqRel) {
+            // SAFETY: WAITING was stored (Release) after the joiner wrote
+            // `waiter`, and the joiner never touches it again.
+            WAITING => self
+                .waiter
+                .with_mut(|w| unsafe { (*w).take() })
+                .expect("waiter")
+                .unpark(),
+            // SAFETY: a detached handle never reads `value`.
+            DETACHED => return self.value.with_mut(|v| unsafe { (*v).take() }),
+            _ => {}
+        }
+        None
+    }
+
+    /// Whether the result is ready.
+    pub fn is_complete(&self) -> bool {
+        self.state.load(Acquire) == COMPLETE
+    }
+
+    /// Block (park) until the result is ready, then take it.
+    pub fn wait(&self) -> Result<T, JoinError> {
+        if !self.is_complete() {
+            // SAFETY: before WAITING is published the completer does not
+            // touch `waiter`.
+            self.waiter
+                .with_mut(|w| unsafe { *w = Some(Unparker::current()) });
+            if self
+                .state
+                .compare_exchange(EMPTY, WAITING, AcqRel, Acquire)
+                .is_ok()
+            {
+                while !self.is_complete() {
+                    park();
+                }
+            }
+        }
+        self.take()
+    }
+
+    /// Take the result, which must be complete.
+    fn take(&self) -> Result<T, JoinError> {
+        // SAFETY: COMPLETE was observed with Acquire; the completer is done.
+        self.value
+            .with_mut(|v| unsafe { (*v).take() })
+            .expect("joined twice")
+    }
+
+    /// The handle goes away without joining. Returns the result if it had
+    /// already come and was never read.
+    pub fn detach(&self) -> Option<Result<T, JoinError>> {
+        match self
+            .state
+            .compare_exchange(EMPTY, DETACHED, AcqRel, Acquire)
+        {
+            Ok(_) => None,
+            // SAFETY: COMPLETE observed with Acquire.
+            Err(_) => self.value.with_mut(|v| unsafe { (*v).take() }),
+        }
+    }
+}
+
+/// Owned by a coroutine's body: completes the cell with its result, or
+/// with "cancelled" if the body is dropped or unwound without one.
+pub(crate) struct Completion<T>(Option<Arc<JoinCell<T>>>);
+
+impl<T> Completion<T> {
+    pub(crate) fn new(cell: Arc<JoinCell<T>>) -> Completion<T> {
+        Completion(Some(cell))
+    }
+
+    /// Deliver the result. Returns the panic if it was one and the handle
+    /// is already gone: nobody else will ever see it.
+    fn complete(mut self, result: Result<T, JoinError>) -> Option<Panic> {
+        let cell = self.0.take().expect("completed once");
+        match cell.complete(result) {
+            Some(Err(JoinError(Repr::Panicked(panic)))) => Some(panic),
+            _ => None,
+        }
+    }
+}
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        if let Some(cell) = self.0.take() {
+            cell.complete(Err(JoinError(Repr::Cancelled)));
+        }
+    }
+}
+
+/// The root of every coroutine: run `f`, catch what escapes, complete.
+/// Returns a panic that nobody will observe (the handle was dropped), for
+/// the caller to report.
+///
+/// A forced unwind (the runtime tearing a suspended coroutine down) is
+/// passed on, never reported as a panic of the coroutine.
+pub(crate) fn run_to_completion<T>(
+    f: impl FnOnce() -> T,
+    completion: Completion<T>,
+) -> Option<Panic> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => completion.complete(Ok(value)),
+        Err(payload) => {
+            let torn_down = task::current().is_some_and(|c| c.0.is_unwinding());
+            if torn_down {
+                drop(completion); // cancelled
+                resume_unwind(payload);
+            }
+            completion.complete(Err(JoinError(Repr::Panicked(Panic::from_caught(payload)))))
+        }
+    }
+}
+
+/// Print a panic nobody will observe, naming the coroutine it escaped from.
+pub(crate) fn report_unobserved(panic: &Panic) {
+    let who = task::current().map_or_else(|| "a coroutine".to_owned(), |c| c.0.describe());
+    eprint!("{}", panic.report(&who));
+}
+
+/// Owns the right to join a coroutine. Dropping it detaches the coroutine:
+/// it keeps running, and a panic of a detached coroutine is printed.
+///
+/// ```
+/// let sum = rt::run(|| {
+///     let handles: Vec<_> = (1..=10).map(|i| rt::spawn(move || i * i)).collect();
+///     handles.into_iter().map(|h| h.join().unwrap()).sum::<i32>()
+/// });
+/// assert_eq!(sum, 385);
+/// ```
+pub struct JoinHandle<T> {
+    /// The coroutine (for its identity).
+    task: Arc<Task>,
+    /// Where its result arrives.
+    cell: Arc<JoinCell<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: Arc<Task>, cell: Arc<JoinCell<T>>) -> JoinHandle<T> {
+        JoinHandle { task, cell }
+    }
+
+    /// Wait for the coroutine to finish and take its result.
+    ///
+    /// From a coroutine this parks only the coroutine; from a plain thread
+    /// it blocks the thread. A panic of the coroutine comes back as
+    /// `Err(JoinError)` with [`JoinError::is_panic`]; a coroutine dropped by
+    /// runtime shutdown before it finished gives [`JoinError::is_cancelled`].
+    ///
+    /// ```
+    /// let handle = rt::run(|| rt::spawn(|| panic!("boom")));
+    /// let err = handle.join().unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(err.into_panic().message(), Some("boom"));
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        self.cell.wait()
+    }
+
+    /// Whether the coroutine has finished (a `join` would not block).
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_complete()
+    }
+
+    /// The coroutine's identity.
+    pub fn coroutine(&self) -> Coroutine {
+        Coroutine(self.task.clone())
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(Err(JoinError(Repr::Panicked(panic)))) = self.cell.detach() {
+            eprint!("{}", panic.report(&self.task.describe()));
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("coroutine", &self.coroutine())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a coroutine produced no value: it panicked, or it was cancelled.
+///
+/// ```
+/// let err = rt::run(|| rt::spawn(|| -> u8 { panic!("no") }).join().unwrap_err());
+/// assert!(err.is_panic() && !err.is_cancelled());
+/// println!("{err}"); // coroutine panicked: no
+/// ```
+pub struct JoinError(Repr);
+
+enum Repr {
+    /// The coroutine panicked and nothing recovered it.
+    Panicked(Panic),
+    /// The coroutine was unwound (runtime shutdown) or never started.
+    Cancelled,
+}
+
+impl JoinError {
+    /// The coroutine panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.0, Repr::Panicked(_))
+    }
+
+    /// The coroutine was cancelled: dropped by runtime shutdown before it
+    /// finished (its destructors ran).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.0, Repr::Cancelled)
+    }
+
+    /// The panic. Panics if the coroutine was cancelled instead; see
+    /// [`try_into_panic`](Self::try_into_panic).
+    pub fn into_panic(self) -> Panic {
+        self.try_into_panic()
+            .expect("JoinError::into_panic on a cancelled coroutine")
+    }
+
+    /// The panic, or the error back if the coroutine was cancelled.
+    pub fn try_into_panic(self) -> Result<Panic, JoinError> {
+        match self.0 {
+            Repr::Panicked(panic) => Ok(panic),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The panic, if it was one (without consuming the error).
+    pub fn panic(&self) -> Option<&Panic> {
+        match &self.0 {
+            Repr::Panicked(panic) => Some(panic),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Panicked(panic) => write!(f, "coroutine panicked: {panic}"),
+            Repr::Cancelled => f.write_str("coroutine was cancelled"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Panicked(panic) => f.debug_tuple("JoinError::Panicked").field(panic).finish(),
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

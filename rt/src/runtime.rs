@@ -1,0 +1,384 @@
+//! Building, entering and shutting down a runtime; spawning coroutines.
+
+use std::io;
+use std::panic::resume_unwind;
+use std::sync::{Arc, OnceLock};
+use std::thread;
+
+use crossbeam_deque::Worker as Deque;
+
+use crate::coroutine::stack::StackPool;
+use crate::join::{report_unobserved, run_to_completion, Completion, JoinCell, JoinHandle};
+use crate::scheduler::{self, Shared, Worker};
+
+/// Default usable bytes per coroutine stack.
+pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
+
+/// Configures and starts a [`Runtime`].
+///
+/// ```
+/// let rt = rt::Builder::new().workers(2).stack_size(128 * 1024).build()?;
+/// assert_eq!(rt.block_on(|| 6 * 7), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    /// Worker threads; `None` means available parallelism.
+    workers: Option<usize>,
+    /// Usable bytes per coroutine stack.
+    stack_size: usize,
+    /// Prefix of worker thread names.
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: one worker per available CPU, 64 KiB stacks.
+    pub fn new() -> Builder {
+        Builder {
+            workers: None,
+            stack_size: DEFAULT_STACK_SIZE,
+            thread_name: "rt-worker".to_owned(),
+        }
+    }
+
+    /// Number of worker threads (at least 1).
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Usable bytes of every coroutine stack, rounded up to whole pages.
+    /// Memory is committed lazily, so a large size costs address space, not
+    /// RAM. Must be between 16 KiB and 1 GiB.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Name prefix of the worker threads (`<prefix>-<index>`).
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Start the worker threads.
+    ///
+    /// Fails with `InvalidInput` for zero workers or a stack size out of
+    /// range, or with the OS error if a thread or the first stacks cannot
+    /// be created.
+    pub fn build(self) -> io::Result<Runtime> {
+        let workers = match self.workers {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a runtime needs at least one worker",
+                ))
+            }
+            Some(n) => n,
+            None => thread::available_parallelism().map_or(1, usize::from),
+        };
+        let stacks = StackPool::new(self.stack_size)?;
+        // Map the first slab now, so an exhausted machine fails here.
+        stacks.release(stacks.acquire()?);
+        crate::panic::install_hook();
+
+        let deques: Vec<Deque<_>> = (0..workers).map(|_| Deque::new_fifo()).collect();
+        let shared = Arc::new(Shared::new(
+            deques.iter().map(Deque::stealer).collect(),
+            stacks,
+        ));
+        let mut runtime = Runtime {
+            shared: shared.clone(),
+            threads: Vec::with_capacity(workers),
+        };
+        for (index, deque) in deques.into_iter().enumerate() {
+            let shared = shared.clone();
+            let thread = thread::Builder::new()
+                .name(format!("{}-{index}", self.thread_name))
+                .spawn(move || Worker::new(index, shared, deque).run())?;
+            runtime.threads.push(thread);
+        }
+        Ok(runtime)
+    }
+}
+
+/// A set of worker threads running coroutines.
+///
+/// Dropping it shuts it down: every coroutine still suspended is unwound on
+/// its own worker thread (its destructors run, its joiners see
+/// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled)), coroutines
+/// that never started are dropped, and the threads are joined.
+///
+/// ```
+/// let rt = rt::Builder::new().workers(2).build()?;
+/// let handle = rt.spawn(|| "from a coroutine");
+/// assert_eq!(handle.join().unwrap(), "from a coroutine");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Runtime {
+    /// What the workers share.
+    shared: Arc<Shared>,
+    /// The worker threads, joined on drop.
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("spawned", &self.spawned())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Run `f` as a coroutine on this runtime and wait for its result.
+    ///
+    /// `f` may borrow from the caller. A panic in `f` is printed and
+    /// continues in the caller.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// let words = vec!["a", "b"];
+    /// let n = rt.block_on(|| words.len()); // borrows `words`
+    /// assert_eq!(n, 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn block_on<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        // SAFETY: `wait_unwind_safe` returns only once the coroutine has
+        // finished, so nothing `f` borrows is used after this call.
+        let (task, cell) = unsafe { spawn_raw(&self.shared, Some("block_on".into()), f) }
+            .unwrap_or_else(|e| panic!("Runtime::block_on: {e}"));
+        match wait_unwind_safe(&cell) {
+            Ok(value) => value,
+            Err(err) => match err.try_into_panic() {
+                Ok(panic) => {
+                    eprint!("{}", panic.report(&task.describe()));
+                    resume_unwind(panic.into_payload())
+                }
+                Err(err) => panic!("Runtime::block_on: {err}"),
+            },
+        }
+    }
+
+    /// Spawn a coroutine on this runtime, from any thread.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// assert_eq!(rt.spawn(|| 1 + 1).join().unwrap(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_named(&self.shared, None, f).unwrap_or_else(|e| panic!("rt::spawn: {e}"))
+    }
+
+    /// Number of coroutines spawned on this runtime so far.
+    pub fn spawned(&self) -> u64 {
+        self.shared.spawned()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        assert!(
+            !self.shared.is_own_worker(),
+            "a Runtime cannot be dropped from one of its own coroutines"
+        );
+        self.shared.begin_shutdown();
+        for thread in self.threads.drain(..) {
+            // Coroutine panics never reach the worker loop; a panicking
+            // worker is a bug in rt, and its message was already printed.
+            let _ = thread.join();
+        }
+        self.shared.drain_queues();
+    }
+}
+
+/// Wait for `cell`; if the waiting coroutine is torn down meanwhile, keep
+/// waiting (without switching) so that borrows stay valid until the
+/// coroutine that holds them has finished.
+pub(crate) fn wait_unwind_safe<T>(cell: &JoinCell<T>) -> Result<T, crate::JoinError> {
+    struct Finish<'a, T>(&'a JoinCell<T>);
+    impl<T> Drop for Finish<'_, T> {
+        fn drop(&mut self) {
+            while !self.0.is_complete() {
+                crate::scheduler::task::park();
+            }
+        }
+    }
+    let finish = Finish(cell);
+    let result = cell.wait();
+    std::mem::forget(finish);
+    result
+}
+
+/// Spawn `f` with no lifetime bound and return its task and result cell.
+///
+/// # Safety
+///
+/// Everything `f` borrows must stay valid until the cell is complete.
+pub(crate) unsafe fn spawn_raw<F, T>(
+    shared: &Arc<Shared>,
+    name: Option<Box<str>>,
+    f: F,
+) -> io::Result<(Arc<scheduler::task::Task>, Arc<JoinCell<T>>)>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    if shared.is_shutdown() && !thread::panicking() {
+        return Err(io::Error::other("the runtime is shutting down"));
+    }
+    let cell = Arc::new(JoinCell::new());
+    let completion = Completion::new(cell.clone());
+    let body = move || {
+        if let Some(panic) = run_to_completion(f, completion) {
+            report_unobserved(&panic);
+        }
+    };
+    // SAFETY: forwarded to our caller.
+    let task = unsafe { shared.spawn(name, body)? };
+    Ok((task, cell))
+}
+
+fn spawn_named<F, T>(
+    shared: &Arc<Shared>,
+    name: Option<Box<str>>,
+    f: F,
+) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // SAFETY: `F` and `T` are 'static: they borrow nothing.
+    let (task, cell) = unsafe { spawn_raw(shared, name, f)? };
+    Ok(JoinHandle::new(task, cell))
+}
+
+/// The runtime `rt::spawn` uses: the caller's own, or the default one.
+fn ambient() -> Arc<Shared> {
+    scheduler::current_shared().unwrap_or_else(|| default_runtime().shared.clone())
+}
+
+/// The process-wide runtime behind [`run`], started on first use with one
+/// worker per CPU. It is never dropped.
+fn default_runtime() -> &'static Runtime {
+    static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        Builder::new()
+            .thread_name("rt-default")
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the default rt runtime: {e}"))
+    })
+}
+
+/// Run `f` as a coroutine on the default runtime and wait for its result.
+///
+/// The default runtime starts on first use with one worker per CPU and
+/// lives until the process exits. `f` may borrow from the caller.
+///
+/// ```
+/// let answer = rt::run(|| rt::spawn(|| 42).join().unwrap());
+/// assert_eq!(answer, 42);
+/// ```
+pub fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    default_runtime().block_on(f)
+}
+
+/// Spawn a coroutine. Returns a handle to join it; drop the handle to
+/// detach it.
+///
+/// Inside a coroutine it joins the caller's runtime; elsewhere the default
+/// runtime (see [`run`]). Panics if no stack can be allocated or the runtime
+/// is shutting down; [`try_spawn`] returns those as errors.
+///
+/// ```
+/// rt::run(|| {
+///     let h = rt::spawn(|| "hello");
+///     assert_eq!(h.join().unwrap(), "hello");
+/// });
+/// ```
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    try_spawn(f).unwrap_or_else(|e| panic!("rt::spawn: {e}"))
+}
+
+/// Like [`spawn`], but returns an error when no stack can be allocated
+/// (memory or `vm.max_map_count` exhausted) or the runtime is shutting down.
+///
+/// ```
+/// let h = rt::try_spawn(|| 1).expect("a stack is available");
+/// assert_eq!(h.join().unwrap(), 1);
+/// ```
+pub fn try_spawn<F, T>(f: F) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_named(&ambient(), None, f)
+}
+
+/// Spawn a coroutine with options, like `std::thread::Builder`.
+///
+/// ```
+/// rt::run(|| {
+///     let h = rt::CoroutineBuilder::new()
+///         .name("fetcher")
+///         .spawn(|| rt::current().unwrap().name().map(str::to_owned))
+///         .unwrap();
+///     assert_eq!(h.join().unwrap().as_deref(), Some("fetcher"));
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct CoroutineBuilder {
+    /// Name shown in panic reports and dumps.
+    name: Option<String>,
+}
+
+impl CoroutineBuilder {
+    /// No options set.
+    pub fn new() -> CoroutineBuilder {
+        CoroutineBuilder::default()
+    }
+
+    /// Name the coroutine.
+    pub fn name(mut self, name: impl Into<String>) -> CoroutineBuilder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawn it (see [`spawn`]); errors as [`try_spawn`].
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_named(&ambient(), self.name.map(String::into_boxed_str), f)
+    }
+}
+
+/// The runtime a scope spawns on.
+pub(crate) fn ambient_shared() -> Arc<Shared> {
+    ambient()
+}

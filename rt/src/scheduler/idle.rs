@@ -1,0 +1,131 @@
+//! Which workers sleep, which search for work, and whom to wake.
+//!
+//! Waking a worker costs a syscall, so new shared work (a spawn, an injected
+//! coroutine) wakes one only when nobody is already looking: if some worker
+//! is *searching* (stealing), it will find the work. Three rules make this
+//! free of lost wakeups:
+//!
+//! 1. Whoever publishes shared work calls [`Idle::worker_to_notify`] after
+//!    the push, behind a `SeqCst` fence.
+//! 2. A worker that stops searching because it found work, and was the last
+//!    searcher, wakes another (there may be more work behind it).
+//! 3. A worker that parks as the last searcher re-checks every shared queue
+//!    after leaving the searching count, behind a `SeqCst` fence, and wakes
+//!    a worker if it finds anything. Against rule 1 this is the classic
+//!    store-then-load pair: either the publisher sees no searcher and wakes
+//!    someone, or the parking worker sees the work.
+//!
+//! At most half the workers search at once, so a burst of wakes does not
+//! turn into every worker hammering every other's queue.
+
+use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Mutex;
+
+/// `state` packs two counts: searching workers in the low half ...
+const SEARCHING_ONE: usize = 1;
+/// ... and unparked (awake) workers in the high half.
+const UNPARKED_SHIFT: usize = usize::BITS as usize / 2;
+const UNPARKED_ONE: usize = 1 << UNPARKED_SHIFT;
+const SEARCHING_MASK: usize = UNPARKED_ONE - 1;
+
+/// The idle-worker bookkeeping shared by all workers of a runtime.
+#[derive(Debug)]
+pub struct Idle {
+    /// Searching and unparked worker counts, packed.
+    state: AtomicUsize,
+    /// Indices of parked workers, most recently parked last.
+    sleepers: Mutex<Vec<usize>>,
+    /// Number of workers in the runtime.
+    num_workers: usize,
+}
+
+fn searching(state: usize) -> usize {
+    state & SEARCHING_MASK
+}
+
+fn unparked(state: usize) -> usize {
+    state >> UNPARKED_SHIFT
+}
+
+impl Idle {
+    /// All `num_workers` workers start awake and not searching.
+    pub fn new(num_workers: usize) -> Idle {
+        Idle {
+            state: AtomicUsize::new(num_workers * UNPARKED_ONE),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+        }
+    }
+
+    /// Rule 1: after publishing shared work, pick a parked worker to wake,
+    /// if one is needed. The chosen worker is counted as unparked and
+    /// searching; the caller must unpark it.
+    pub fn worker_to_notify(&self) -> Option<usize> {
+        fence(SeqCst);
+        if !self.needs_wakeup(self.state.load(SeqCst)) {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock();
+        // Re-check under the lock: a worker may have woken meanwhile.
+        if !self.needs_wakeup(self.state.load(SeqCst)) {
+            return None;
+        }
+        let index = sleepers.pop()?;
+        self.state.fetch_add(UNPARKED_ONE + SEARCHING_ONE, SeqCst);
+        Some(index)
+    }
+
+    /// Nobody is searching, and somebody is asleep.
+    fn needs_wakeup(&self, state: usize) -> bool {
+        searching(state) == 0 && unparked(state) < self.num_workers
+    }
+
+    /// A worker out of local work wants to steal. Returns `false` if enough
+    /// workers already search; then it should park without searching.
+    pub fn transition_worker_to_searching(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        if 2 * searching(state) >= self.num_workers.max(2) {
+            return false;
+        }
+        self.state.fetch_add(SEARCHING_ONE, SeqCst);
+        true
+    }
+
+    /// Rule 2: a searching worker found work. Returns `true` if it was the
+    /// last searcher; the caller must then wake another worker.
+    pub fn transition_worker_from_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(SEARCHING_ONE, SeqCst);
+        debug_assert!(searching(prev) > 0);
+        searching(prev) == 1
+    }
+
+    /// A worker goes to sleep. Returns `true` if it was the last searcher:
+    /// the caller must then re-check the shared queues (rule 3).
+    pub fn transition_worker_to_parked(&self, index: usize, is_searching: bool) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        let dec = UNPARKED_ONE + if is_searching { SEARCHING_ONE } else { 0 };
+        let prev = self.state.fetch_sub(dec, SeqCst);
+        sleepers.push(index);
+        drop(sleepers);
+        let last = is_searching && searching(prev) == 1;
+        if last {
+            fence(SeqCst);
+        }
+        last
+    }
+
+    /// A worker woke up. If it is still listed as a sleeper, nobody chose it
+    /// through [`worker_to_notify`](Self::worker_to_notify) (it was woken
+    /// for its own inbox, or spuriously): unlist it and return `false`.
+    /// Otherwise it was chosen and is already counted as searching: `true`.
+    pub fn transition_worker_from_parked(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
+            sleepers.swap_remove(pos);
+            self.state.fetch_add(UNPARKED_ONE, SeqCst);
+            false
+        } else {
+            true
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! M:N scheduling: worker threads, run queues, stealing, idle parking.
+//!
+//! Where a coroutine waits to run depends on whether it has started:
+//!
+//! - **Unstarted** coroutines (fresh spawns) go to the spawning worker's
+//!   `crossbeam-deque` FIFO, or to the shared injector when spawned from
+//!   outside the runtime. Idle workers steal them in batches.
+//! - **Started** coroutines are pinned to the worker they first ran on
+//!   (their *home*): LLVM may cache the address of a thread-local across a
+//!   call that switches stacks, and std's panic count is per thread, so a
+//!   stack that has run on thread A must never be resumed on thread B. A
+//!   started coroutine woken on its home worker goes to that worker's LIFO
+//!   slot (the next thing it runs: a message ping-pong stays hot in cache),
+//!   else to its home's `inbox`, and the home worker is unparked.
+//!
+//! See `docs/scheduler.md` for the design and `idle.rs` for the wake rules.
+
+mod idle;
+mod parker;
+pub(crate) mod task;
+mod worker;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_deque::{Injector, Steal, Stealer};
+
+pub use self::idle::Idle;
+pub use self::parker::Parker;
+use self::task::{CoroutineId, Task};
+use crate::coroutine::stack::StackPool;
+use crate::coroutine::Fiber;
+
+/// What one worker offers to the others.
+struct Remote {
+    /// Started coroutines homed here, woken from other threads.
+    inbox: Injector<Arc<Task>>,
+    /// Steals unstarted coroutines from the worker's local FIFO.
+    stealer: Stealer<Arc<Task>>,
+    /// Where the worker sleeps when idle.
+    parker: Parker,
+}
+
+/// State shared by all workers of one runtime.
+pub(crate) struct Shared {
+    /// One entry per worker, by index.
+    remotes: Box<[Remote]>,
+    /// Unstarted coroutines spawned from outside the runtime's workers.
+    injector: Injector<Arc<Task>>,
+    /// Which workers sleep or search.
+    idle: Idle,
+    /// The coroutine stacks.
+    pub(crate) stacks: StackPool,
+    /// Set once when the runtime starts shutting down.
+    shutdown: AtomicBool,
+    /// Coroutines spawned so far (a metric).
+    spawned: AtomicU64,
+}
+
+impl Shared {
+    /// Shared state for `num_workers` workers whose local FIFOs are
+    /// stolen from through `stealers`.
+    pub(crate) fn new(stealers: Vec<Stealer<Arc<Task>>>, stacks: StackPool) -> Shared {
+        let num_workers = stealers.len();
+        Shared {
+            remotes: stealers
+                .into_iter()
+                .map(|stealer| Remote {
+                    inbox: Injector::new(),
+                    stealer,
+                    parker: Parker::new(),
+                })
+                .collect(),
+            injector: Injector::new(),
+            idle: Idle::new(num_workers),
+            stacks,
+            shutdown: AtomicBool::new(false),
+            spawned: AtomicU64::new(0),
+        }
+    }
+
+    /// Create a coroutine running `body` and queue it.
+    ///
+    /// # Safety
+    ///
+    /// Everything `body` borrows must outlive the coroutine (the caller
+    /// waits for it, as `block_on` and `scope` do), or `body: 'static`.
+    pub(crate) unsafe fn spawn(
+        self: &Arc<Self>,
+        name: Option<Box<str>>,
+        body: impl FnOnce() + Send,
+    ) -> io::Result<Arc<Task>> {
+        let stack = self.stacks.acquire()?;
+        // SAFETY: lifetimes are our caller's contract; bodies built by
+        // `crate::join` catch every panic at their root.
+        let fiber = unsafe { Fiber::new_unchecked(stack, body) };
+        let task = Arc::new(Task::new(self.clone(), CoroutineId::next(), name, fiber));
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+        match worker::current_of(self) {
+            Some(worker) => worker.push_fresh(task.clone()),
+            None => self.injector.push(task.clone()),
+        }
+        self.notify_parked();
+        Ok(task)
+    }
+
+    /// Queue a started coroutine that an `unpark` made runnable.
+    fn schedule_woken(&self, task: Arc<Task>) {
+        let home = task.home().expect("only started coroutines park");
+        match worker::current_of(self) {
+            Some(worker) if worker.index() == home => worker.push_woken(task),
+            _ => {
+                let remote = &self.remotes[home];
+                remote.inbox.push(task);
+                remote.parker.unpark();
+            }
+        }
+    }
+
+    /// Wake a parked worker if shared work may be waiting and nobody searches.
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.remotes[index].parker.unpark();
+        }
+    }
+
+    /// Whether any unstarted coroutine waits in a shared queue.
+    fn has_shared_work(&self) -> bool {
+        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+    }
+
+    /// Whether shutdown has begun.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Begin shutdown: every worker stops, unwinds its coroutines and exits.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        for remote in self.remotes.iter() {
+            remote.parker.unpark();
+        }
+    }
+
+    /// After the workers exited: cancel every coroutine still queued. None
+    /// of them has started (started ones were unwound by their home
+    /// worker), so this only drops their closures, which cancels their joins.
+    pub(crate) fn drain_queues(&self) {
+        let drain = |steal: &dyn Fn() -> Steal<Arc<Task>>| loop {
+            match steal() {
+                Steal::Success(task) => self.cancel_unstarted(&task),
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        };
+        drain(&|| self.injector.steal());
+        for remote in self.remotes.iter() {
+            drain(&|| remote.stealer.steal());
+            drain(&|| remote.inbox.steal());
+        }
+    }
+
+    /// Drop the closure of a coroutine that never ran (its join then reports
+    /// "cancelled") and recycle its stack.
+    fn cancel_unstarted(&self, task: &Task) {
+        if let Some(fiber) = task.take_fiber() {
+            self.stacks.release(fiber.unwind());
+        }
+    }
+
+    /// Whether the calling thread is one of this runtime's workers.
+    pub(crate) fn is_own_worker(&self) -> bool {
+        worker::current_of(self).is_some()
+    }
+
+    /// Total coroutines spawned.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+}
+
+/// The runtime of the calling worker thread, if it is one.
+pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+    worker::current_shared()
+}
+
+pub(crate) use worker::Worker;

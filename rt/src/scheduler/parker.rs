@@ -1,0 +1,83 @@
+//! Puts an idle worker thread to sleep until someone has work for it.
+//!
+//! A token, like `std::thread::park`: an `unpark` that arrives before `park`
+//! makes the next `park` return at once, so "check the queues, then park"
+//! never sleeps through a wake sent in between.
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::{Condvar, Mutex};
+
+/// Not parked, no token.
+const EMPTY: usize = 0;
+/// Asleep (or about to sleep) on the condition variable.
+const PARKED: usize = 1;
+/// A token is waiting: the next `park` returns immediately.
+const NOTIFIED: usize = 2;
+
+/// One worker's sleep/wake point.
+#[derive(Debug)]
+pub struct Parker {
+    /// EMPTY / PARKED / NOTIFIED.
+    state: AtomicUsize,
+    /// Guards the sleep so a wake between "decide to sleep" and "sleep" is
+    /// not lost on the condition variable.
+    lock: Mutex<()>,
+    /// Where the worker sleeps.
+    cvar: Condvar,
+}
+
+impl Default for Parker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parker {
+    /// A parker with no token.
+    pub fn new() -> Parker {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            cvar: Condvar::new(),
+        }
+    }
+
+    /// Sleep until [`unpark`](Self::unpark) is (or was already) called.
+    pub fn park(&self) {
+        // Fast path: consume a token without touching the lock.
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        let mut guard = self.lock.lock();
+        if let Err(actual) = self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
+            debug_assert_eq!(actual, NOTIFIED);
+            self.state.store(EMPTY, SeqCst);
+            return;
+        }
+        loop {
+            self.cvar.wait(&mut guard);
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            // Spurious wakeup: still PARKED, sleep again.
+        }
+    }
+
+    /// Wake the worker if it sleeps, or leave a token for its next `park`.
+    pub fn unpark(&self) {
+        if self.state.swap(NOTIFIED, SeqCst) == PARKED {
+            // Taking the lock orders this notify after the sleeper's wait
+            // began: it set PARKED while holding the lock.
+            drop(self.lock.lock());
+            self.cvar.notify_one();
+        }
+    }
+}

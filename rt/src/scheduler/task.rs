@@ -1,0 +1,313 @@
+//! A scheduled coroutine ([`Task`]), the park/unpark primitive every
+//! blocking operation is built on, and the public identity [`Coroutine`].
+
+use std::cell::Cell;
+use std::fmt;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use super::Shared;
+use crate::coroutine::state::{Parked, State, Unpark};
+use crate::coroutine::{self, Fiber, Resumed, Suspend};
+use crate::loom::cell::UnsafeCell;
+
+/// `Task::home` before the coroutine first runs.
+const NO_HOME: usize = usize::MAX;
+
+/// One coroutine as the scheduler sees it.
+pub(crate) struct Task {
+    /// Who may resume it; see `coroutine::state`.
+    pub(super) state: State,
+    /// Unique in the process, never reused.
+    id: CoroutineId,
+    /// Optional name, for messages and dumps.
+    name: Option<Box<str>>,
+    /// Index of the worker it first ran on and must always run on (written
+    /// once, by that worker, before anyone can unpark it).
+    home: AtomicUsize,
+    /// The coroutine itself; `None` once finished. Only the worker that
+    /// moved `state` to RUNNING (or the home worker at shutdown) touches it.
+    fiber: UnsafeCell<Option<Fiber>>,
+    /// Set by the home worker while it tears the coroutine down: `park`
+    /// must then return at once instead of switching.
+    unwinding: Cell<bool>,
+    /// Index in the home worker's registry (home thread only).
+    slot: Cell<usize>,
+    /// The runtime it belongs to.
+    pub(super) shared: Arc<Shared>,
+}
+
+// SAFETY: `fiber` and `unwinding` are only accessed by the single thread
+// that the state word (or shutdown, on the home worker) grants the
+// coroutine to; everything else is atomic or immutable.
+unsafe impl Send for Task {}
+// SAFETY: as above.
+unsafe impl Sync for Task {}
+
+impl Task {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        id: CoroutineId,
+        name: Option<Box<str>>,
+        fiber: Fiber,
+    ) -> Task {
+        Task {
+            state: State::new_scheduled(),
+            id,
+            name,
+            home: AtomicUsize::new(NO_HOME),
+            fiber: UnsafeCell::new(Some(fiber)),
+            unwinding: Cell::new(false),
+            slot: Cell::new(usize::MAX),
+            shared,
+        }
+    }
+
+    /// The worker this coroutine is pinned to, if it has started.
+    pub(super) fn home(&self) -> Option<usize> {
+        match self.home.load(Relaxed) {
+            NO_HOME => None,
+            index => Some(index),
+        }
+    }
+
+    /// Pin an unstarted coroutine to worker `index` (the one about to run it).
+    pub(super) fn set_home(&self, index: usize) {
+        self.home.store(index, Relaxed);
+    }
+
+    /// Resume the coroutine on this thread. The caller holds it RUNNING.
+    pub(super) fn resume(&self) -> Resumed {
+        // SAFETY: the state word grants this thread exclusive use of `fiber`.
+        self.fiber.with_mut(|fiber| unsafe {
+            (*fiber)
+                .as_mut()
+                .expect("resumed a finished coroutine")
+                .resume()
+        })
+    }
+
+    /// Take the fiber out (finished, or to unwind it at shutdown).
+    pub(super) fn take_fiber(&self) -> Option<Fiber> {
+        // SAFETY: as in `resume`: only the owning thread calls this.
+        self.fiber.with_mut(|fiber| unsafe { (*fiber).take() })
+    }
+
+    /// Index in the home worker's registry.
+    pub(super) fn slot(&self) -> usize {
+        self.slot.get()
+    }
+
+    pub(super) fn set_slot(&self, slot: usize) {
+        self.slot.set(slot);
+    }
+
+    /// Whether the home worker is unwinding it at shutdown.
+    pub(crate) fn is_unwinding(&self) -> bool {
+        self.unwinding.get()
+    }
+
+    /// Mark that the home worker is unwinding this coroutine at shutdown.
+    pub(super) fn set_unwinding(&self) {
+        self.unwinding.set(true);
+    }
+
+    /// Make the coroutine runnable if it is parked; see [`Unparker`].
+    pub(crate) fn unpark(self: &Arc<Self>) {
+        if self.state.unpark() == Unpark::Schedule {
+            self.shared.schedule_woken(self.clone());
+        }
+    }
+
+    /// Called by the worker after the coroutine switched out in `park`.
+    pub(super) fn after_park(&self) -> Parked {
+        self.state.transition_to_idle()
+    }
+
+    /// A printable name: `coroutine 7 "name"`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("coroutine {} \"{name}\"", self.id),
+            None => format!("coroutine {}", self.id),
+        }
+    }
+}
+
+thread_local! {
+    /// The task running on this thread; null outside coroutines.
+    static CURRENT: Cell<*const Task> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The running task. Never inlined: see `coroutine::current_switch`.
+#[inline(never)]
+pub(super) fn current_ptr() -> *const Task {
+    CURRENT.with(Cell::get)
+}
+
+#[inline(never)]
+pub(super) fn set_current(task: *const Task) -> *const Task {
+    CURRENT.with(|c| c.replace(task))
+}
+
+/// Run `f` with the running task, if this thread runs one.
+fn with_current<R>(f: impl FnOnce(Option<&Arc<Task>>) -> R) -> R {
+    let ptr = current_ptr();
+    if ptr.is_null() {
+        return f(None);
+    }
+    // SAFETY: CURRENT points into an `Arc<Task>` that the worker keeps alive
+    // while the task runs; we rebuild a borrowed Arc without touching the
+    // count (ManuallyDrop) so `f` can clone it cheaply.
+    let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ptr) });
+    f(Some(&arc))
+}
+
+/// Who to wake: a coroutine, or a plain OS thread blocked outside the runtime.
+///
+/// Every blocking operation in rt follows one pattern: record
+/// `Unparker::current()` where the waker will find it, re-check the
+/// condition, then [`park`] in a loop until the condition holds. `park` may
+/// return spuriously; an `unpark` is never lost (it is remembered if it
+/// arrives before the `park`).
+#[derive(Clone)]
+pub(crate) enum Unparker {
+    /// A coroutine, woken through its state word.
+    Task(Arc<Task>),
+    /// A thread outside any runtime, woken with `Thread::unpark`.
+    Thread(crate::loom::thread::Thread),
+}
+
+impl Unparker {
+    /// The unparker for the caller: its coroutine, or its thread.
+    pub(crate) fn current() -> Unparker {
+        with_current(|task| match task {
+            Some(task) => Unparker::Task(task.clone()),
+            None => Unparker::Thread(crate::loom::thread::current()),
+        })
+    }
+
+    /// Wake the coroutine or thread.
+    pub(crate) fn unpark(&self) {
+        match self {
+            Unparker::Task(task) => task.unpark(),
+            Unparker::Thread(thread) => thread.unpark(),
+        }
+    }
+}
+
+impl fmt::Debug for Unparker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unparker::Task(task) => write!(f, "Unparker({})", task.describe()),
+            Unparker::Thread(_) => f.write_str("Unparker(thread)"),
+        }
+    }
+}
+
+/// Block the caller until its [`Unparker`] is used (or spuriously).
+///
+/// In a coroutine this parks the coroutine, not the worker thread.
+pub(crate) fn park() {
+    let task = current_ptr();
+    if task.is_null() {
+        crate::loom::thread::park();
+        return;
+    }
+    // SAFETY: the running task outlives its own execution (see with_current).
+    let task = unsafe { &*task };
+    if task.unwinding.get() || task.state.try_consume_notification() {
+        // Being torn down at shutdown, the coroutine cannot switch out (its
+        // unwind must finish now): act as a spurious wakeup.
+        return;
+    }
+    coroutine::suspend(Suspend::Park);
+}
+
+/// Let other coroutines on this worker run, then continue.
+///
+/// Outside a coroutine this is `std::thread::yield_now`.
+///
+/// ```
+/// rt::run(|| {
+///     let other = rt::spawn(|| 1);
+///     rt::yield_now(); // on one worker, `other` may run now
+///     assert_eq!(other.join().unwrap(), 1);
+/// });
+/// ```
+pub fn yield_now() {
+    let task = current_ptr();
+    // SAFETY: as in `park`.
+    if task.is_null() || unsafe { (*task).unwinding.get() } {
+        std::thread::yield_now();
+        return;
+    }
+    coroutine::suspend(Suspend::Yield);
+}
+
+/// A coroutine's unique id. Ids are never reused within a process.
+///
+/// ```
+/// let (a, b) = rt::run(|| (rt::spawn(|| ()), rt::spawn(|| ())));
+/// assert_ne!(a.coroutine().id(), b.coroutine().id());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CoroutineId(NonZeroU64);
+
+impl CoroutineId {
+    /// The next unused id.
+    pub(super) fn next() -> CoroutineId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        CoroutineId(NonZeroU64::new(NEXT.fetch_add(1, Relaxed)).expect("2^64 coroutines"))
+    }
+
+    /// The id as a number (for logs; 1 is the first coroutine).
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for CoroutineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A handle to a coroutine's identity: its id and name.
+///
+/// ```
+/// rt::run(|| {
+///     let me = rt::current().expect("inside a coroutine");
+///     println!("I am {me:?}");
+/// });
+/// assert!(rt::current().is_none()); // a plain thread
+/// ```
+#[derive(Clone)]
+pub struct Coroutine(pub(crate) Arc<Task>);
+
+impl Coroutine {
+    /// The coroutine's id.
+    pub fn id(&self) -> CoroutineId {
+        self.0.id
+    }
+
+    /// The coroutine's name, if it was given one
+    /// (see [`CoroutineBuilder::name`](crate::CoroutineBuilder::name)).
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+}
+
+impl fmt::Debug for Coroutine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coroutine")
+            .field("id", &self.id().as_u64())
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+/// The coroutine the caller runs in, or `None` on a plain thread.
+pub fn current() -> Option<Coroutine> {
+    with_current(|task| task.map(|t| Coroutine(t.clone())))
+}

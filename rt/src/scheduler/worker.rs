@@ -1,0 +1,342 @@
+//! One worker thread: its run queues and its loop.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crossbeam_deque::{Steal, Worker as Deque};
+
+use super::task::{self, Task};
+use super::Shared;
+use crate::coroutine::state::Parked;
+use crate::coroutine::{Resumed, Suspend};
+
+/// A woken coroutine may jump the queue through the LIFO slot at most this
+/// many times in a row, so two coroutines pinging each other cannot starve
+/// the rest of the worker's queue.
+const MAX_LIFO_STREAK: u32 = 3;
+/// Every this many scheduling ticks, shared queues are checked first.
+const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Every this many ticks, fresh spawns go before woken coroutines.
+const FRESH_QUEUE_INTERVAL: u32 = 31;
+/// At most this many woken coroutines are moved from the inbox per tick.
+const INBOX_BATCH: usize = 64;
+
+/// The thread-owned half of a worker. Lives on the worker thread's stack;
+/// `CURRENT_WORKER` points to it while the thread runs.
+pub(crate) struct Worker {
+    /// Position in `Shared::remotes`.
+    index: usize,
+    /// The runtime.
+    shared: Arc<Shared>,
+    /// Unstarted coroutines spawned here; other workers steal from it.
+    fresh: Deque<Arc<Task>>,
+    /// Started coroutines homed here that are runnable.
+    ready: RefCell<VecDeque<Arc<Task>>>,
+    /// The coroutine most recently woken on this worker: runs next.
+    lifo: Cell<Option<Arc<Task>>>,
+    /// How many times in a row the LIFO slot was taken.
+    lifo_streak: Cell<u32>,
+    /// Counts scheduling decisions, for the fairness intervals.
+    tick: Cell<u32>,
+    /// The last coroutine yielded: let a fresh spawn run before it, so a
+    /// yield gives way to every runnable coroutine, started or not.
+    yielded: Cell<bool>,
+    /// Whether this worker is counted as searching in `Idle`.
+    searching: Cell<bool>,
+    /// Every started, unfinished coroutine homed here (for shutdown).
+    registry: RefCell<Registry>,
+    /// xorshift state for picking a steal victim.
+    rng: Cell<u32>,
+}
+
+thread_local! {
+    static CURRENT_WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
+}
+
+#[inline(never)]
+fn current_ptr() -> *const Worker {
+    CURRENT_WORKER.with(Cell::get)
+}
+
+/// The calling thread's worker, if it is a worker of `shared`.
+pub(super) fn current_of(shared: &Shared) -> Option<&'static Worker> {
+    let ptr = current_ptr();
+    // SAFETY: CURRENT_WORKER is non-null only while `Worker::run` executes
+    // on this thread, and the worker outlives everything running on it.
+    let worker = unsafe { ptr.as_ref()? };
+    std::ptr::eq(Arc::as_ptr(&worker.shared), shared).then_some(worker)
+}
+
+/// The runtime of the calling worker thread, if any.
+pub(super) fn current_shared() -> Option<Arc<Shared>> {
+    // SAFETY: as in `current_of`.
+    unsafe { current_ptr().as_ref() }.map(|w| w.shared.clone())
+}
+
+impl Worker {
+    /// The worker at `index`, owning the local FIFO `fresh`.
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, fresh: Deque<Arc<Task>>) -> Worker {
+        Worker {
+            index,
+            shared,
+            fresh,
+            ready: RefCell::new(VecDeque::new()),
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            tick: Cell::new(0),
+            yielded: Cell::new(false),
+            searching: Cell::new(false),
+            registry: RefCell::new(Registry::default()),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        }
+    }
+
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Queue an unstarted coroutine spawned on this worker.
+    pub(super) fn push_fresh(&self, task: Arc<Task>) {
+        self.fresh.push(task);
+    }
+
+    /// Queue a coroutine of ours woken on this thread: it runs next.
+    pub(super) fn push_woken(&self, task: Arc<Task>) {
+        if let Some(previous) = self.lifo.replace(Some(task)) {
+            self.ready.borrow_mut().push_back(previous);
+        }
+    }
+
+    /// The worker loop: run coroutines until the runtime shuts down.
+    pub(crate) fn run(&self) {
+        let outer = CURRENT_WORKER.with(|c| c.replace(self));
+        while !self.shared.is_shutdown() {
+            if let Some(task) = self.next_local().or_else(|| self.search()) {
+                self.stop_searching();
+                self.run_task(task);
+            } else {
+                self.park();
+            }
+        }
+        self.unwind_all();
+        CURRENT_WORKER.with(|c| c.set(outer));
+    }
+
+    /// The next runnable coroutine from this worker's own queues or the
+    /// injector, fairly ordered.
+    fn next_local(&self) -> Option<Arc<Task>> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(task) = self.from_injector().or_else(|| self.from_inbox()) {
+                return Some(task);
+            }
+        }
+        if self.lifo_streak.get() < MAX_LIFO_STREAK {
+            if let Some(task) = self.lifo.take() {
+                self.lifo_streak.set(self.lifo_streak.get() + 1);
+                return Some(task);
+            }
+        }
+        self.lifo_streak.set(0);
+        if self.yielded.replace(false) || tick % FRESH_QUEUE_INTERVAL == 0 {
+            if let Some(task) = self.fresh.pop() {
+                return Some(task);
+            }
+        }
+        let ready = self.ready.borrow_mut().pop_front();
+        ready
+            .or_else(|| self.lifo.take())
+            .or_else(|| self.from_inbox())
+            .or_else(|| self.fresh.pop())
+            .or_else(|| self.from_injector())
+    }
+
+    /// Move woken coroutines from the inbox to `ready`; return the first.
+    fn from_inbox(&self) -> Option<Arc<Task>> {
+        let inbox = &self.shared.remotes[self.index].inbox;
+        let first = steal_one(|| inbox.steal())?;
+        let mut ready = self.ready.borrow_mut();
+        for _ in 1..INBOX_BATCH {
+            match steal_one(|| inbox.steal()) {
+                Some(task) => ready.push_back(task),
+                None => break,
+            }
+        }
+        Some(first)
+    }
+
+    /// Take a batch of unstarted coroutines from the injector.
+    fn from_injector(&self) -> Option<Arc<Task>> {
+        steal_one(|| self.shared.injector.steal_batch_and_pop(&self.fresh))
+    }
+
+    /// Out of local work: become a searcher (if not too many are) and
+    /// steal unstarted coroutines from another worker.
+    fn search(&self) -> Option<Arc<Task>> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let remotes = &self.shared.remotes;
+        let start = self.next_random() as usize % remotes.len();
+        for i in 0..remotes.len() {
+            let victim = (start + i) % remotes.len();
+            if victim == self.index {
+                continue;
+            }
+            let stealer = &remotes[victim].stealer;
+            if let Some(task) = steal_one(|| stealer.steal_batch_and_pop(&self.fresh)) {
+                return Some(task);
+            }
+        }
+        self.from_injector()
+    }
+
+    /// Leave the searching state; rule 2 of `idle.rs`.
+    fn stop_searching(&self) {
+        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
+            self.shared.notify_parked();
+        }
+    }
+
+    /// Sleep until woken; rule 3 of `idle.rs` on the way down.
+    fn park(&self) {
+        let was_searching = self.searching.replace(false);
+        let idle = &self.shared.idle;
+        if idle.transition_worker_to_parked(self.index, was_searching)
+            && self.shared.has_shared_work()
+        {
+            self.shared.notify_parked();
+        }
+        let remote = &self.shared.remotes[self.index];
+        // A wake for our inbox leaves a parker token, so checking the inbox
+        // here and then parking cannot miss one.
+        if remote.inbox.is_empty() && !self.shared.is_shutdown() {
+            remote.parker.park();
+        }
+        if idle.transition_worker_from_parked(self.index) {
+            self.searching.set(true);
+        }
+    }
+
+    /// Resume `task` until it parks, yields or finishes.
+    fn run_task(&self, task: Arc<Task>) {
+        task.state.transition_to_running();
+        if task.home().is_none() {
+            task.set_home(self.index);
+            self.registry.borrow_mut().insert(&task);
+        }
+        let outer = task::set_current(Arc::as_ptr(&task));
+        let resumed = task.resume();
+        task::set_current(outer);
+        match resumed {
+            Resumed::Suspended(Suspend::Park) => match task.after_park() {
+                Parked::Idle => {}
+                Parked::Notified => self.ready.borrow_mut().push_back(task),
+            },
+            Resumed::Suspended(Suspend::Yield) => {
+                task.state.transition_to_scheduled();
+                self.ready.borrow_mut().push_back(task);
+                self.yielded.set(true);
+            }
+            Resumed::Finished => {
+                task.state.transition_to_done();
+                self.registry.borrow_mut().remove(&task);
+                let fiber = task.take_fiber().expect("a finished task had a fiber");
+                self.shared.stacks.release(fiber.into_stack());
+            }
+        }
+    }
+
+    /// Shutdown: unwind every started coroutine homed here, on this thread
+    /// (its stack must not move threads), running its destructors.
+    fn unwind_all(&self) {
+        drop(self.lifo.take());
+        self.ready.borrow_mut().clear();
+        while let Some(task) = self.fresh.pop() {
+            self.shared.cancel_unstarted(&task);
+        }
+        loop {
+            let Some(task) = self.registry.borrow_mut().pop() else {
+                break;
+            };
+            let Some(fiber) = task.take_fiber() else {
+                continue;
+            };
+            task.set_unwinding();
+            let outer = task::set_current(Arc::as_ptr(&task));
+            let stack = fiber.unwind();
+            task::set_current(outer);
+            task.state.transition_to_done();
+            self.shared.stacks.release(stack);
+        }
+    }
+
+    fn next_random(&self) -> u32 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+}
+
+/// Retry a crossbeam steal until it gives a definite answer.
+fn steal_one(mut steal: impl FnMut() -> Steal<Arc<Task>>) -> Option<Arc<Task>> {
+    loop {
+        match steal() {
+            Steal::Success(task) => return Some(task),
+            Steal::Empty => return None,
+            Steal::Retry => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// The started, unfinished coroutines of one worker, by slot.
+#[derive(Default)]
+struct Registry {
+    /// Slot i holds a task or is free.
+    slots: Vec<Option<Arc<Task>>>,
+    /// Free slot indices.
+    free: Vec<usize>,
+}
+
+impl Registry {
+    fn insert(&mut self, task: &Arc<Task>) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(task.clone());
+                slot
+            }
+            None => {
+                self.slots.push(Some(task.clone()));
+                self.slots.len() - 1
+            }
+        };
+        task.set_slot(slot);
+    }
+
+    fn remove(&mut self, task: &Task) {
+        let slot = task.slot();
+        debug_assert!(self.slots[slot]
+            .as_deref()
+            .is_some_and(|t| std::ptr::eq(t, task)));
+        self.slots[slot] = None;
+        self.free.push(slot);
+    }
+
+    fn pop(&mut self) -> Option<Arc<Task>> {
+        while let Some(entry) = self.slots.pop() {
+            if entry.is_some() {
+                return entry;
+            }
+        }
+        self.free.clear();
+        None
+    }
+}

@@ -1,0 +1,193 @@
+//! Structured spawning: coroutines that may borrow from the caller, all
+//! joined before [`scope`] returns (like `std::thread::scope`).
+
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::join::{run_to_completion, Completion, JoinCell, JoinError};
+use crate::scheduler::task::{park, Coroutine, Task, Unparker};
+use crate::scheduler::Shared;
+
+/// What a scope and its coroutines share.
+struct ScopeState {
+    /// Coroutines spawned in the scope that have not finished.
+    running: AtomicUsize,
+    /// A coroutine panicked and its handle was dropped without joining.
+    unjoined_panic: AtomicBool,
+    /// The scope's owner, waiting for `running` to reach zero.
+    waiter: Mutex<Option<Unparker>>,
+}
+
+impl ScopeState {
+    fn finished_one(&self) {
+        if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if let Some(waiter) = self.waiter.lock().take() {
+                waiter.unpark();
+            }
+        }
+    }
+
+    /// Park until every coroutine of the scope has finished.
+    fn wait_all(&self) {
+        loop {
+            let mut waiter = self.waiter.lock();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            *waiter = Some(Unparker::current());
+            drop(waiter);
+            park();
+        }
+    }
+}
+
+/// A scope to spawn borrowing coroutines in; see [`scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    /// Shared with the scope's coroutines.
+    state: Arc<ScopeState>,
+    /// The runtime the coroutines run on.
+    shared: Arc<Shared>,
+    /// Invariance over 'scope, as in `std::thread::Scope`.
+    scope: PhantomData<&'scope mut &'scope ()>,
+    /// Invariance over 'env.
+    env: PhantomData<&'env mut &'env ()>,
+}
+
+/// Run `f` with a [`Scope`]; every coroutine it spawns is joined before
+/// `scope` returns, so they may borrow anything that outlives the call.
+///
+/// If a spawned coroutine panics and its handle was not joined, `scope`
+/// panics after all of them finished. Works in a coroutine (the caller
+/// parks) and on a plain thread (it spawns on the default runtime).
+///
+/// ```
+/// let mut counts = [0_u32; 4];
+/// rt::run(|| {
+///     rt::scope(|s| {
+///         for (i, slot) in counts.iter_mut().enumerate() {
+///             s.spawn(move || *slot = i as u32 * 10);
+///         }
+///     });
+/// });
+/// assert_eq!(counts, [0, 10, 20, 30]);
+/// ```
+pub fn scope<'env, F, T>(f: F) -> T
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let scope = Scope {
+        state: Arc::new(ScopeState {
+            running: AtomicUsize::new(0),
+            unjoined_panic: AtomicBool::new(false),
+            waiter: Mutex::new(None),
+        }),
+        shared: crate::runtime::ambient_shared(),
+        scope: PhantomData,
+        env: PhantomData,
+    };
+    // Wait even if the caller is torn down meanwhile: the coroutines still
+    // borrow from this frame (park does not switch during a teardown).
+    struct WaitAll<'a>(&'a ScopeState);
+    impl Drop for WaitAll<'_> {
+        fn drop(&mut self) {
+            self.0.wait_all();
+        }
+    }
+    let wait = WaitAll(&scope.state);
+    let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    drop(wait);
+    match result {
+        Err(payload) => resume_unwind(payload),
+        Ok(_) if scope.state.unjoined_panic.load(Ordering::Acquire) => {
+            panic!("a scoped coroutine panicked")
+        }
+        Ok(value) => value,
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Spawn a coroutine that may borrow from outside the scope.
+    ///
+    /// Panics if no stack can be allocated or the runtime is shutting down.
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let cell = Arc::new(JoinCell::new());
+        let completion = Completion::new(cell.clone());
+        let state = self.state.clone();
+        let body = move || {
+            // Counted finished only after the result is stored (or the body
+            // unwound), so the scope never ends while the body still runs.
+            struct Finished(Arc<ScopeState>);
+            impl Drop for Finished {
+                fn drop(&mut self) {
+                    self.0.finished_one();
+                }
+            }
+            let finished = Finished(state);
+            if run_to_completion(f, completion).is_some() {
+                finished.0.unjoined_panic.store(true, Ordering::Release);
+            }
+        };
+        self.state.running.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: `scope` waits for `running` to drop to zero before it
+        // returns, even while unwinding, so the borrows of `f` outlive it.
+        match unsafe { self.shared.spawn(None, body) } {
+            Ok(task) => ScopedJoinHandle {
+                task,
+                cell,
+                scope: &self.state,
+            },
+            Err(err) => panic!("rt::Scope::spawn: {err}"),
+        }
+    }
+}
+
+/// Owns the right to join a coroutine spawned in a [`Scope`].
+pub struct ScopedJoinHandle<'scope, T> {
+    /// The coroutine.
+    task: Arc<Task>,
+    /// Where its result arrives.
+    cell: Arc<JoinCell<T>>,
+    /// Told about panics nobody joined.
+    scope: &'scope ScopeState,
+}
+
+impl<T> ScopedJoinHandle<'_, T> {
+    /// Wait for the coroutine and take its result.
+    ///
+    /// ```
+    /// let v = vec![1, 2, 3];
+    /// let total = rt::run(|| rt::scope(|s| s.spawn(|| v.iter().sum::<i32>()).join().unwrap()));
+    /// assert_eq!(total, 6);
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        self.cell.wait()
+    }
+
+    /// Whether the coroutine has finished.
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_complete()
+    }
+
+    /// The coroutine's identity.
+    pub fn coroutine(&self) -> Coroutine {
+        Coroutine(self.task.clone())
+    }
+}
+
+impl<T> Drop for ScopedJoinHandle<'_, T> {
+    fn drop(&mut self) {
+        if let Some(Err(err)) = self.cell.detach() {
+            if err.is_panic() {
+                self.scope.unjoined_panic.store(true, Ordering::Release);
+            }
+        }
+    }
+}

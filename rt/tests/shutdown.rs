@@ -1,0 +1,113 @@
+//! Dropping a runtime unwinds every suspended coroutine on its own worker:
+//! destructors run, joiners see "cancelled", nothing leaks.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+struct CountOnDrop(Arc<AtomicUsize>, std::thread::ThreadId);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        // Unwound on the thread the coroutine ran on.
+        assert_eq!(std::thread::current().id(), self.1);
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+fn guard(count: &Arc<AtomicUsize>) -> CountOnDrop {
+    CountOnDrop(count.clone(), std::thread::current().id())
+}
+
+#[test]
+fn shutdown_unwinds_parked_and_yielding_coroutines_and_runs_destructors() {
+    for _ in 0..20 {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let rt = rt::Builder::new().workers(2).build().unwrap();
+        let started = Arc::new(AtomicUsize::new(0));
+        let d = dropped.clone();
+        let outside = rt.block_on(move || {
+            let mut keep = None;
+            for i in 0..100 {
+                let (d1, s1) = (d.clone(), started.clone());
+                // Suspended in yield_now forever.
+                let spinner = rt::spawn(move || {
+                    let _g = guard(&d1);
+                    s1.fetch_add(1, SeqCst);
+                    loop {
+                        rt::yield_now();
+                    }
+                });
+                let (d2, s2) = (d.clone(), started.clone());
+                // Parked forever in join.
+                let waiter = rt::spawn(move || {
+                    let _g = guard(&d2);
+                    s2.fetch_add(1, SeqCst);
+                    spinner.join().map(|_: ()| ())
+                });
+                if i == 0 {
+                    keep = Some(waiter);
+                }
+            }
+            while started.load(SeqCst) < 200 {
+                rt::yield_now();
+            }
+            keep.unwrap()
+        });
+        // A plain thread joins a coroutine that will be cancelled.
+        let joiner = std::thread::spawn(move || outside.join());
+        drop(rt);
+        assert_eq!(dropped.load(SeqCst), 200);
+        let err = joiner.join().unwrap().unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(!err.is_panic());
+    }
+}
+
+/// Counts drops; may be dropped on any thread.
+struct Token(Arc<AtomicUsize>);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn unstarted_coroutines_are_dropped_and_report_cancelled() {
+    let rt = rt::Builder::new().workers(1).build().unwrap();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    let handles = rt.block_on(move || {
+        // The block_on coroutine keeps the only worker busy: the spawned
+        // ones never start. It returns their handles and the runtime drops.
+        (0..10)
+            .map(|_| {
+                let token = Token(d.clone());
+                rt::spawn(move || {
+                    let _t = token;
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    // They may have started after block_on returned; either way each
+    // closure was dropped exactly once by the time the runtime is gone.
+    drop(rt);
+    assert_eq!(dropped.load(SeqCst), 10);
+    for h in handles {
+        match h.join() {
+            Ok(()) => {}
+            Err(e) => assert!(e.is_cancelled()),
+        }
+    }
+}
+
+#[test]
+fn runtimes_can_be_created_and_dropped_repeatedly() {
+    for i in 0..50 {
+        let rt = rt::Builder::new().workers(1 + i % 3).build().unwrap();
+        assert_eq!(
+            rt.block_on(move || rt::spawn(move || i * 2).join().unwrap()),
+            i * 2
+        );
+    }
+}
