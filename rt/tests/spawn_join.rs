@@ -178,13 +178,23 @@ fn depth(n: u32) -> u32 {
 fn moderate_recursion_fits_in_the_default_stack() {
     let rt = runtime(1);
     // At most ~200 bytes a frame even in debug builds: ~30 KiB of 64 KiB.
-    assert_eq!(rt.block_on(|| rt::spawn(|| depth(150)).join().unwrap()), 150);
+    assert_eq!(
+        rt.block_on(|| rt::spawn(|| depth(150)).join().unwrap()),
+        150
+    );
 }
 
 #[test]
 fn stack_size_is_configurable_for_deep_recursion() {
-    let rt = rt::Builder::new().workers(1).stack_size(1 << 20).build().unwrap();
-    assert_eq!(rt.block_on(|| rt::spawn(|| depth(3_000)).join().unwrap()), 3_000);
+    let rt = rt::Builder::new()
+        .workers(1)
+        .stack_size(1 << 20)
+        .build()
+        .unwrap();
+    assert_eq!(
+        rt.block_on(|| rt::spawn(|| depth(3_000)).join().unwrap()),
+        3_000
+    );
 }
 
 #[test]

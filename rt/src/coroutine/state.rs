@@ -105,16 +105,24 @@ impl State {
     }
 
     /// Make the coroutine runnable. Safe to call from any thread, any time.
+    ///
+    /// Even when there is nothing to change (already SCHEDULED or NOTIFIED)
+    /// this writes the word: the write is a release that the worker's next
+    /// transition acquires, so the coroutine, when it runs, sees everything
+    /// the unparker did before calling `unpark`. A plain load would leave no
+    /// such edge, and the coroutine could miss the very condition it was
+    /// woken for (loom finds that interleaving).
     pub fn unpark(&self) -> Unpark {
         let mut current = self.0.load(Acquire);
         loop {
             let next = match current {
                 IDLE => SCHEDULED,
                 RUNNING => NOTIFIED,
-                _ => return Unpark::Nothing,
+                DONE => return Unpark::Nothing,
+                same => same,
             };
             match self.0.compare_exchange(current, next, AcqRel, Acquire) {
-                Ok(_) if next == SCHEDULED => return Unpark::Schedule,
+                Ok(IDLE) => return Unpark::Schedule,
                 Ok(_) => return Unpark::Nothing,
                 Err(actual) => current = actual,
             }

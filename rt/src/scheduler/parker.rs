@@ -55,7 +55,9 @@ impl Parker {
         let mut guard = self.lock.lock();
         if let Err(actual) = self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
             debug_assert_eq!(actual, NOTIFIED);
-            self.state.store(EMPTY, SeqCst);
+            // A swap, not a store: if another unpark landed since the CAS,
+            // reading its write is what makes its effects visible to us.
+            self.state.swap(EMPTY, SeqCst);
             return;
         }
         loop {

@@ -1,0 +1,28 @@
+//! The worker parker: an `unpark` before or during `park` is never lost.
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
+use loom::sync::Arc;
+use loom::thread;
+use rt::model::Parker;
+
+#[test]
+fn unpark_before_or_during_park_wakes_the_worker() {
+    loom::model(|| {
+        let parker = Arc::new(Parker::new());
+        let work = Arc::new(AtomicBool::new(false));
+        let producer = {
+            let (parker, work) = (parker.clone(), work.clone());
+            thread::spawn(move || {
+                work.store(true, Release);
+                parker.unpark();
+            })
+        };
+        // If the wake were lost, this would block forever: loom reports
+        // the deadlock.
+        while !work.load(Acquire) {
+            parker.park();
+        }
+        producer.join().unwrap();
+    });
+}
