@@ -2,6 +2,8 @@
 //! [`JoinError`], and the one-shot [`JoinCell`] underneath.
 
 use std::fmt;
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -124,32 +126,105 @@ impl<T> JoinCell<T> {
     }
 }
 
-/// Owned by a coroutine's body: completes the cell with its result, or
-/// with "cancelled" if the body is dropped or unwound without one.
-pub(crate) struct Completion<T>(Option<Arc<JoinCell<T>>>);
+/// A coroutine's return value with its type erased, so that it can live in
+/// the (untyped) task until the typed [`JoinHandle`] takes it. Values of up
+/// to three words are stored inline; larger ones are boxed.
+pub(crate) struct Erased {
+    /// The value itself (inline) or a `Box<T>` pointer.
+    slot: MaybeUninit<[usize; 3]>,
+    /// Drops the value in `slot`; `None` once taken.
+    drop: Option<unsafe fn(*mut [usize; 3])>,
+}
 
-impl<T> Completion<T> {
-    pub(crate) fn new(cell: Arc<JoinCell<T>>) -> Completion<T> {
-        Completion(Some(cell))
+// SAFETY: only built from `T: Send` values (see `Erased::new`).
+unsafe impl Send for Erased {}
+
+impl Erased {
+    /// Whether `T` fits in the inline slot.
+    const fn inline<T>() -> bool {
+        size_of::<T>() <= size_of::<[usize; 3]>() && align_of::<T>() <= align_of::<[usize; 3]>()
     }
 
-    /// Deliver the result. Returns the panic if it was one and the handle
-    /// is already gone: nobody else will ever see it.
-    fn complete(mut self, result: Result<T, JoinError>) -> Option<Panic> {
-        let cell = self.0.take().expect("completed once");
-        match cell.complete(result) {
-            Some(Err(JoinError(Repr::Panicked(panic)))) => Some(panic),
-            _ => None,
+    /// Erase `value`.
+    pub(crate) fn new<T: Send>(value: T) -> Erased {
+        let mut slot = MaybeUninit::<[usize; 3]>::uninit();
+        let drop: unsafe fn(*mut [usize; 3]) = if Self::inline::<T>() {
+            // SAFETY: `T` fits the slot's size and alignment (checked above).
+            unsafe { slot.as_mut_ptr().cast::<T>().write(value) };
+            // SAFETY (of the fn): called once, on a slot holding a `T`.
+            |slot| unsafe { slot.cast::<T>().drop_in_place() }
+        } else {
+            // SAFETY: a pointer fits the slot.
+            unsafe {
+                slot.as_mut_ptr()
+                    .cast::<*mut T>()
+                    .write(Box::into_raw(Box::new(value)))
+            };
+            // SAFETY (of the fn): called once, on a slot holding a Box<T>.
+            |slot| unsafe { drop(Box::from_raw(slot.cast::<*mut T>().read())) }
+        };
+        Erased {
+            slot,
+            drop: Some(drop),
+        }
+    }
+
+    /// Take the value back out.
+    ///
+    /// # Safety
+    ///
+    /// `T` must be the type this was created from.
+    pub(crate) unsafe fn take<T>(mut self) -> T {
+        self.drop = None;
+        let slot = self.slot.as_mut_ptr();
+        if Self::inline::<T>() {
+            // SAFETY: the slot holds a `T` (caller's contract); `drop` is
+            // cleared so it is not dropped again.
+            unsafe { slot.cast::<T>().read() }
+        } else {
+            // SAFETY: as above, for the boxed representation.
+            unsafe { *Box::from_raw(slot.cast::<*mut T>().read()) }
         }
     }
 }
 
-impl<T> Drop for Completion<T> {
+impl Drop for Erased {
     fn drop(&mut self) {
-        if let Some(cell) = self.0.take() {
-            cell.complete(Err(JoinError(Repr::Cancelled)));
+        if let Some(drop) = self.drop {
+            // SAFETY: `drop` matches the slot's contents, which are still
+            // there (`take` clears `drop`).
+            unsafe { drop(self.slot.as_mut_ptr()) }
         }
     }
+}
+
+/// Where a coroutine's result waits for its joiner (part of every task).
+pub(crate) type TaskResult = JoinCell<Erased>;
+
+/// Deliver the running coroutine's result. Returns the panic if it was one
+/// and the coroutine's handle is already gone: nobody else will see it.
+fn complete_current(result: Result<Erased, JoinError>) -> Option<Panic> {
+    let task = task::current_task().expect("completing outside a coroutine");
+    match task.result.complete(result) {
+        Some(Err(JoinError(Repr::Panicked(panic)))) => Some(panic),
+        _ => None,
+    }
+}
+
+/// Complete a task that will never run (cancelled before it started, or
+/// torn down): its joiner sees [`JoinError::is_cancelled`].
+pub(crate) fn complete_cancelled(result: &TaskResult) {
+    drop(result.complete(Err(JoinError(Repr::Cancelled))));
+}
+
+/// Wait for `task`'s result, typed.
+///
+/// # Safety
+///
+/// `T` must be the return type of the task's body.
+pub(crate) unsafe fn wait_typed<T>(task: &Task) -> Result<T, JoinError> {
+    // SAFETY: forwarded to our caller.
+    task.result.wait().map(|value| unsafe { value.take::<T>() })
 }
 
 /// The root of every coroutine: run `f`, catch what escapes, complete.
@@ -157,20 +232,17 @@ impl<T> Drop for Completion<T> {
 /// the caller to report.
 ///
 /// A forced unwind (the runtime tearing a suspended coroutine down) is
-/// passed on, never reported as a panic of the coroutine.
-pub(crate) fn run_to_completion<T>(
-    f: impl FnOnce() -> T,
-    completion: Completion<T>,
-) -> Option<Panic> {
+/// completed as "cancelled" and passed on, never reported as a panic.
+pub(crate) fn run_to_completion<T: Send>(f: impl FnOnce() -> T) -> Option<Panic> {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(value) => completion.complete(Ok(value)),
+        Ok(value) => complete_current(Ok(Erased::new(value))),
         Err(payload) => {
-            let torn_down = task::current().is_some_and(|c| c.0.is_unwinding());
-            if torn_down {
-                drop(completion); // cancelled
+            let task = task::current_task().expect("inside a coroutine");
+            if task.is_unwinding() {
+                complete_cancelled(&task.result);
                 resume_unwind(payload);
             }
-            completion.complete(Err(JoinError(Repr::Panicked(Panic::from_caught(payload)))))
+            complete_current(Err(JoinError(Repr::Panicked(Panic::from_caught(payload)))))
         }
     }
 }
@@ -192,15 +264,23 @@ pub(crate) fn report_unobserved(panic: &Panic) {
 /// assert_eq!(sum, 385);
 /// ```
 pub struct JoinHandle<T> {
-    /// The coroutine (for its identity).
+    /// The coroutine; its result arrives in `task.result`.
     task: Arc<Task>,
-    /// Where its result arrives.
-    cell: Arc<JoinCell<T>>,
+    /// The result type (the task stores it erased).
+    result: PhantomData<fn() -> T>,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: Arc<Task>, cell: Arc<JoinCell<T>>) -> JoinHandle<T> {
-        JoinHandle { task, cell }
+    /// A handle for `task`, whose body returns a `T`.
+    ///
+    /// # Safety
+    ///
+    /// `T` must be the return type of the task's body.
+    pub(crate) unsafe fn new(task: Arc<Task>) -> JoinHandle<T> {
+        JoinHandle {
+            task,
+            result: PhantomData,
+        }
     }
 
     /// Wait for the coroutine to finish and take its result.
@@ -217,12 +297,16 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(err.into_panic().message(), Some("boom"));
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
-        self.cell.wait()
+        let this = ManuallyDrop::new(self);
+        // SAFETY: we own `this.task` and never use or drop `this` again.
+        let task = unsafe { std::ptr::read(&this.task) };
+        // SAFETY: `T` is the body's return type (see `new`).
+        unsafe { wait_typed(&task) }
     }
 
     /// Whether the coroutine has finished (a `join` would not block).
     pub fn is_finished(&self) -> bool {
-        self.cell.is_complete()
+        self.task.result.is_complete()
     }
 
     /// The coroutine's identity.
@@ -233,7 +317,7 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(Err(JoinError(Repr::Panicked(panic)))) = self.cell.detach() {
+        if let Some(Err(JoinError(Repr::Panicked(panic)))) = self.task.result.detach() {
             eprint!("{}", panic.report(&self.task.describe()));
         }
     }

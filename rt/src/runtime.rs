@@ -8,7 +8,8 @@ use std::thread;
 use crossbeam_deque::Worker as Deque;
 
 use crate::coroutine::stack::StackPool;
-use crate::join::{report_unobserved, run_to_completion, Completion, JoinCell, JoinHandle};
+use crate::join::{report_unobserved, run_to_completion, wait_typed, JoinHandle};
+use crate::scheduler::task::Task;
 use crate::scheduler::{self, Shared, Worker};
 
 /// Default usable bytes per coroutine stack.
@@ -157,9 +158,10 @@ impl Runtime {
     {
         // SAFETY: `wait_unwind_safe` returns only once the coroutine has
         // finished, so nothing `f` borrows is used after this call.
-        let (task, cell) = unsafe { spawn_raw(&self.shared, Some("block_on".into()), f) }
+        let task = unsafe { spawn_raw(&self.shared, Some("block_on".into()), f) }
             .unwrap_or_else(|e| panic!("Runtime::block_on: {e}"));
-        match wait_unwind_safe(&cell) {
+        // SAFETY: the body returns a `T`.
+        match unsafe { wait_unwind_safe::<T>(&task) } {
             Ok(value) => value,
             Err(err) => match err.try_into_panic() {
                 Ok(panic) => {
@@ -208,34 +210,41 @@ impl Drop for Runtime {
     }
 }
 
-/// Wait for `cell`; if the waiting coroutine is torn down meanwhile, keep
-/// waiting (without switching) so that borrows stay valid until the
-/// coroutine that holds them has finished.
-pub(crate) fn wait_unwind_safe<T>(cell: &JoinCell<T>) -> Result<T, crate::JoinError> {
-    struct Finish<'a, T>(&'a JoinCell<T>);
-    impl<T> Drop for Finish<'_, T> {
+/// Wait for `task`'s result; if the waiting coroutine is torn down
+/// meanwhile, keep waiting (without switching) so that borrows stay valid
+/// until the coroutine that holds them has finished.
+///
+/// # Safety
+///
+/// `T` must be the return type of the task's body.
+pub(crate) unsafe fn wait_unwind_safe<T>(task: &Task) -> Result<T, crate::JoinError> {
+    struct Finish<'a>(&'a Task);
+    impl Drop for Finish<'_> {
         fn drop(&mut self) {
-            while !self.0.is_complete() {
+            while !self.0.result.is_complete() {
                 crate::scheduler::task::park();
             }
         }
     }
-    let finish = Finish(cell);
-    let result = cell.wait();
+    let finish = Finish(task);
+    // SAFETY: forwarded to our caller.
+    let result = unsafe { wait_typed(task) };
     std::mem::forget(finish);
     result
 }
 
-/// Spawn `f` with no lifetime bound and return its task and result cell.
+/// Spawn `f` with no lifetime bound and return its task, whose result is a
+/// `T` (for [`wait_typed`] / [`JoinHandle::new`]).
 ///
 /// # Safety
 ///
-/// Everything `f` borrows must stay valid until the cell is complete.
+/// Everything `f` borrows must stay valid until the task's result is
+/// complete.
 pub(crate) unsafe fn spawn_raw<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
     f: F,
-) -> io::Result<(Arc<scheduler::task::Task>, Arc<JoinCell<T>>)>
+) -> io::Result<Arc<Task>>
 where
     F: FnOnce() -> T + Send,
     T: Send,
@@ -243,16 +252,13 @@ where
     if shared.is_shutdown() && !thread::panicking() {
         return Err(io::Error::other("the runtime is shutting down"));
     }
-    let cell = Arc::new(JoinCell::new());
-    let completion = Completion::new(cell.clone());
     let body = move || {
-        if let Some(panic) = run_to_completion(f, completion) {
+        if let Some(panic) = run_to_completion(f) {
             report_unobserved(&panic);
         }
     };
     // SAFETY: forwarded to our caller.
-    let task = unsafe { shared.spawn(name, body)? };
-    Ok((task, cell))
+    unsafe { shared.spawn(name, body) }
 }
 
 fn spawn_named<F, T>(
@@ -265,8 +271,9 @@ where
     T: Send + 'static,
 {
     // SAFETY: `F` and `T` are 'static: they borrow nothing.
-    let (task, cell) = unsafe { spawn_raw(shared, name, f)? };
-    Ok(JoinHandle::new(task, cell))
+    let task = unsafe { spawn_raw(shared, name, f)? };
+    // SAFETY: the task's body returns a `T`.
+    Ok(unsafe { JoinHandle::new(task) })
 }
 
 /// The runtime `rt::spawn` uses: the caller's own, or the default one.

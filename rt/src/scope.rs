@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::join::{run_to_completion, Completion, JoinCell, JoinError};
+use crate::join::{run_to_completion, wait_typed, JoinError};
 use crate::scheduler::task::{park, Coroutine, Task, Unparker};
 use crate::scheduler::Shared;
 
@@ -118,8 +118,6 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let cell = Arc::new(JoinCell::new());
-        let completion = Completion::new(cell.clone());
         let state = self.state.clone();
         let body = move || {
             // Counted finished only after the result is stored (or the body
@@ -131,7 +129,7 @@ impl<'scope> Scope<'scope, '_> {
                 }
             }
             let finished = Finished(state);
-            if run_to_completion(f, completion).is_some() {
+            if run_to_completion(f).is_some() {
                 finished.0.unjoined_panic.store(true, Ordering::Release);
             }
         };
@@ -141,8 +139,8 @@ impl<'scope> Scope<'scope, '_> {
         match unsafe { self.shared.spawn(None, body) } {
             Ok(task) => ScopedJoinHandle {
                 task,
-                cell,
                 scope: &self.state,
+                result: PhantomData,
             },
             Err(err) => panic!("rt::Scope::spawn: {err}"),
         }
@@ -151,12 +149,12 @@ impl<'scope> Scope<'scope, '_> {
 
 /// Owns the right to join a coroutine spawned in a [`Scope`].
 pub struct ScopedJoinHandle<'scope, T> {
-    /// The coroutine.
+    /// The coroutine; its result arrives in `task.result`.
     task: Arc<Task>,
-    /// Where its result arrives.
-    cell: Arc<JoinCell<T>>,
     /// Told about panics nobody joined.
     scope: &'scope ScopeState,
+    /// The result type (the task stores it erased).
+    result: PhantomData<fn() -> T>,
 }
 
 impl<T> ScopedJoinHandle<'_, T> {
@@ -168,12 +166,17 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// assert_eq!(total, 6);
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
-        self.cell.wait()
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: we own `this.task` and never use or drop `this` again
+        // (joined: nothing is left for Drop to report).
+        let task = unsafe { std::ptr::read(&this.task) };
+        // SAFETY: the task's body returns a `T` (see `Scope::spawn`).
+        unsafe { wait_typed(&task) }
     }
 
     /// Whether the coroutine has finished.
     pub fn is_finished(&self) -> bool {
-        self.cell.is_complete()
+        self.task.result.is_complete()
     }
 
     /// The coroutine's identity.
@@ -184,7 +187,7 @@ impl<T> ScopedJoinHandle<'_, T> {
 
 impl<T> Drop for ScopedJoinHandle<'_, T> {
     fn drop(&mut self) {
-        if let Some(Err(err)) = self.cell.detach() {
+        if let Some(Err(err)) = self.task.result.detach() {
             if err.is_panic() {
                 self.scope.unjoined_panic.store(true, Ordering::Release);
             }

@@ -39,7 +39,7 @@ fn non_string_payloads_can_be_downcast() {
 fn runtime_error_panics_are_caught_too() {
     let rt = rt::Builder::new().workers(1).build().unwrap();
     rt.block_on(|| {
-        let v = vec![1, 2, 3];
+        let v = [1, 2, 3];
         let index = std::hint::black_box(7);
         let err = rt::spawn(move || v[index]).join().unwrap_err();
         let message = err.into_panic().message().unwrap().to_owned();

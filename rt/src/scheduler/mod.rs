@@ -25,12 +25,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossbeam_deque::{Injector, Steal, Stealer};
+use crossbeam_utils::CachePadded;
 
 pub use self::idle::Idle;
 pub use self::parker::Parker;
+use self::task::Body;
 use self::task::{CoroutineId, Task};
 use crate::coroutine::stack::StackPool;
-use crate::coroutine::Fiber;
 
 /// What one worker offers to the others.
 struct Remote {
@@ -40,6 +41,9 @@ struct Remote {
     stealer: Stealer<Arc<Task>>,
     /// Where the worker sleeps when idle.
     parker: Parker,
+    /// Coroutines spawned on this worker (a metric; written by the owner
+    /// only, on its own cache line so the write costs no sharing).
+    spawned: CachePadded<AtomicU64>,
 }
 
 /// State shared by all workers of one runtime.
@@ -52,10 +56,11 @@ pub(crate) struct Shared {
     idle: Idle,
     /// The coroutine stacks.
     pub(crate) stacks: StackPool,
-    /// Set once when the runtime starts shutting down.
-    shutdown: AtomicBool,
-    /// Coroutines spawned so far (a metric).
-    spawned: AtomicU64,
+    /// Set once when the runtime starts shutting down. Read by every worker
+    /// on every scheduling step: kept apart from written fields.
+    shutdown: CachePadded<AtomicBool>,
+    /// Coroutines spawned from outside the workers (a metric).
+    spawned_outside: AtomicU64,
 }
 
 impl Shared {
@@ -70,13 +75,14 @@ impl Shared {
                     inbox: Injector::new(),
                     stealer,
                     parker: Parker::new(),
+                    spawned: CachePadded::new(AtomicU64::new(0)),
                 })
                 .collect(),
             injector: Injector::new(),
             idle: Idle::new(num_workers),
             stacks,
-            shutdown: AtomicBool::new(false),
-            spawned: AtomicU64::new(0),
+            shutdown: CachePadded::new(AtomicBool::new(false)),
+            spawned_outside: AtomicU64::new(0),
         }
     }
 
@@ -91,15 +97,27 @@ impl Shared {
         name: Option<Box<str>>,
         body: impl FnOnce() + Send,
     ) -> io::Result<Arc<Task>> {
-        let stack = self.stacks.acquire()?;
-        // SAFETY: lifetimes are our caller's contract; bodies built by
-        // `crate::join` catch every panic at their root.
-        let fiber = unsafe { Fiber::new_unchecked(stack, body) };
-        let task = Arc::new(Task::new(self.clone(), CoroutineId::next(), name, fiber));
-        self.spawned.fetch_add(1, Ordering::Relaxed);
-        match worker::current_of(self) {
-            Some(worker) => worker.push_fresh(task.clone()),
-            None => self.injector.push(task.clone()),
+        let worker = worker::current_of(self);
+        let stack = match worker {
+            Some(worker) => worker.acquire_stack()?,
+            None => self.stacks.acquire()?,
+        };
+        let run: Box<dyn FnOnce() + Send + '_> = Box::new(body);
+        // SAFETY: only the lifetime changes; that everything `body` borrows
+        // outlives the task is our caller's contract.
+        let run: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(run) };
+        let body = Body::Unstarted { run, stack };
+        let task = Arc::new(Task::new(self.clone(), CoroutineId::next(), name, body));
+        match worker {
+            Some(worker) => {
+                let spawned = &self.remotes[worker.index()].spawned;
+                spawned.store(spawned.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                worker.push_fresh(task.clone());
+            }
+            None => {
+                self.spawned_outside.fetch_add(1, Ordering::Relaxed);
+                self.injector.push(task.clone());
+            }
         }
         self.notify_parked();
         Ok(task)
@@ -164,8 +182,10 @@ impl Shared {
     /// Drop the closure of a coroutine that never ran (its join then reports
     /// "cancelled") and recycle its stack.
     fn cancel_unstarted(&self, task: &Task) {
-        if let Some(fiber) = task.take_fiber() {
-            self.stacks.release(fiber.unwind());
+        if let Body::Unstarted { run, stack } = task.take_body() {
+            drop(run);
+            self.stacks.release(stack);
+            crate::join::complete_cancelled(&task.result);
         }
     }
 
@@ -176,7 +196,12 @@ impl Shared {
 
     /// Total coroutines spawned.
     pub(crate) fn spawned(&self) -> u64 {
-        self.spawned.load(Ordering::Relaxed)
+        let on_workers: u64 = self
+            .remotes
+            .iter()
+            .map(|r| r.spawned.load(Ordering::Relaxed))
+            .sum();
+        on_workers + self.spawned_outside.load(Ordering::Relaxed)
     }
 }
 

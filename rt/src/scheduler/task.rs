@@ -8,9 +8,28 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::Shared;
+use crate::coroutine::stack::PooledStack;
 use crate::coroutine::state::{Parked, State, Unpark};
 use crate::coroutine::{self, Fiber, Resumed, Suspend};
+use crate::join::TaskResult;
 use crate::loom::cell::UnsafeCell;
+
+/// What a task has to run, through its life.
+pub(crate) enum Body {
+    /// Spawned, never run: the closure, and the stack reserved for it (not
+    /// yet touched; see `docs/stacks.md` on why binding waits for the first
+    /// run).
+    Unstarted {
+        /// The coroutine's root function.
+        run: Box<dyn FnOnce() + Send>,
+        /// Reserved at spawn so that running out of stacks is a spawn error.
+        stack: PooledStack,
+    },
+    /// Running or suspended on its stack.
+    Started(Fiber),
+    /// Returned, unwound or cancelled.
+    Finished,
+}
 
 /// `Task::home` before the coroutine first runs.
 const NO_HOME: usize = usize::MAX;
@@ -26,19 +45,21 @@ pub(crate) struct Task {
     /// Index of the worker it first ran on and must always run on (written
     /// once, by that worker, before anyone can unpark it).
     home: AtomicUsize,
-    /// The coroutine itself; `None` once finished. Only the worker that
-    /// moved `state` to RUNNING (or the home worker at shutdown) touches it.
-    fiber: UnsafeCell<Option<Fiber>>,
+    /// The coroutine itself. Only the worker that moved `state` to RUNNING
+    /// (or the home worker at shutdown) touches it.
+    body: UnsafeCell<Body>,
     /// Set by the home worker while it tears the coroutine down: `park`
     /// must then return at once instead of switching.
     unwinding: Cell<bool>,
     /// Index in the home worker's registry (home thread only).
     slot: Cell<usize>,
+    /// Where its result waits for the joiner.
+    pub(crate) result: TaskResult,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
 
-// SAFETY: `fiber` and `unwinding` are only accessed by the single thread
+// SAFETY: `body` and `unwinding` are only accessed by the single thread
 // that the state word (or shutdown, on the home worker) grants the
 // coroutine to; everything else is atomic or immutable.
 unsafe impl Send for Task {}
@@ -50,16 +71,17 @@ impl Task {
         shared: Arc<Shared>,
         id: CoroutineId,
         name: Option<Box<str>>,
-        fiber: Fiber,
+        body: Body,
     ) -> Task {
         Task {
             state: State::new_scheduled(),
             id,
             name,
             home: AtomicUsize::new(NO_HOME),
-            fiber: UnsafeCell::new(Some(fiber)),
+            body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
             slot: Cell::new(usize::MAX),
+            result: TaskResult::new(),
             shared,
         }
     }
@@ -77,21 +99,37 @@ impl Task {
         self.home.store(index, Relaxed);
     }
 
+    /// Bind an unstarted coroutine to a stack so it can run. `pick` gets
+    /// the stack reserved at spawn and returns the one to use (a worker
+    /// swaps in a cache-hot stack). The caller holds it RUNNING.
+    pub(super) fn start(&self, pick: impl FnOnce(PooledStack) -> PooledStack) {
+        // SAFETY: the state word grants this thread exclusive use of `body`.
+        self.body.with_mut(|body| unsafe {
+            let Body::Unstarted { run, stack } = std::mem::replace(&mut *body, Body::Finished)
+            else {
+                unreachable!("started a coroutine twice");
+            };
+            // SAFETY: `run`'s borrows outlive the task (spawn's contract),
+            // and bodies built by `crate::join` catch every panic.
+            *body = Body::Started(Fiber::new_unchecked(pick(stack), run));
+        });
+    }
+
     /// Resume the coroutine on this thread. The caller holds it RUNNING.
     pub(super) fn resume(&self) -> Resumed {
-        // SAFETY: the state word grants this thread exclusive use of `fiber`.
-        self.fiber.with_mut(|fiber| unsafe {
-            (*fiber)
-                .as_mut()
-                .expect("resumed a finished coroutine")
-                .resume()
+        // SAFETY: as in `start`.
+        self.body.with_mut(|body| match unsafe { &mut *body } {
+            Body::Started(fiber) => fiber.resume(),
+            _ => unreachable!("resumed a coroutine that is not started"),
         })
     }
 
-    /// Take the fiber out (finished, or to unwind it at shutdown).
-    pub(super) fn take_fiber(&self) -> Option<Fiber> {
-        // SAFETY: as in `resume`: only the owning thread calls this.
-        self.fiber.with_mut(|fiber| unsafe { (*fiber).take() })
+    /// Take the body out (finished, cancelled, or to unwind it at shutdown),
+    /// leaving `Finished`.
+    pub(super) fn take_body(&self) -> Body {
+        // SAFETY: as in `start`: only the owning thread calls this.
+        self.body
+            .with_mut(|body| unsafe { std::mem::replace(&mut *body, Body::Finished) })
     }
 
     /// Index in the home worker's registry.
@@ -148,6 +186,13 @@ pub(super) fn current_ptr() -> *const Task {
 #[inline(never)]
 pub(super) fn set_current(task: *const Task) -> *const Task {
     CURRENT.with(|c| c.replace(task))
+}
+
+/// The running task, if this thread runs one. The reference is valid while
+/// the caller runs inside that task (the worker keeps it alive).
+pub(crate) fn current_task() -> Option<&'static Task> {
+    // SAFETY: see above; CURRENT points into a live `Arc<Task>`.
+    unsafe { current_ptr().as_ref() }
 }
 
 /// Run `f` with the running task, if this thread runs one.
@@ -255,13 +300,29 @@ pub fn yield_now() {
 pub struct CoroutineId(NonZeroU64);
 
 impl CoroutineId {
-    /// The next unused id.
+    /// The next unused id. Each thread takes ids from the global counter
+    /// in blocks, so spawning threads do not contend on one cache line.
     pub(super) fn next() -> CoroutineId {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        CoroutineId(NonZeroU64::new(NEXT.fetch_add(1, Relaxed)).expect("2^64 coroutines"))
+        const BLOCK: u64 = 1024;
+        static NEXT_BLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        thread_local! {
+            /// Next id of this thread's block, and the block's end.
+            static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        }
+        let id = RANGE.with(|range| {
+            let (mut next, mut end) = range.get();
+            if next == end {
+                next = NEXT_BLOCK.fetch_add(BLOCK, Relaxed);
+                end = next + BLOCK;
+            }
+            range.set((next + 1, end));
+            next
+        });
+        CoroutineId(NonZeroU64::new(id).expect("ids start at 1"))
     }
 
-    /// The id as a number (for logs; 1 is the first coroutine).
+    /// The id as a number, for logs. Ids are unique and never reused, but
+    /// not ordered across threads (each thread draws them in blocks).
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }

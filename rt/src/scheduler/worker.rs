@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use super::task::{self, Task};
+use super::task::{self, Body, Task};
 use super::Shared;
+use crate::coroutine::stack::{PooledStack, StackCache};
 use crate::coroutine::state::Parked;
 use crate::coroutine::{Resumed, Suspend};
 
@@ -46,6 +47,8 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     /// Every started, unfinished coroutine homed here (for shutdown).
     registry: RefCell<Registry>,
+    /// Stacks for coroutines spawned here, from coroutines finished here.
+    stacks: RefCell<StackCache>,
     /// xorshift state for picking a steal victim.
     rng: Cell<u32>,
 }
@@ -88,12 +91,23 @@ impl Worker {
             yielded: Cell::new(false),
             searching: Cell::new(false),
             registry: RefCell::new(Registry::default()),
+            stacks: RefCell::new(StackCache::default()),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         }
     }
 
     pub(super) fn index(&self) -> usize {
         self.index
+    }
+
+    /// A stack for a coroutine spawned on this worker.
+    pub(super) fn acquire_stack(&self) -> std::io::Result<PooledStack> {
+        self.stacks.borrow_mut().acquire(&self.shared.stacks)
+    }
+
+    /// Keep the stack of a coroutine that finished on this worker.
+    fn release_stack(&self, stack: PooledStack) {
+        self.stacks.borrow_mut().release(&self.shared.stacks, stack);
     }
 
     /// Queue an unstarted coroutine spawned on this worker.
@@ -129,7 +143,7 @@ impl Worker {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if let Some(task) = self.from_injector().or_else(|| self.from_inbox()) {
+            if let Some(task) = self.take_from_injector().or_else(|| self.take_from_inbox()) {
                 return Some(task);
             }
         }
@@ -148,13 +162,13 @@ impl Worker {
         let ready = self.ready.borrow_mut().pop_front();
         ready
             .or_else(|| self.lifo.take())
-            .or_else(|| self.from_inbox())
+            .or_else(|| self.take_from_inbox())
             .or_else(|| self.fresh.pop())
-            .or_else(|| self.from_injector())
+            .or_else(|| self.take_from_injector())
     }
 
     /// Move woken coroutines from the inbox to `ready`; return the first.
-    fn from_inbox(&self) -> Option<Arc<Task>> {
+    fn take_from_inbox(&self) -> Option<Arc<Task>> {
         let inbox = &self.shared.remotes[self.index].inbox;
         let first = steal_one(|| inbox.steal())?;
         let mut ready = self.ready.borrow_mut();
@@ -168,7 +182,7 @@ impl Worker {
     }
 
     /// Take a batch of unstarted coroutines from the injector.
-    fn from_injector(&self) -> Option<Arc<Task>> {
+    fn take_from_injector(&self) -> Option<Arc<Task>> {
         steal_one(|| self.shared.injector.steal_batch_and_pop(&self.fresh))
     }
 
@@ -193,7 +207,7 @@ impl Worker {
                 return Some(task);
             }
         }
-        self.from_injector()
+        self.take_from_injector()
     }
 
     /// Leave the searching state; rule 2 of `idle.rs`.
@@ -229,6 +243,7 @@ impl Worker {
         if task.home().is_none() {
             task.set_home(self.index);
             self.registry.borrow_mut().insert(&task);
+            task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
@@ -246,8 +261,10 @@ impl Worker {
             Resumed::Finished => {
                 task.state.transition_to_done();
                 self.registry.borrow_mut().remove(&task);
-                let fiber = task.take_fiber().expect("a finished task had a fiber");
-                self.shared.stacks.release(fiber.into_stack());
+                let Body::Started(fiber) = task.take_body() else {
+                    unreachable!("a finished task had a fiber");
+                };
+                self.release_stack(fiber.into_stack());
             }
         }
     }
@@ -264,7 +281,7 @@ impl Worker {
             let Some(task) = self.registry.borrow_mut().pop() else {
                 break;
             };
-            let Some(fiber) = task.take_fiber() else {
+            let Body::Started(fiber) = task.take_body() else {
                 continue;
             };
             task.set_unwinding();
@@ -274,6 +291,7 @@ impl Worker {
             task.state.transition_to_done();
             self.shared.stacks.release(stack);
         }
+        self.stacks.borrow_mut().flush(&self.shared.stacks);
     }
 
     fn next_random(&self) -> u32 {
