@@ -131,3 +131,64 @@ fn scope_does_not_panic_when_the_panic_was_joined() {
         rt.block_on(|| rt::scope(|s| s.spawn(|| panic!("joined")).join().unwrap_err().is_panic()));
     assert!(seen);
 }
+
+/// Runs the scenario in a child process (so its stderr can be read) when
+/// `RT_CHILD` is set; otherwise spawns that child and checks its output.
+fn child_stderr(test: &str) -> Option<String> {
+    if std::env::var_os("RT_CHILD").is_some() {
+        return None;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("RT_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "child failed: {out:?}");
+    Some(String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn detached_panic_is_printed_once_naming_the_coroutine() {
+    let Some(stderr) = child_stderr("detached_panic_is_printed_once_naming_the_coroutine") else {
+        let rt = rt::Builder::new().workers(2).build().unwrap();
+        let id = rt.block_on(|| {
+            let h = rt::CoroutineBuilder::new()
+                .name("orphan")
+                .spawn(|| -> () { panic!("lost in space") })
+                .unwrap();
+            let id = h.coroutine().id();
+            drop(h); // detached before or after it panicked: printed either way
+            id
+        });
+        drop(rt); // the coroutine has surely finished by shutdown
+        eprintln!("orphan id {id}");
+        return;
+    };
+    assert_eq!(
+        stderr.matches("panic: lost in space").count(),
+        1,
+        "{stderr}"
+    );
+    let id = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("orphan id "))
+        .unwrap();
+    assert!(
+        stderr.contains(&format!("coroutine {id} \"orphan\" [panicked]")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("panics.rs:"), "location printed: {stderr}");
+    // The default hook did not also print it at raise time.
+    assert!(!stderr.contains("panicked at"), "{stderr}");
+}
+
+#[test]
+fn joined_panic_prints_nothing() {
+    let Some(stderr) = child_stderr("joined_panic_prints_nothing") else {
+        let rt = rt::Builder::new().workers(1).build().unwrap();
+        let err = rt.block_on(|| rt::spawn(|| panic!("quiet")).join().unwrap_err());
+        assert!(err.is_panic());
+        return;
+    };
+    assert!(!stderr.contains("quiet"), "{stderr}");
+}
