@@ -9,8 +9,8 @@
 //!                │
 //!                ▼        worker pops        park (after the switch)
 //!           SCHEDULED ───────────────► RUNNING ──────────────────► IDLE
-//!             ▲   ▲                     │  ▲ │                        │
-//!             │   └─────── yield ───────┘  │ │ unpark                 │
+//!             ▲                            ▲ │                        │
+//!             │                            │ │ unpark                 │
 //!             │                  consume   │ ▼                        │
 //!             └─ park sees NOTIFIED ──── NOTIFIED                     │
 //!             ▲                                                       │
@@ -18,13 +18,17 @@
 //!   RUNNING / NOTIFIED ── returns ──► DONE
 //! ```
 //!
+//! `yield_now` does not change the word: a yielded coroutine waits in its
+//! worker's queue still RUNNING (an `unpark` meanwhile leaves NOTIFIED,
+//! which its next `park` consumes), so a yield costs no atomic writes.
+//!
 //! The key ordering: a parking coroutine first switches *off* its stack, and
 //! only then does the worker move `RUNNING → IDLE`. From that moment an
 //! `unpark` may hand it to another queue, and the stack is no longer in use.
 //! An `unpark` that arrives earlier finds `RUNNING`, leaves `NOTIFIED`, and
 //! the worker re-queues the coroutine instead of idling it: no lost wakeup.
 
-use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 
 /// Suspended in `park`, in no queue: the next `unpark` must schedule it.
 const IDLE: u8 = 0;
@@ -68,12 +72,18 @@ impl State {
     }
 
     /// A worker took the coroutine from a run queue and will resume it.
+    ///
+    /// A coroutine that yielded was never descheduled: it is still RUNNING
+    /// (or NOTIFIED, which it keeps), and this costs one plain load.
     pub fn transition_to_running(&self) {
-        let prev = self.0.swap(RUNNING, AcqRel);
-        debug_assert_eq!(
-            prev, SCHEDULED,
-            "resumed a coroutine that was not scheduled"
-        );
+        if self.0.load(Relaxed) == SCHEDULED {
+            // The swap acquires what the unparker published.
+            let prev = self.0.swap(RUNNING, AcqRel);
+            debug_assert_eq!(
+                prev, SCHEDULED,
+                "resumed a coroutine that was not scheduled"
+            );
+        }
     }
 
     /// The coroutine has switched out in `park`; decide whether it sleeps.
@@ -88,12 +98,6 @@ impl State {
                 Parked::Notified
             }
         }
-    }
-
-    /// The coroutine has switched out in `yield_now`: it goes back to a queue.
-    pub fn transition_to_scheduled(&self) {
-        let prev = self.0.swap(SCHEDULED, AcqRel);
-        debug_assert!(prev == RUNNING || prev == NOTIFIED);
     }
 
     /// Inside `park`, before switching: consume a pending notification.

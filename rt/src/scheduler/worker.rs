@@ -254,7 +254,6 @@ impl Worker {
                 Parked::Notified => self.ready.borrow_mut().push_back(task),
             },
             Resumed::Suspended(Suspend::Yield) => {
-                task.state.transition_to_scheduled();
                 self.ready.borrow_mut().push_back(task);
                 self.yielded.set(true);
             }
