@@ -142,7 +142,7 @@ pub(crate) fn install_hook() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if crate::coroutine::in_fiber() {
+            if crate::scheduler::task::in_coroutine() {
                 let location = info.location().map(|l| Location {
                     file: l.file().to_owned(),
                     line: l.line(),

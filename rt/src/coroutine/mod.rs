@@ -35,41 +35,59 @@ pub(crate) enum Resumed {
 
 type Switch = Yielder<(), Suspend>;
 
+/// Where a fiber keeps the handle it switches back through. Owned by
+/// whoever owns the fiber (the task), so suspending needs no thread-local
+/// lookup; set by the fiber itself when it first runs.
+#[derive(Debug)]
+pub(crate) struct SuspendPoint(Cell<*const Switch>);
+
+impl SuspendPoint {
+    pub(crate) const fn new() -> SuspendPoint {
+        SuspendPoint(Cell::new(std::ptr::null()))
+    }
+
+    /// Switch from the running fiber back to its resumer.
+    ///
+    /// Must be called from inside the fiber this point belongs to. Unwinds
+    /// (with corosensei's forced-unwind payload) if the fiber is being torn
+    /// down while suspended.
+    pub(crate) fn suspend(&self, why: Suspend) {
+        let switch = self.0.get();
+        assert!(!switch.is_null(), "suspend outside a running coroutine");
+        // SAFETY: the pointer was set by this point's fiber on entry and
+        // names the yielder in its root frame, which lives as long as the
+        // fiber; the caller runs inside that fiber.
+        unsafe { (*switch).suspend(why) };
+    }
+}
+
 /// A coroutine body bound to a stack.
 pub(crate) struct Fiber {
     /// The corosensei coroutine; its initial closure lives on its stack.
     coroutine: Coroutine<(), Suspend, (), PooledStack>,
 }
 
-thread_local! {
-    /// The yielder of the fiber running on this thread, null outside one.
-    static CURRENT: Cell<*const Switch> = const { Cell::new(std::ptr::null()) };
-}
-
-// LLVM may cache the address of a thread-local across a call that switches
-// stacks; these accessors are never inlined so every use re-reads it.
-#[inline(never)]
-fn current_switch() -> *const Switch {
-    CURRENT.with(Cell::get)
-}
-
-#[inline(never)]
-fn set_current_switch(switch: *const Switch) -> *const Switch {
-    CURRENT.with(|c| c.replace(switch))
-}
-
 impl Fiber {
-    /// A fiber that will run `body` on `stack` when first resumed.
+    /// A fiber that will run `body` on `stack` when first resumed, and
+    /// publish its switch handle in `point`.
     ///
     /// # Safety
     ///
     /// Everything `body` borrows must outlive the fiber: it must be resumed
     /// to completion or dropped (which unwinds it) before the borrow ends.
-    /// `body` must not let a panic escape (the scheduler's bodies catch
-    /// every panic at their root).
-    pub(crate) unsafe fn new_unchecked(stack: PooledStack, body: impl FnOnce() + Send) -> Fiber {
+    /// `point` must outlive the fiber. `body` must not let a panic escape
+    /// (the scheduler's bodies catch every panic at their root).
+    pub(crate) unsafe fn new_unchecked(
+        stack: PooledStack,
+        point: *const SuspendPoint,
+        body: impl FnOnce() + Send,
+    ) -> Fiber {
+        // Carried into the fiber as an address: the caller guarantees it
+        // outlives the fiber.
+        let point = point as usize;
         let root = move |switch: &Switch, ()| {
-            set_current_switch(switch);
+            // SAFETY: `point` outlives the fiber (caller's contract).
+            unsafe { (*(point as *const SuspendPoint)).0.set(switch) };
             body();
         };
         // SAFETY: forwarded to our caller (lifetime of `body`'s borrows).
@@ -80,12 +98,7 @@ impl Fiber {
     /// Run the fiber until it suspends or finishes. Must be called on the
     /// thread that first resumed it (see `docs/scheduler.md`).
     pub(crate) fn resume(&mut self) -> Resumed {
-        // The fiber's own yielder is installed on entry (first resume) and
-        // restored after each suspend; save the caller's so nesting works.
-        let outer = current_switch();
-        let result = self.coroutine.resume(());
-        set_current_switch(outer);
-        match result {
+        match self.coroutine.resume(()) {
             CoroutineResult::Yield(why) => Resumed::Suspended(why),
             CoroutineResult::Return(()) => Resumed::Finished,
         }
@@ -94,9 +107,7 @@ impl Fiber {
     /// Unwind a suspended fiber to its root, running every destructor on
     /// its stack, on this thread. Returns its stack.
     pub(crate) fn unwind(mut self) -> PooledStack {
-        let outer = current_switch();
         self.coroutine.force_unwind();
-        set_current_switch(outer);
         self.coroutine.into_stack()
     }
 
@@ -104,31 +115,4 @@ impl Fiber {
     pub(crate) fn into_stack(self) -> PooledStack {
         self.coroutine.into_stack()
     }
-}
-
-/// Whether this thread is running a fiber right now.
-pub(crate) fn in_fiber() -> bool {
-    !current_switch().is_null()
-}
-
-/// Switch from the running fiber back to its resumer.
-///
-/// Panics if called outside a fiber. Unwinds (with corosensei's forced
-/// unwind payload) if the fiber is being torn down while suspended.
-pub(crate) fn suspend(why: Suspend) {
-    let switch = current_switch();
-    assert!(!switch.is_null(), "suspend called outside a coroutine");
-    // Back on this fiber the resumer has reset CURRENT: reinstall ours, on
-    // a normal return and also when the fiber resumes into a forced unwind
-    // (its destructors then still run "inside" the fiber).
-    struct Reinstall(*const Switch);
-    impl Drop for Reinstall {
-        fn drop(&mut self) {
-            set_current_switch(self.0);
-        }
-    }
-    let _reinstall = Reinstall(switch);
-    // SAFETY: CURRENT is only non-null while the fiber whose root frame owns
-    // this yielder runs on this thread, so the yielder is alive.
-    unsafe { (*switch).suspend(why) };
 }

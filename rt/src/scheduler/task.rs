@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::Shared;
 use crate::coroutine::stack::PooledStack;
 use crate::coroutine::state::{Parked, State, Unpark};
-use crate::coroutine::{self, Fiber, Resumed, Suspend};
+use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
 use crate::join::TaskResult;
 use crate::loom::cell::UnsafeCell;
 
@@ -53,6 +53,8 @@ pub(crate) struct Task {
     unwinding: Cell<bool>,
     /// Index in the home worker's registry (home thread only).
     slot: Cell<usize>,
+    /// How the running coroutine switches back to its worker.
+    suspend_point: SuspendPoint,
     /// Where its result waits for the joiner.
     pub(crate) result: TaskResult,
     /// The runtime it belongs to.
@@ -81,6 +83,7 @@ impl Task {
             body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
             slot: Cell::new(usize::MAX),
+            suspend_point: SuspendPoint::new(),
             result: TaskResult::new(),
             shared,
         }
@@ -111,7 +114,7 @@ impl Task {
             };
             // SAFETY: `run`'s borrows outlive the task (spawn's contract),
             // and bodies built by `crate::join` catch every panic.
-            *body = Body::Started(Fiber::new_unchecked(pick(stack), run));
+            *body = Body::Started(Fiber::new_unchecked(pick(stack), &self.suspend_point, run));
         });
     }
 
@@ -177,7 +180,9 @@ thread_local! {
     static CURRENT: Cell<*const Task> = const { Cell::new(std::ptr::null()) };
 }
 
-/// The running task. Never inlined: see `coroutine::current_switch`.
+/// The running task. Never inlined: LLVM may cache the address of a
+/// thread-local across a call that switches stacks (see docs/scheduler.md),
+/// so every use goes through a call that re-reads it.
 #[inline(never)]
 pub(super) fn current_ptr() -> *const Task {
     CURRENT.with(Cell::get)
@@ -193,6 +198,11 @@ pub(super) fn set_current(task: *const Task) -> *const Task {
 pub(crate) fn current_task() -> Option<&'static Task> {
     // SAFETY: see above; CURRENT points into a live `Arc<Task>`.
     unsafe { current_ptr().as_ref() }
+}
+
+/// Whether the caller runs inside a coroutine.
+pub(crate) fn in_coroutine() -> bool {
+    !current_ptr().is_null()
 }
 
 /// Run `f` with the running task, if this thread runs one.
@@ -266,7 +276,7 @@ pub(crate) fn park() {
         // unwind must finish now): act as a spurious wakeup.
         return;
     }
-    coroutine::suspend(Suspend::Park);
+    task.suspend_point.suspend(Suspend::Park);
 }
 
 /// Let other coroutines on this worker run, then continue.
@@ -281,13 +291,11 @@ pub(crate) fn park() {
 /// });
 /// ```
 pub fn yield_now() {
-    let task = current_ptr();
     // SAFETY: as in `park`.
-    if task.is_null() || unsafe { (*task).unwinding.get() } {
-        std::thread::yield_now();
-        return;
+    match unsafe { current_ptr().as_ref() } {
+        Some(task) if !task.unwinding.get() => task.suspend_point.suspend(Suspend::Yield),
+        _ => std::thread::yield_now(),
     }
-    coroutine::suspend(Suspend::Yield);
 }
 
 /// A coroutine's unique id. Ids are never reused within a process.
