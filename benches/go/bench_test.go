@@ -1,0 +1,87 @@
+// Go peer for the spawn_join and yield workloads of rt's benchmarks (see
+// docs/benchmarks.md). The parameters match benches/lib.rs.
+//
+// Run offline:
+//
+//	GOPROXY=off GOTOOLCHAIN=local go test -bench . -benchtime 5x
+//
+// Each benchmark reports its workload metric (ns/task, ns/yield) with
+// b.ReportMetric; ns/op is the time of one whole workload run.
+package rtbench
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	spawnTasks = 200_000   // tasks per spawn_join run
+	spawnBatch = 1_000     // batch size of the batched variant
+	yields     = 1_000_000 // yields per task in the yield workload
+	spawnProcs = 2         // spawn_join runs on 2 workers for every peer
+)
+
+// spawnJoin spawns n goroutines whose body is empty apart from signalling
+// completion, and only then waits for all of them: every task is spawned
+// before any is joined, like keeping n join handles and joining them in turn.
+func spawnJoin(n int) {
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		go func() { wg.Done() }()
+	}
+	wg.Wait()
+}
+
+// BenchmarkSpawnJoin measures spawn + run + join of 200,000 empty goroutines
+// spawned all before the join, on GOMAXPROCS=2. Metric: ns per task.
+func BenchmarkSpawnJoin(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(spawnProcs))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		spawnJoin(spawnTasks)
+	}
+	b.ReportMetric(perUnit(b, spawnTasks), "ns/task")
+}
+
+// BenchmarkSpawnJoinBatch1000 is the same 200,000 tasks in batches of 1,000:
+// spawn 1,000, join them, repeat. Metric: ns per task.
+func BenchmarkSpawnJoinBatch1000(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(spawnProcs))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < spawnTasks/spawnBatch; j++ {
+			spawnJoin(spawnBatch)
+		}
+	}
+	b.ReportMetric(perUnit(b, spawnTasks), "ns/task")
+}
+
+// BenchmarkYield runs 2 goroutines on GOMAXPROCS=1, each calling
+// runtime.Gosched 1,000,000 times, so they hand the one P back and forth.
+// Metric: ns per yield = elapsed / 2,000,000.
+func BenchmarkYield(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		for t := 0; t < 2; t++ {
+			go func() {
+				defer wg.Done()
+				for k := 0; k < yields; k++ {
+					runtime.Gosched()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(perUnit(b, 2*yields), "ns/yield")
+}
+
+// perUnit is the elapsed benchmark time per unit of work, in ns.
+func perUnit(b *testing.B, unitsPerOp int) float64 {
+	return float64(b.Elapsed()) / float64(time.Nanosecond) / float64(b.N) / float64(unitsPerOp)
+}

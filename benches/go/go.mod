@@ -1,0 +1,3 @@
+module rtbench
+
+go 1.23
