@@ -337,6 +337,48 @@ fn page_size() -> usize {
 mod tests {
     use super::*;
 
+    /// Reads the protection of the mapping containing `addr` from
+    /// /proc/self/maps (e.g. "---p" for a guard page made by mprotect).
+    fn protection_at(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for line in maps.lines() {
+            let mut parts = line.split_whitespace();
+            let range = parts.next().unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            let (lo, hi) = (
+                usize::from_str_radix(lo, 16).unwrap(),
+                usize::from_str_radix(hi, 16).unwrap(),
+            );
+            if (lo..hi).contains(&addr) {
+                return parts.next().unwrap().to_owned();
+            }
+        }
+        panic!("{addr:#x} is not mapped");
+    }
+
+    #[test]
+    fn mprotect_fallback_makes_guard_pages_inaccessible() {
+        let pool = StackPool::new(64 * 1024).unwrap();
+        pool.inner.lock().guard = GuardKind::Mprotect; // as on kernels before 6.13
+        let stack = pool.acquire().unwrap();
+        let guard = stack.bottom.get() - pool.page;
+        assert_eq!(protection_at(guard), "---p");
+        assert_eq!(protection_at(stack.bottom.get()), "rw-p");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn guard_install_keeps_one_mapping_per_slab() {
+        let pool = StackPool::new(64 * 1024).unwrap();
+        let stacks: Vec<_> = (0..16).map(|_| pool.acquire().unwrap()).collect();
+        if pool.inner.lock().guard == GuardKind::Madvise {
+            // The guard pages do not split the slab: all 16 stacks and their
+            // guards lie in one readable-writable mapping.
+            let first = protection_at(stacks[0].bottom.get() - pool.page);
+            assert_eq!(first, "rw-p");
+        }
+    }
+
     #[test]
     fn rejects_tiny_and_absurd_sizes() {
         assert!(StackPool::new(1024).is_err());
