@@ -7,6 +7,7 @@ use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use crate::defer::{self, Caught, ExitSignal};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
 use crate::panic::Panic;
@@ -234,16 +235,27 @@ pub(crate) unsafe fn wait_typed<T>(task: &Task) -> Result<T, JoinError> {
 /// A forced unwind (the runtime tearing a suspended coroutine down) is
 /// completed as "cancelled" and passed on, never reported as a panic.
 pub(crate) fn run_to_completion<T: Send>(f: impl FnOnce() -> T) -> Option<Panic> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let task = task::current_task().expect("inside a coroutine");
+    // Cancelled before it ever ran: run nothing.
+    match catch_unwind(AssertUnwindSafe(|| {
+        task.check_cancel();
+        f()
+    })) {
         Ok(value) => complete_current(Ok(Erased::new(value))),
-        Err(payload) => {
-            let task = task::current_task().expect("inside a coroutine");
-            if task.is_unwinding() {
-                complete_cancelled(&task.result);
-                resume_unwind(payload);
+        Err(payload) => match defer::classify(payload) {
+            Caught::Panic(panic) => complete_current(Err(JoinError(Repr::Panicked(panic)))),
+            Caught::Forced(payload) if payload.is::<ExitSignal>() => {
+                complete_current(Err(JoinError(Repr::Exited)))
             }
-            complete_current(Err(JoinError(Repr::Panicked(Panic::from_caught(payload)))))
-        }
+            Caught::Forced(payload) => {
+                complete_cancelled(&task.result);
+                if task.is_unwinding() {
+                    // corosensei's teardown must reach its own root.
+                    resume_unwind(payload);
+                }
+                None
+            }
+        },
     }
 }
 
@@ -309,6 +321,26 @@ impl<T> JoinHandle<T> {
         self.task.result.is_complete()
     }
 
+    /// Cancel the coroutine: it unwinds at its next park point (a blocking
+    /// call such as `join`, or `yield_now`) — at once if it is parked now,
+    /// before running at all if it has not started. Every deferred closure
+    /// and destructor runs; `recover` cannot stop it; `join` then reports
+    /// [`JoinError::is_cancelled`]. A coroutine that never parks again, or
+    /// has already finished, is not affected.
+    ///
+    /// ```
+    /// rt::run(|| {
+    ///     let spinner = rt::spawn(|| loop {
+    ///         rt::yield_now();
+    ///     });
+    ///     spinner.cancel();
+    ///     assert!(spinner.join().unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) {
+        self.task.cancel();
+    }
+
     /// The coroutine's identity.
     pub fn coroutine(&self) -> Coroutine {
         Coroutine(self.task.clone())
@@ -344,6 +376,8 @@ pub struct JoinError(Repr);
 enum Repr {
     /// The coroutine panicked and nothing recovered it.
     Panicked(Panic),
+    /// The coroutine called `rt::exit`.
+    Exited,
     /// The coroutine was unwound (runtime shutdown) or never started.
     Cancelled,
 }
@@ -354,10 +388,17 @@ impl JoinError {
         matches!(self.0, Repr::Panicked(_))
     }
 
-    /// The coroutine was cancelled: dropped by runtime shutdown before it
-    /// finished (its destructors ran).
+    /// The coroutine was cancelled: by [`JoinHandle::cancel`], or by
+    /// runtime shutdown before it finished. Its deferred closures and
+    /// destructors ran.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.0, Repr::Cancelled)
+    }
+
+    /// The coroutine ended itself with [`rt::exit`](crate::exit) (its
+    /// deferred closures ran).
+    pub fn is_exited(&self) -> bool {
+        matches!(self.0, Repr::Exited)
     }
 
     /// The panic. Panics if the coroutine was cancelled instead; see
@@ -371,7 +412,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Panic, JoinError> {
         match self.0 {
             Repr::Panicked(panic) => Ok(panic),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled | Repr::Exited => Err(self),
         }
     }
 
@@ -379,7 +420,7 @@ impl JoinError {
     pub fn panic(&self) -> Option<&Panic> {
         match &self.0 {
             Repr::Panicked(panic) => Some(panic),
-            Repr::Cancelled => None,
+            Repr::Cancelled | Repr::Exited => None,
         }
     }
 }
@@ -389,6 +430,7 @@ impl fmt::Display for JoinError {
         match &self.0 {
             Repr::Panicked(panic) => write!(f, "coroutine panicked: {panic}"),
             Repr::Cancelled => f.write_str("coroutine was cancelled"),
+            Repr::Exited => f.write_str("coroutine exited"),
         }
     }
 }
@@ -398,6 +440,7 @@ impl fmt::Debug for JoinError {
         match &self.0 {
             Repr::Panicked(panic) => f.debug_tuple("JoinError::Panicked").field(panic).finish(),
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Exited => f.write_str("JoinError::Exited"),
         }
     }
 }

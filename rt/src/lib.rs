@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod coroutine;
+mod defer;
 mod join;
 mod loom;
 mod panic;
@@ -31,6 +32,9 @@ mod runtime;
 mod scheduler;
 mod scope;
 
+#[doc(hidden)]
+pub use crate::defer::DeferGuard;
+pub use crate::defer::{exit, frame, recover, Frame, Recovered};
 pub use crate::join::{JoinError, JoinHandle};
 pub use crate::panic::{Location, Panic};
 pub use crate::runtime::{

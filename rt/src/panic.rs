@@ -3,10 +3,10 @@
 //!
 //! Go prints a panic only if nothing recovers it. Rust's default hook prints
 //! at raise time, before anyone had a chance to catch it. While a coroutine
-//! runs, rt's hook therefore records the message and location into a
-//! thread-local slot, which the code that catches the unwind turns into a
-//! [`Panic`]; the runtime prints it only if it is never observed (a detached
-//! coroutine's panic). Everywhere else the previously installed hook runs
+//! or an `rt::frame` runs, rt's hook therefore records the message and
+//! location into a thread-local slot, which the code that catches the unwind
+//! turns into a [`Panic`]; the runtime prints it only if nothing recovers or
+//! observes it. Everywhere else the previously installed hook runs
 //! unchanged.
 
 use std::any::Any;
@@ -48,41 +48,125 @@ impl fmt::Display for Location {
     }
 }
 
-/// A panic caught by the runtime: its payload, message and location.
+/// A panic caught by the runtime: its payload, message, location, and the
+/// panics it replaced.
 ///
 /// ```
 /// let handle = rt::run(|| rt::spawn(|| panic!("boom")));
 /// let panic = handle.join().unwrap_err().into_panic();
 /// assert_eq!(panic.message(), Some("boom"));
 /// assert!(panic.location().unwrap().file().ends_with(".rs"));
+/// assert!(panic.previous().is_none());
 /// ```
 pub struct Panic {
     /// What was passed to `panic!` / `panic_any`.
     payload: Box<dyn Any + Send>,
     /// Where it was raised, if the hook saw it.
     location: Option<Location>,
+    /// The panic this one replaced (raised by a deferred closure while that
+    /// one was being handled), if any.
+    previous: Option<Box<Panic>>,
+    /// Whether this panic was recovered (only older entries of a chain can be).
+    recovered: bool,
 }
 
 impl Panic {
-    /// Wrap a caught payload, taking the location the hook recorded for it
-    /// on this thread (if any).
+    /// Wrap a payload just caught on this thread, taking the location the
+    /// hook recorded for it.
     pub(crate) fn from_caught(payload: Box<dyn Any + Send>) -> Panic {
-        let location = RECORDED.with(|r| r.borrow_mut().take());
-        Panic { payload, location }
+        let location = RECORDED
+            .with(|r| r.borrow_mut().take())
+            .map(|(location, _)| location);
+        Panic {
+            payload,
+            location,
+            previous: None,
+            recovered: false,
+        }
+    }
+
+    /// A panic described only by what the hook recorded for the panic now
+    /// unwinding this thread (its payload is still owned by the unwinder).
+    pub(crate) fn from_recorded() -> Panic {
+        let (location, message) = match RECORDED.with(|r| r.borrow().clone()) {
+            Some((location, message)) => (Some(location), message),
+            None => (None, None),
+        };
+        Panic {
+            payload: Box::new(message),
+            location,
+            previous: None,
+            recovered: false,
+        }
+    }
+
+    /// Put `previous` behind this panic in the chain.
+    pub(crate) fn set_previous(&mut self, previous: Option<Panic>) {
+        self.previous = previous.map(Box::new);
+    }
+
+    /// A copy for the chain of a panic that is handed to the user by
+    /// `recover`: message, location and history, marked recovered (the
+    /// payload itself goes to the user).
+    pub(crate) fn recovered_copy(&self) -> Panic {
+        Panic {
+            payload: Box::new(self.message().map(str::to_owned)),
+            location: self.location.clone(),
+            previous: self
+                .previous
+                .as_ref()
+                .map(|p| Box::new(p.recovered_copy_keep_flag())),
+            recovered: true,
+        }
+    }
+
+    fn recovered_copy_keep_flag(&self) -> Panic {
+        let mut copy = self.recovered_copy();
+        copy.recovered = self.recovered;
+        copy
     }
 
     /// The message, if the payload is a string (`panic!("...")` always is).
     pub fn message(&self) -> Option<&str> {
         if let Some(s) = self.payload.downcast_ref::<&'static str>() {
             Some(s)
+        } else if let Some(s) = self.payload.downcast_ref::<String>() {
+            Some(s)
         } else {
-            self.payload.downcast_ref::<String>().map(String::as_str)
+            // A panic known only from the hook's record or a chain copy.
+            self.payload
+                .downcast_ref::<Option<String>>()
+                .and_then(Option::as_deref)
         }
     }
 
     /// Where the panic was raised, when known.
     pub fn location(&self) -> Option<&Location> {
         self.location.as_ref()
+    }
+
+    /// The panic this one replaced: a deferred closure panicked while that
+    /// one was being handled (Go's `panic: first [recovered]` chains).
+    ///
+    /// ```
+    /// let r = rt::frame(|f| {
+    ///     f.defer(|| {
+    ///         let second = rt::recover().unwrap();
+    ///         assert_eq!(second.message(), Some("second"));
+    ///         assert_eq!(second.previous().unwrap().message(), Some("first"));
+    ///     });
+    ///     f.defer(|| panic!("second"));
+    ///     panic!("first");
+    /// });
+    /// assert!(r.is_err());
+    /// ```
+    pub fn previous(&self) -> Option<&Panic> {
+        self.previous.as_deref()
+    }
+
+    /// Whether this panic was recovered before a newer one replaced it.
+    pub fn was_recovered(&self) -> bool {
+        self.recovered
     }
 
     /// The payload as a `T`, if it is one (see `std::panic::panic_any`).
@@ -96,21 +180,74 @@ impl Panic {
         self.payload.downcast_ref()
     }
 
+    /// The payload, e.g. to continue unwinding with
+    /// `std::panic::resume_unwind`.
+    pub fn payload(&self) -> &(dyn Any + Send) {
+        &*self.payload
+    }
+
     /// The raw payload, e.g. to continue unwinding with
     /// `std::panic::resume_unwind`.
     pub fn into_payload(self) -> Box<dyn Any + Send> {
         self.payload
     }
 
-    /// The report the runtime prints for a panic nobody observed.
-    pub(crate) fn report(&self, coroutine: &str) -> String {
-        let mut out = format!("panic: {self}\n\n{coroutine} [panicked]");
+    /// Take the parts, to re-raise the payload and keep the rest.
+    pub(crate) fn into_parts(self) -> (Box<dyn Any + Send>, PanicInfo) {
+        let info = PanicInfo {
+            location: self.location,
+            previous: self.previous,
+            recovered: self.recovered,
+        };
+        (self.payload, info)
+    }
+
+    /// Rebuild from parts taken with `into_parts`.
+    pub(crate) fn from_parts(payload: Box<dyn Any + Send>, info: PanicInfo) -> Panic {
+        Panic {
+            payload,
+            location: info.location,
+            previous: info.previous,
+            recovered: info.recovered,
+        }
+    }
+
+    /// The Go-style report of an unrecovered panic: the chain oldest first,
+    /// then which coroutine (or thread) it escaped from.
+    pub(crate) fn report(&self, origin: &str) -> String {
+        let mut chain = Vec::new();
+        let mut next = Some(self);
+        while let Some(panic) = next {
+            chain.push(panic);
+            next = panic.previous();
+        }
+        let mut out = String::new();
+        for (i, panic) in chain.iter().rev().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            out.push_str(&format!("panic: {panic}"));
+            if panic.recovered {
+                out.push_str(" [recovered]");
+            }
+            out.push('\n');
+        }
+        out.push_str(&format!("\n{origin} [panicked]"));
         if let Some(location) = &self.location {
             out.push_str(&format!(":\n\t{location}"));
         }
         out.push('\n');
         out
     }
+}
+
+/// Everything of a [`Panic`] but its payload, kept aside while the payload
+/// itself unwinds from one frame to the next.
+#[derive(Debug)]
+pub(crate) struct PanicInfo {
+    location: Option<Location>,
+    previous: Option<Box<Panic>>,
+    recovered: bool,
 }
 
 impl fmt::Display for Panic {
@@ -127,13 +264,15 @@ impl fmt::Debug for Panic {
         f.debug_struct("Panic")
             .field("message", &self.message())
             .field("location", &self.location)
+            .field("previous", &self.previous)
             .finish_non_exhaustive()
     }
 }
 
 thread_local! {
-    /// Location of the latest panic raised inside a coroutine on this thread.
-    static RECORDED: RefCell<Option<Location>> = const { RefCell::new(None) };
+    /// Location and message of the latest panic raised on this thread inside
+    /// a coroutine or an `rt::frame`.
+    static RECORDED: RefCell<Option<(Location, Option<String>)>> = const { RefCell::new(None) };
 }
 
 /// Install the recording hook once per process, chaining to the previous one.
@@ -142,13 +281,21 @@ pub(crate) fn install_hook() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if crate::scheduler::task::in_coroutine() {
-                let location = info.location().map(|l| Location {
-                    file: l.file().to_owned(),
-                    line: l.line(),
-                    column: l.column(),
+            if crate::defer::panics_are_recorded() {
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned());
+                let record = info.location().map(|l| {
+                    let location = Location {
+                        file: l.file().to_owned(),
+                        line: l.line(),
+                        column: l.column(),
+                    };
+                    (location, message)
                 });
-                RECORDED.with(|r| *r.borrow_mut() = location);
+                RECORDED.with(|r| *r.borrow_mut() = record);
             } else {
                 previous(info);
             }

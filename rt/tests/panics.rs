@@ -192,3 +192,42 @@ fn joined_panic_prints_nothing() {
     };
     assert!(!stderr.contains("quiet"), "{stderr}");
 }
+
+#[test]
+fn unrecovered_chain_leaving_a_plain_thread_frame_is_printed_go_style() {
+    let Some(stderr) =
+        child_stderr("unrecovered_chain_leaving_a_plain_thread_frame_is_printed_go_style")
+    else {
+        let joined = std::thread::Builder::new()
+            .name("worker-thread".into())
+            .spawn(|| {
+                let _ = rt::frame(|f| {
+                    f.defer(|| panic!("second"));
+                    panic!("first");
+                });
+            })
+            .unwrap()
+            .join();
+        assert!(joined.is_err());
+        return;
+    };
+    assert!(
+        stderr.contains("panic: first\n\tpanic: second\n\nthread 'worker-thread' [panicked]:\n\t"),
+        "{stderr}"
+    );
+    // Recorded, not printed, at raise time.
+    assert!(!stderr.contains("panicked at"), "{stderr}");
+}
+
+#[test]
+fn recovered_panics_print_nothing() {
+    let Some(stderr) = child_stderr("recovered_panics_print_nothing") else {
+        let r = rt::frame(|f| {
+            f.defer(|| drop(rt::recover()));
+            panic!("silent");
+        });
+        assert!(r.is_err());
+        return;
+    };
+    assert!(!stderr.contains("silent"), "{stderr}");
+}

@@ -4,13 +4,14 @@
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::Shared;
 use crate::coroutine::stack::PooledStack;
 use crate::coroutine::state::{Parked, State, Unpark};
 use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
+use crate::defer::{CancelSignal, DeferState};
 use crate::join::TaskResult;
 use crate::loom::cell::UnsafeCell;
 
@@ -57,6 +58,13 @@ pub(crate) struct Task {
     suspend_point: SuspendPoint,
     /// Where its result waits for the joiner.
     pub(crate) result: TaskResult,
+    /// Its deferred closures and the panic it is handling.
+    pub(crate) defer: DeferState,
+    /// `JoinHandle::cancel` was called (from any thread).
+    cancel_requested: AtomicBool,
+    /// The cancellation unwind has started (home thread only): later park
+    /// points block normally, so deferred cleanup may wait.
+    cancelling: Cell<bool>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
@@ -85,6 +93,9 @@ impl Task {
             slot: Cell::new(usize::MAX),
             suspend_point: SuspendPoint::new(),
             result: TaskResult::new(),
+            defer: DeferState::default(),
+            cancel_requested: AtomicBool::new(false),
+            cancelling: Cell::new(false),
             shared,
         }
     }
@@ -142,6 +153,26 @@ impl Task {
 
     pub(super) fn set_slot(&self, slot: usize) {
         self.slot.set(slot);
+    }
+
+    /// Ask the coroutine to unwind at its next park point, and wake it.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        self.cancel_requested
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.unpark();
+    }
+
+    /// At a park point (or before the body starts): unwind with the
+    /// cancellation payload if a cancel is pending and has not begun.
+    pub(crate) fn check_cancel(&self) {
+        if self
+            .cancel_requested
+            .load(std::sync::atomic::Ordering::Acquire)
+            && !self.cancelling.replace(true)
+        {
+            self.defer.begin_forced_unwind();
+            std::panic::resume_unwind(Box::new(CancelSignal));
+        }
     }
 
     /// Whether the home worker is unwinding it at shutdown.
@@ -271,12 +302,16 @@ pub(crate) fn park() {
     }
     // SAFETY: the running task outlives its own execution (see with_current).
     let task = unsafe { &*task };
-    if task.unwinding.get() || task.state.try_consume_notification() {
+    if task.unwinding.get() {
         // Being torn down at shutdown, the coroutine cannot switch out (its
         // unwind must finish now): act as a spurious wakeup.
         return;
     }
-    task.suspend_point.suspend(Suspend::Park);
+    task.check_cancel();
+    if !task.state.try_consume_notification() {
+        task.suspend_point.suspend(Suspend::Park);
+    }
+    task.check_cancel();
 }
 
 /// Let other coroutines on this worker run, then continue.
@@ -293,7 +328,11 @@ pub(crate) fn park() {
 pub fn yield_now() {
     // SAFETY: as in `park`.
     match unsafe { current_ptr().as_ref() } {
-        Some(task) if !task.unwinding.get() => task.suspend_point.suspend(Suspend::Yield),
+        Some(task) if !task.unwinding.get() => {
+            task.check_cancel();
+            task.suspend_point.suspend(Suspend::Yield);
+            task.check_cancel();
+        }
         _ => std::thread::yield_now(),
     }
 }

@@ -1,0 +1,475 @@
+//! Go's `defer` / `panic` / `recover`, in Rust.
+//!
+//! A [`Frame`] is what a Go function is: [`frame`] runs a closure, and the
+//! closures it [`defer`](Frame::defer)s run when it exits — normally, by
+//! `?`, by panic, by [`exit`], or by cancellation — last registered first.
+//! `defer!` is the block-scoped Rust flavour. [`recover`], called while a
+//! deferred closure of a panicking frame runs, stops the panic.
+//!
+//! How it works (see `docs/defer.md`): the frame *catches* the unwind
+//! first and only then runs its deferred closures, outside any `Drop`, so a
+//! deferred closure may panic (the new panic replaces the old one, which
+//! stays reachable through [`Panic::previous`]), block, park or recover.
+//! Every coroutine (or, outside the runtime, every thread) owns a
+//! [`DeferState`]: the arena holding its frames' deferred closures and the
+//! panic being handled.
+
+mod arena;
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use self::arena::Arena;
+use crate::panic::{Panic, PanicInfo};
+use crate::scheduler::task;
+
+/// The unwind payload of [`exit`].
+pub(crate) struct ExitSignal;
+
+/// The unwind payload of a cancellation (`JoinHandle::cancel`).
+pub(crate) struct CancelSignal;
+
+/// Per-coroutine (or per-thread) defer bookkeeping.
+#[derive(Default)]
+pub(crate) struct DeferState {
+    /// The deferred closures of every active frame, innermost on top.
+    arena: RefCell<Arena>,
+    /// The panic handling of the frame whose deferred closure runs right
+    /// now; null when no deferred closure runs (or a nested frame started).
+    handling: Cell<*mut Handling>,
+    /// Active `rt::frame`s.
+    depth: Cell<usize>,
+    /// `defer!` bodies running while the thread unwinds.
+    guards_unwinding: Cell<usize>,
+    /// `recover` was called in a `defer!` during an unwind: the next frame
+    /// that catches it must stop it.
+    recover_pending: Cell<bool>,
+    /// An `exit` or a cancellation is unwinding: nothing may recover it.
+    forced_in_flight: Cell<bool>,
+    /// What a frame knew about the panic it re-raised (location, chain),
+    /// keyed by the payload's address, for the next frame that catches it.
+    inflight: RefCell<Option<(usize, PanicInfo)>>,
+}
+
+thread_local! {
+    /// The defer state of code running outside any coroutine.
+    static THREAD_STATE: DeferState = DeferState::default();
+}
+
+/// The caller's defer state: its coroutine's, or its thread's.
+fn state() -> *const DeferState {
+    match task::current_task() {
+        Some(task) => &task.defer,
+        None => THREAD_STATE.with(|s| s as *const DeferState),
+    }
+}
+
+/// Run `f` with the caller's defer state.
+fn with_state<R>(f: impl FnOnce(&DeferState) -> R) -> R {
+    // SAFETY: the state outlives the caller: a coroutine's lives in its
+    // task, a thread's until the thread exits, and neither is shared.
+    f(unsafe { &*state() })
+}
+
+impl DeferState {
+    /// An `exit` or cancellation is about to unwind: nothing may recover it.
+    pub(crate) fn begin_forced_unwind(&self) {
+        self.forced_in_flight.set(true);
+    }
+}
+
+/// Whether the panic hook should record panics instead of printing them:
+/// inside a coroutine, or inside an `rt::frame` on a plain thread.
+pub(crate) fn panics_are_recorded() -> bool {
+    task::in_coroutine()
+        || THREAD_STATE
+            .try_with(|s| s.depth.get() > 0)
+            .unwrap_or(false)
+}
+
+/// How a frame is exiting.
+#[derive(Default)]
+struct Handling {
+    /// The panic propagating out of the frame, unless recovered.
+    panic: Option<Panic>,
+    /// An `exit`, cancellation or teardown unwinding through the frame.
+    forced: Option<Box<dyn Any + Send>>,
+    /// What `recover` took (kept for the chain and for `Recovered`).
+    recovered: Option<Panic>,
+}
+
+/// What a `catch_unwind` caught.
+pub(crate) enum Caught {
+    /// `exit`, cancellation, or the runtime tearing the coroutine down:
+    /// must be passed on, never recovered.
+    Forced(Box<dyn Any + Send>),
+    /// A panic.
+    Panic(Panic),
+}
+
+/// Sort a caught payload, rebuilding the panic's location and chain if a
+/// frame below re-raised it.
+pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
+    let torn_down = task::current_task().is_some_and(|t| t.is_unwinding());
+    if torn_down || payload.is::<ExitSignal>() || payload.is::<CancelSignal>() {
+        with_state(|s| s.forced_in_flight.set(false));
+        return Caught::Forced(payload);
+    }
+    let address = &*payload as *const (dyn Any + Send) as *const () as usize;
+    let inflight = with_state(|s| s.inflight.borrow_mut().take());
+    match inflight {
+        Some((at, info)) if at == address => Caught::Panic(Panic::from_parts(payload, info)),
+        _ => Caught::Panic(Panic::from_caught(payload)),
+    }
+}
+
+/// A Go-style function scope: the closures it defers run when it exits.
+///
+/// Created by [`frame`]. `'env` is what deferred closures may borrow:
+/// anything that outlives the `frame` call.
+pub struct Frame<'env> {
+    /// The defer state of the coroutine or thread the frame runs on.
+    state: *const DeferState,
+    /// Arena entries below this belong to enclosing frames.
+    mark: usize,
+    /// Nesting depth of this frame (1 = outermost).
+    depth: usize,
+    /// Invariant in 'env, and neither Send nor Sync (the state is per thread).
+    env: PhantomData<(&'env mut &'env (), *const ())>,
+}
+
+impl<'env> Frame<'env> {
+    /// Register `f` to run when the frame exits, after everything deferred
+    /// later. `f` captures by `move`, so it sees the values it captured when
+    /// it was deferred (Go evaluates a deferred call's arguments then too).
+    ///
+    /// Panics if a frame nested inside this one is active (a deferred call
+    /// belongs to the innermost function, as in Go).
+    ///
+    /// ```
+    /// let log = std::cell::RefCell::new(Vec::new());
+    /// rt::frame(|f| {
+    ///     for i in 0..3 {
+    ///         let log = &log;
+    ///         f.defer(move || log.borrow_mut().push(i));
+    ///     }
+    /// })
+    /// .unwrap();
+    /// assert_eq!(log.into_inner(), [2, 1, 0]);
+    /// ```
+    pub fn defer(&self, f: impl FnOnce() + 'env) {
+        // SAFETY: see `with_state`; a Frame never leaves its thread.
+        let state = unsafe { &*self.state };
+        assert_eq!(
+            state.depth.get(),
+            self.depth,
+            "Frame::defer on a frame that is not the innermost active frame"
+        );
+        state.arena.borrow_mut().push(f);
+    }
+}
+
+/// Run `body` as a Go-style function: when it exits, the closures it
+/// deferred run in reverse order; a panic is caught first, so they may
+/// recover it.
+///
+/// Returns `Ok(value)`, or `Err(Recovered)` if a deferred closure called
+/// [`recover`] and stopped a panic. A panic nobody recovers continues to the
+/// enclosing frame (and, at the top of a plain thread, is printed Go-style).
+/// [`exit`] and cancellation run every deferred closure and continue.
+///
+/// ```
+/// let r = rt::frame(|f| {
+///     f.defer(|| {
+///         let p = rt::recover().expect("panicking");
+///         assert_eq!(p.message(), Some("boom"));
+///     });
+///     panic!("boom");
+/// });
+/// assert_eq!(r.unwrap_err().panic().message(), Some("boom"));
+/// ```
+pub fn frame<'env, T>(body: impl FnOnce(&Frame<'env>) -> T) -> Result<T, Recovered> {
+    crate::panic::install_hook();
+    let state_ptr = state();
+    // SAFETY: see `with_state`.
+    let state = unsafe { &*state_ptr };
+    let depth = state.depth.get() + 1;
+    state.depth.set(depth);
+    // A nested frame has its own panic state: recover() inside it must not
+    // see the panic its caller's deferred closure is handling.
+    let outer_handling = state.handling.replace(std::ptr::null_mut());
+    let frame = Frame {
+        state: state_ptr,
+        mark: state.arena.borrow().len(),
+        depth,
+        env: PhantomData,
+    };
+
+    let mut handling = Handling::default();
+    let value = match catch_unwind(AssertUnwindSafe(|| body(&frame))) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            if state.recover_pending.replace(false) {
+                // A defer! recovered it while it unwound.
+                let panic = Panic::from_caught(payload);
+                handling.recovered = Some(panic.recovered_copy());
+            } else {
+                match classify(payload) {
+                    Caught::Forced(payload) => handling.forced = Some(payload),
+                    Caught::Panic(panic) => handling.panic = Some(panic),
+                }
+            }
+            None
+        }
+    };
+    run_deferred(state, frame.mark, &mut handling);
+    state.handling.set(outer_handling);
+    state.depth.set(depth - 1);
+    finish(state, handling, value)
+}
+
+/// Run the deferred closures above `mark`, last first, each with
+/// `handling` visible to `recover`.
+fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
+    loop {
+        let popped = {
+            let mut arena = state.arena.borrow_mut();
+            if arena.len() <= mark {
+                break;
+            }
+            arena.pop_into().expect("non-empty")
+        };
+        state.handling.set(handling);
+        // SAFETY: consumed at once, before anything else touches the arena.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { popped.run() }));
+        state.handling.set(std::ptr::null_mut());
+        if let Err(payload) = result {
+            match classify(payload) {
+                Caught::Forced(payload) => {
+                    // exit() or cancellation inside a deferred closure: the
+                    // remaining defers still run, then it continues.
+                    handling.forced.get_or_insert(payload);
+                }
+                Caught::Panic(mut panic) => {
+                    // The new panic replaces the one being handled (or the
+                    // one just recovered), which stays in its chain.
+                    let replaced = handling.panic.take().or_else(|| handling.recovered.take());
+                    panic.set_previous(replaced);
+                    handling.panic = Some(panic);
+                }
+            }
+        }
+    }
+}
+
+/// Decide what the frame returns, or what it re-raises.
+fn finish<T>(state: &DeferState, handling: Handling, value: Option<T>) -> Result<T, Recovered> {
+    if let Some(payload) = handling.forced {
+        state.forced_in_flight.set(true);
+        resume_unwind(payload);
+    }
+    if let Some(panic) = handling.panic {
+        let (payload, info) = panic.into_parts();
+        let (payload, info) = if state.depth.get() == 0 && !task::in_coroutine() {
+            // Leaving the outermost frame of a plain thread: the hook did
+            // not print this panic when it was raised, so print it now.
+            let panic = Panic::from_parts(payload, info);
+            let thread = std::thread::current();
+            eprint!(
+                "{}",
+                panic.report(&format!(
+                    "thread '{}'",
+                    thread.name().unwrap_or("<unnamed>")
+                ))
+            );
+            panic.into_parts()
+        } else {
+            (payload, info)
+        };
+        let address = &*payload as *const (dyn Any + Send) as *const () as usize;
+        *state.inflight.borrow_mut() = Some((address, info));
+        resume_unwind(payload);
+    }
+    match (handling.recovered, value) {
+        (Some(panic), _) => Err(Recovered(panic)),
+        (None, Some(value)) => Ok(value),
+        (None, None) => unreachable!("a frame without a value either panics or recovers"),
+    }
+}
+
+/// Stop the panic of the frame whose deferred closure is running, and
+/// return it. Returns `None` when not panicking, for a second call, inside a
+/// nested [`frame`] started by the deferred closure (it has its own panic
+/// state), and for [`exit`] and cancellation (which cannot be stopped).
+///
+/// Unlike Go, a helper function called by the deferred closure may recover
+/// too: "directly in a deferred call" is a property of Go's stack frames,
+/// and rt tracks the deferred call, not the frames below it.
+///
+/// ```
+/// assert!(rt::recover().is_none()); // not panicking: as in Go
+/// let r = rt::frame(|f| {
+///     f.defer(|| {
+///         assert!(rt::recover().is_some());
+///         assert!(rt::recover().is_none()); // recovered once
+///     });
+///     panic!("stop me");
+/// });
+/// assert!(r.is_err());
+/// ```
+pub fn recover() -> Option<Panic> {
+    with_state(|state| {
+        let handling = state.handling.get();
+        if !handling.is_null() {
+            // SAFETY: `handling` points at the Handling of the frame whose
+            // deferred closure is running on this thread; it outlives it.
+            let handling = unsafe { &mut *handling };
+            if handling.forced.is_some() {
+                return None;
+            }
+            let panic = handling.panic.take()?;
+            handling.recovered = Some(panic.recovered_copy());
+            return Some(panic);
+        }
+        // A defer! running while the thread unwinds, inside a frame that
+        // will catch the panic: stop it there.
+        let in_guard = state.guards_unwinding.get() > 0;
+        if in_guard
+            && state.depth.get() > 0
+            && !state.forced_in_flight.get()
+            && !state.recover_pending.get()
+        {
+            if task::current_task().is_some_and(|t| t.is_unwinding()) {
+                return None;
+            }
+            state.recover_pending.set(true);
+            return Some(Panic::from_recorded());
+        }
+        None
+    })
+}
+
+/// End the calling coroutine (Go's `runtime.Goexit`): every deferred
+/// closure of every frame runs, nothing can recover it, and its `join`
+/// reports [`JoinError::is_exited`](crate::JoinError::is_exited). On a plain
+/// thread it unwinds the thread the same way.
+///
+/// ```
+/// let h = rt::run(|| {
+///     rt::spawn(|| {
+///         rt::frame(|f| {
+///             f.defer(|| println!("cleanup runs"));
+///             rt::exit();
+///         })
+///     })
+/// });
+/// assert!(h.join().unwrap_err().is_exited());
+/// ```
+pub fn exit() -> ! {
+    with_state(DeferState::begin_forced_unwind);
+    resume_unwind(Box::new(ExitSignal))
+}
+
+/// The panic a frame's deferred closure recovered; [`frame`] returns it.
+pub struct Recovered(Panic);
+
+impl Recovered {
+    /// The recovered panic (message, location, chain; its payload went to
+    /// whoever called [`recover`]).
+    pub fn panic(&self) -> &Panic {
+        &self.0
+    }
+}
+
+impl fmt::Display for Recovered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "recovered from panic: {}", self.0)
+    }
+}
+
+impl fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Recovered").field(&self.0).finish()
+    }
+}
+
+impl std::error::Error for Recovered {}
+
+/// Runs a closure when dropped: what [`defer!`](crate::defer!) expands to.
+#[doc(hidden)]
+pub struct DeferGuard<F: FnOnce()> {
+    /// The deferred code.
+    f: ManuallyDrop<F>,
+}
+
+impl<F: FnOnce()> DeferGuard<F> {
+    /// Defer `f` to the end of the enclosing block.
+    #[inline]
+    pub fn new(f: F) -> Self {
+        DeferGuard {
+            f: ManuallyDrop::new(f),
+        }
+    }
+}
+
+impl<F: FnOnce()> Drop for DeferGuard<F> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here.
+        let f = unsafe { ManuallyDrop::take(&mut self.f) };
+        if std::thread::panicking() {
+            run_while_unwinding(f);
+        } else {
+            f();
+        }
+    }
+}
+
+/// A `defer!` body running during an unwind: `recover` in it may stop the
+/// panic at the enclosing frame.
+#[cold]
+fn run_while_unwinding(f: impl FnOnce()) {
+    let state = state();
+    // SAFETY: see `with_state`.
+    let state = unsafe { &*state };
+    state.guards_unwinding.set(state.guards_unwinding.get() + 1);
+    struct Leave<'a>(&'a DeferState);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            self.0
+                .guards_unwinding
+                .set(self.0.guards_unwinding.get() - 1);
+        }
+    }
+    let _leave = Leave(state);
+    f();
+}
+
+/// Defer code to the end of the enclosing block, Rust-style: it runs when
+/// the block exits, normally or by unwinding, after any `defer!` declared
+/// later in the block.
+///
+/// Inside it, [`recover`] works during a panic: the panic then stops at the
+/// enclosing [`frame`] (which returns `Err(Recovered)`). Unlike a
+/// `Frame::defer` closure it runs inside `Drop`, so it must not panic while
+/// the thread unwinds (Rust aborts on a panic during unwinding).
+///
+/// ```
+/// let log = std::cell::RefCell::new(Vec::new());
+/// {
+///     rt::defer! { log.borrow_mut().push("registered first, runs last"); }
+///     rt::defer! { log.borrow_mut().push("registered second, runs first"); }
+///     log.borrow_mut().push("body");
+/// }
+/// assert_eq!(log.into_inner(), ["body", "registered second, runs first", "registered first, runs last"]);
+/// ```
+#[macro_export]
+macro_rules! defer {
+    ($($body:tt)*) => {
+        let _rt_defer_guard = $crate::DeferGuard::new(|| { $($body)* });
+    };
+}
