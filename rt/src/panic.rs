@@ -12,13 +12,13 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 /// Where a panic was raised: `file:line:column`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    /// Source file.
-    file: String,
+    /// Source file (shared: a panic site's file name is kept once per thread).
+    file: Arc<str>,
     /// 1-based line.
     line: u32,
     /// 1-based column.
@@ -93,7 +93,7 @@ impl Panic {
             None => (None, None),
         };
         Panic {
-            payload: Box::new(message),
+            payload: Box::new(RecordedMessage(message)),
             location,
             previous: None,
             recovered: false,
@@ -110,13 +110,27 @@ impl Panic {
     /// payload itself goes to the user).
     pub(crate) fn recovered_copy(&self) -> Panic {
         Panic {
-            payload: Box::new(self.message().map(str::to_owned)),
+            payload: Box::new(RecordedMessage(self.message_record())),
             location: self.location.clone(),
             previous: self
                 .previous
                 .as_ref()
                 .map(|p| Box::new(p.recovered_copy_keep_flag())),
             recovered: true,
+        }
+    }
+
+    /// The message as a cheap-to-copy record (no allocation for the
+    /// common `panic!("literal")`).
+    fn message_record(&self) -> Option<Message> {
+        if let Some(s) = self.payload.downcast_ref::<&'static str>() {
+            Some(Message::Static(s))
+        } else if let Some(s) = self.payload.downcast_ref::<String>() {
+            Some(Message::Owned(s.clone()))
+        } else {
+            self.payload
+                .downcast_ref::<RecordedMessage>()
+                .and_then(|r| r.0.clone())
         }
     }
 
@@ -135,8 +149,9 @@ impl Panic {
         } else {
             // A panic known only from the hook's record or a chain copy.
             self.payload
-                .downcast_ref::<Option<String>>()
-                .and_then(Option::as_deref)
+                .downcast_ref::<RecordedMessage>()
+                .and_then(|r| r.0.as_ref())
+                .map(Message::as_str)
         }
     }
 
@@ -269,10 +284,51 @@ impl fmt::Debug for Panic {
     }
 }
 
+/// A panic message kept apart from its payload.
+#[derive(Clone, Debug)]
+enum Message {
+    /// `panic!("literal")`: no copy needed.
+    Static(&'static str),
+    /// A formatted message.
+    Owned(String),
+}
+
+impl Message {
+    fn as_str(&self) -> &str {
+        match self {
+            Message::Static(s) => s,
+            Message::Owned(s) => s,
+        }
+    }
+}
+
+/// The payload of a [`Panic`] known only by its message: one `recover`ed
+/// in a `defer!` while its payload still unwound, or a chain entry whose
+/// payload went to whoever recovered it.
+struct RecordedMessage(Option<Message>);
+
 thread_local! {
     /// Location and message of the latest panic raised on this thread inside
     /// a coroutine or an `rt::frame`.
-    static RECORDED: RefCell<Option<(Location, Option<String>)>> = const { RefCell::new(None) };
+    static RECORDED: RefCell<Option<(Location, Option<Message>)>> = const { RefCell::new(None) };
+    /// The file of the latest recorded panic site: panics from one site in a
+    /// loop share it instead of allocating its name each time.
+    static LAST_FILE: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// `file` as a shared string, reusing the previous one if it is the same.
+fn shared_file(file: &str) -> Arc<str> {
+    LAST_FILE.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(shared) if **shared == *file => shared.clone(),
+            _ => {
+                let shared: Arc<str> = Arc::from(file);
+                *last = Some(shared.clone());
+                shared
+            }
+        }
+    })
 }
 
 /// Install the recording hook once per process, chaining to the previous one.
@@ -283,13 +339,15 @@ pub(crate) fn install_hook() {
         std::panic::set_hook(Box::new(move |info| {
             if crate::defer::panics_are_recorded() {
                 let payload = info.payload();
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned());
+                let message = match payload.downcast_ref::<&'static str>() {
+                    Some(s) => Some(Message::Static(s)),
+                    None => payload
+                        .downcast_ref::<String>()
+                        .map(|s| Message::Owned(s.clone())),
+                };
                 let record = info.location().map(|l| {
                     let location = Location {
-                        file: l.file().to_owned(),
+                        file: shared_file(l.file()),
                         line: l.line(),
                         column: l.column(),
                     };

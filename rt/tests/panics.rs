@@ -150,17 +150,40 @@ fn child_stderr(test: &str) -> Option<String> {
 #[test]
 fn detached_panic_is_printed_once_naming_the_coroutine() {
     let Some(stderr) = child_stderr("detached_panic_is_printed_once_naming_the_coroutine") else {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
         let rt = rt::Builder::new().workers(2).build().unwrap();
-        let id = rt.block_on(|| {
+        // 0: handle alive; 1: handle dropped; 2: the coroutine is unwinding.
+        let stage = Arc::new(AtomicUsize::new(0));
+        let s = stage.clone();
+        let id = rt.block_on(move || {
             let h = rt::CoroutineBuilder::new()
                 .name("orphan")
-                .spawn(|| -> () { panic!("lost in space") })
+                .spawn(move || -> () {
+                    while s.load(SeqCst) == 0 {
+                        rt::yield_now();
+                    }
+                    struct Unwinding(Arc<AtomicUsize>);
+                    impl Drop for Unwinding {
+                        fn drop(&mut self) {
+                            self.0.store(2, SeqCst);
+                        }
+                    }
+                    let _u = Unwinding(s);
+                    panic!("lost in space")
+                })
                 .unwrap();
             let id = h.coroutine().id();
-            drop(h); // detached before or after it panicked: printed either way
+            drop(h); // detached before it panics
+            stage.store(1, SeqCst);
+            while stage.load(SeqCst) != 2 {
+                rt::yield_now();
+            }
             id
         });
-        drop(rt); // the coroutine has surely finished by shutdown
+        // The panicking coroutine is mid-unwind on its worker; the worker
+        // finishes it (and prints) before it sees the shutdown.
+        drop(rt);
         eprintln!("orphan id {id}");
         return;
     };
