@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use rt_benches::YIELDS;
 
 fn rt_run(runtime: &rt::Runtime, iters: u64) -> Duration {
@@ -75,15 +75,20 @@ fn may_run(iters: u64) -> Duration {
 
 fn yield_pingpong(c: &mut Criterion) {
     let rt_runtime = rt::Builder::new().workers(1).build().unwrap();
-    // One worker: tokio's current-thread runtime (the two tasks and the
-    // spawner share the one thread, as in rt and may).
+    // One worker: tokio's current-thread runtime. The spawner waits in
+    // join while the two tasks run, for every peer.
     let tokio_runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    // may's configuration is global and read when its scheduler starts on
+    // the first spawn, below.
     may::config().set_workers(1);
 
     let mut group = c.benchmark_group("yield");
     group.throughput(Throughput::Elements(2 * YIELDS as u64));
+    // One iteration is 2,000,000 yields (~0.1 s): flat sampling runs 10 of
+    // them per sample instead of linear sampling's 55.
+    group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(5));

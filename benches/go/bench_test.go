@@ -85,3 +85,51 @@ func BenchmarkYield(b *testing.B) {
 func perUnit(b *testing.B, unitsPerOp int) float64 {
 	return float64(b.Elapsed()) / float64(time.Nanosecond) / float64(b.N) / float64(unitsPerOp)
 }
+
+var sink int
+
+// deferLoop8 registers 8 deferred closures in a loop: a loop forces Go's
+// heap-allocated defer records (no open-coded defers).
+func deferLoop8() {
+	for i := 0; i < 8; i++ {
+		defer func(i int) { sink += i }(i)
+	}
+}
+
+// noDeferLoop8 does the same work without defer: the baseline.
+func noDeferLoop8() {
+	for i := 0; i < 8; i++ {
+		func(i int) { sink += i }(i)
+	}
+}
+
+// BenchmarkDeferLoop8 and BenchmarkDeferLoop8Baseline: Go's heap-defer
+// overhead per defer is (DeferLoop8 - Baseline) / 8.
+func BenchmarkDeferLoop8(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		deferLoop8()
+	}
+}
+
+func BenchmarkDeferLoop8Baseline(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		noDeferLoop8()
+	}
+}
+
+func panicRecover() (recovered bool) {
+	defer func() {
+		recovered = recover() != nil
+	}()
+	panic("boom")
+}
+
+// BenchmarkPanicRecover: panic with a string and recover it in a deferred
+// function. Metric: ns per panic (ns/op).
+func BenchmarkPanicRecover(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if !panicRecover() {
+			b.Fatal("not recovered")
+		}
+	}
+}
