@@ -25,19 +25,26 @@ const POOL_MAX: usize = 64;
 /// A chunk: 16-byte aligned storage.
 type Chunk = [MaybeUninit<u128>; CHUNK / 16];
 
-/// A position in the arena: chunk index and byte offset.
+/// A position in the arena: chunk index and byte offset (u32s keep the
+/// per-entry header at 24 bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Pos {
-    chunk: usize,
-    offset: usize,
+    chunk: u32,
+    offset: u32,
 }
+
+/// `Header::prev` of the first entry.
+const NO_ENTRY: Pos = Pos {
+    chunk: u32::MAX,
+    offset: u32::MAX,
+};
 
 /// Written in front of every closure.
 struct Header {
     /// Calls (`true`) or just drops (`false`) the closure behind the header.
     invoke: unsafe fn(*mut u8, bool),
-    /// The previous entry's header, if any.
-    prev: Option<Pos>,
+    /// The previous entry's header, or `NO_ENTRY`.
+    prev: Pos,
     /// The cursor before this entry was pushed.
     cursor_before: Pos,
 }
@@ -48,16 +55,26 @@ thread_local! {
 }
 
 /// A LIFO arena of type-erased `FnOnce()` closures.
-#[derive(Default)]
 pub(crate) struct Arena {
     /// Chunks in use or kept for reuse by this arena.
     chunks: Vec<Box<Chunk>>,
     /// Where the next entry goes.
     cursor: Pos,
-    /// The most recent entry.
-    top: Option<Pos>,
+    /// The most recent entry, or `NO_ENTRY` (when `len` is 0).
+    top: Pos,
     /// Number of entries.
     len: usize,
+}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Arena {
+            chunks: Vec::new(),
+            cursor: Pos::default(),
+            top: NO_ENTRY,
+            len: 0,
+        }
+    }
 }
 
 impl Arena {
@@ -96,7 +113,7 @@ impl Arena {
             });
             base.add(closure_offset).cast::<F>().write(f);
         }
-        self.top = Some(header_at);
+        self.top = header_at;
         self.len += 1;
     }
 
@@ -104,7 +121,10 @@ impl Arena {
     /// closure is moved out of the arena before it is called, so it may
     /// push (and pop) further entries itself.
     pub(crate) fn pop_into(&mut self) -> Option<Popped> {
-        let at = self.top?;
+        if self.len == 0 {
+            return None;
+        }
+        let at = self.top;
         let base = self.address(at);
         // SAFETY: `top` points at a header written by `push` and not yet popped.
         let header = unsafe { base.cast::<Header>().read() };
@@ -119,8 +139,8 @@ impl Arena {
 
     /// Make room for `size` bytes (16-aligned start) and return where.
     fn reserve(&mut self, size: usize) -> Pos {
-        let mut offset = self.cursor.offset.next_multiple_of(16);
-        let mut chunk = self.cursor.chunk;
+        let mut offset = (self.cursor.offset as usize).next_multiple_of(16);
+        let mut chunk = self.cursor.chunk as usize;
         if offset + size > CHUNK {
             chunk += 1;
             offset = 0;
@@ -131,20 +151,28 @@ impl Arena {
                 .unwrap_or_else(|| Box::new([MaybeUninit::uninit(); CHUNK / 16]));
             self.chunks.push(fresh);
         }
+        // Chunk counts and offsets stay far below u32::MAX (offsets < CHUNK).
         self.cursor = Pos {
-            chunk,
-            offset: offset + size,
+            chunk: chunk as u32,
+            offset: (offset + size) as u32,
         };
-        Pos { chunk, offset }
+        Pos {
+            chunk: chunk as u32,
+            offset: offset as u32,
+        }
     }
 
     fn address(&mut self, at: Pos) -> *mut u8 {
-        // SAFETY: offsets handed out by `reserve` lie inside the chunk.
+        debug_assert!((at.chunk as usize) < self.chunks.len() && (at.offset as usize) < CHUNK);
+        // SAFETY: every `Pos` handed out by `reserve` names an existing
+        // chunk (chunks are never removed while the arena lives) and an
+        // offset inside it.
         unsafe {
-            self.chunks[at.chunk]
+            self.chunks
+                .get_unchecked_mut(at.chunk as usize)
                 .as_mut_ptr()
                 .cast::<u8>()
-                .add(at.offset)
+                .add(at.offset as usize)
         }
     }
 }

@@ -17,7 +17,7 @@
 mod arena;
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -37,7 +37,8 @@ pub(crate) struct CancelSignal;
 #[derive(Default)]
 pub(crate) struct DeferState {
     /// The deferred closures of every active frame, innermost on top.
-    arena: RefCell<Arena>,
+    /// Only touched through `arena()`, never while user code runs.
+    arena: UnsafeCell<Arena>,
     /// The panic handling of the frame whose deferred closure runs right
     /// now; null when no deferred closure runs (or a nested frame started).
     handling: Cell<*mut Handling>,
@@ -76,6 +77,15 @@ fn with_state<R>(f: impl FnOnce(&DeferState) -> R) -> R {
 }
 
 impl DeferState {
+    /// The arena, for one push, pop or length check.
+    #[allow(clippy::mut_from_ref)]
+    fn arena(&self) -> &mut Arena {
+        // SAFETY: the state belongs to one coroutine or thread, and every
+        // caller uses the reference for a single push/pop/len that runs no
+        // user code, so no two references are ever alive at once.
+        unsafe { &mut *self.arena.get() }
+    }
+
     /// An `exit` or cancellation is about to unwind: nothing may recover it.
     pub(crate) fn begin_forced_unwind(&self) {
         self.forced_in_flight.set(true);
@@ -169,7 +179,7 @@ impl<'env> Frame<'env> {
             self.depth,
             "Frame::defer on a frame that is not the innermost active frame"
         );
-        state.arena.borrow_mut().push(f);
+        state.arena().push(f);
     }
 }
 
@@ -204,7 +214,7 @@ pub fn frame<'env, T>(body: impl FnOnce(&Frame<'env>) -> T) -> Result<T, Recover
     let outer_handling = state.handling.replace(std::ptr::null_mut());
     let frame = Frame {
         state: state_ptr,
-        mark: state.arena.borrow().len(),
+        mark: state.arena().len(),
         depth,
         env: PhantomData,
     };
@@ -234,33 +244,35 @@ pub fn frame<'env, T>(body: impl FnOnce(&Frame<'env>) -> T) -> Result<T, Recover
 
 /// Run the deferred closures above `mark`, last first, each with
 /// `handling` visible to `recover`.
+///
+/// One `catch_unwind` covers the whole run; when a deferred closure panics
+/// the run resumes with the next one inside a fresh `catch_unwind`.
 fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
     loop {
-        let popped = {
-            let mut arena = state.arena.borrow_mut();
-            if arena.len() <= mark {
-                break;
-            }
-            arena.pop_into().expect("non-empty")
-        };
         state.handling.set(handling);
-        // SAFETY: consumed at once, before anything else touches the arena.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { popped.run() }));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while state.arena().len() > mark {
+                let popped = state.arena().pop_into().expect("non-empty");
+                // SAFETY: consumed at once, before anything else touches the arena.
+                unsafe { popped.run() };
+            }
+        }));
         state.handling.set(std::ptr::null_mut());
-        if let Err(payload) = result {
-            match classify(payload) {
-                Caught::Forced(payload) => {
-                    // exit() or cancellation inside a deferred closure: the
-                    // remaining defers still run, then it continues.
-                    handling.forced.get_or_insert(payload);
-                }
-                Caught::Panic(mut panic) => {
-                    // The new panic replaces the one being handled (or the
-                    // one just recovered), which stays in its chain.
-                    let replaced = handling.panic.take().or_else(|| handling.recovered.take());
-                    panic.set_previous(replaced);
-                    handling.panic = Some(panic);
-                }
+        let Err(payload) = result else {
+            return;
+        };
+        match classify(payload) {
+            Caught::Forced(payload) => {
+                // exit() or cancellation inside a deferred closure: the
+                // remaining defers still run, then it continues.
+                handling.forced.get_or_insert(payload);
+            }
+            Caught::Panic(mut panic) => {
+                // The new panic replaces the one being handled (or the one
+                // just recovered), which stays in its chain.
+                let replaced = handling.panic.take().or_else(|| handling.recovered.take());
+                panic.set_previous(replaced);
+                handling.panic = Some(panic);
             }
         }
     }
