@@ -109,6 +109,8 @@ fn bench_may(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
     });
 }
 
+/// std has no workers to set: every task is an OS thread, spawned and joined
+/// from the benchmark thread.
 fn bench_std(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
     group.bench_function("std", |b| {
         b.iter_custom(|iters| {
@@ -137,9 +139,9 @@ fn spawn_join_200k(c: &mut Criterion) {
     bench_rt(&mut group, SPAWN_TASKS);
     bench_tokio(&mut group, SPAWN_TASKS);
     // No may: each may coroutine stack is its own mmap, and with the default
-    // vm.max_map_count (65530) spawning fails with ENOMEM after ~60,000 live
-    // coroutines (may 0.3.51 panics "failed to alloc sys stack" and the
-    // process then hangs), so 200,000 alive at once cannot run.
+    // vm.max_map_count (65530) spawning fails with ENOMEM at ~65,000 live
+    // coroutines (may 0.3.51 panics "failed to alloc sys stack" in a worker
+    // and the process then hangs), so 200,000 alive at once cannot run.
     // No std: 200,000 OS threads at once is not a sensible workload.
     group.finish();
 }

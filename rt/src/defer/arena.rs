@@ -137,29 +137,45 @@ impl Arena {
         })
     }
 
-    /// Make room for `size` bytes (16-aligned start) and return where.
+    /// Make room for `size` bytes and return where (16-aligned: sizes are
+    /// rounded up to 16, so the cursor always stays aligned).
+    #[inline]
     fn reserve(&mut self, size: usize) -> Pos {
-        let mut offset = (self.cursor.offset as usize).next_multiple_of(16);
-        let mut chunk = self.cursor.chunk as usize;
-        if offset + size > CHUNK {
-            chunk += 1;
-            offset = 0;
+        let size = size.next_multiple_of(16);
+        let at = self.cursor;
+        if at.offset as usize + size <= CHUNK && (at.chunk as usize) < self.chunks.len() {
+            // Offsets stay below CHUNK, so they fit a u32.
+            self.cursor.offset += size as u32;
+            return at;
         }
+        self.reserve_in_next_chunk(size)
+    }
+
+    /// The current chunk is full (or there is none yet): continue in the
+    /// next one, taking it from the thread's pool or allocating it.
+    #[cold]
+    fn reserve_in_next_chunk(&mut self, size: usize) -> Pos {
+        let chunk = if self.chunks.is_empty() {
+            0
+        } else {
+            self.cursor.chunk as usize + 1
+        };
         while self.chunks.len() <= chunk {
             let fresh = POOL
                 .with(|p| p.borrow_mut().pop())
                 .unwrap_or_else(|| Box::new([MaybeUninit::uninit(); CHUNK / 16]));
             self.chunks.push(fresh);
         }
-        // Chunk counts and offsets stay far below u32::MAX (offsets < CHUNK).
+        // Chunk counts stay far below u32::MAX.
+        let at = Pos {
+            chunk: chunk as u32,
+            offset: 0,
+        };
         self.cursor = Pos {
             chunk: chunk as u32,
-            offset: (offset + size) as u32,
+            offset: size as u32,
         };
-        Pos {
-            chunk: chunk as u32,
-            offset: offset as u32,
-        }
+        at
     }
 
     fn address(&mut self, at: Pos) -> *mut u8 {

@@ -144,8 +144,6 @@ pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
 pub struct Frame<'env> {
     /// The defer state of the coroutine or thread the frame runs on.
     state: *const DeferState,
-    /// Arena entries below this belong to enclosing frames.
-    mark: usize,
     /// Nesting depth of this frame (1 = outermost).
     depth: usize,
     /// Invariant in 'env, and neither Send nor Sync (the state is per thread).
@@ -203,43 +201,81 @@ impl<'env> Frame<'env> {
 /// assert_eq!(r.unwrap_err().panic().message(), Some("boom"));
 /// ```
 pub fn frame<'env, T>(body: impl FnOnce(&Frame<'env>) -> T) -> Result<T, Recovered> {
+    // This function is the frame that catches the unwind: it is kept small
+    // (everything else is out of line, non-generic) because the unwinder
+    // scans the catching function's call-site table in both of its phases.
+    let entered = enter();
+    let frame = Frame {
+        state: entered.state,
+        depth: entered.depth,
+        env: PhantomData,
+    };
+    match catch_unwind(AssertUnwindSafe(|| body(&frame))) {
+        Ok(value) => match leave(&entered, None) {
+            None => Ok(value),
+            Some(recovered) => Err(recovered),
+        },
+        Err(payload) => Err(leave(&entered, Some(payload))
+            .expect("a caught panic either continues or is recovered")),
+    }
+}
+
+/// Where a frame started.
+struct Entered {
+    /// The defer state of the coroutine or thread.
+    state: *const DeferState,
+    /// Arena entries below this belong to enclosing frames.
+    mark: usize,
+    /// Nesting depth of the new frame.
+    depth: usize,
+    /// The panic handling of the deferred closure this frame runs inside
+    /// of, if any; hidden while the frame runs.
+    outer_handling: *mut Handling,
+}
+
+/// Start a frame: count it, and hide the enclosing deferred closure's panic
+/// (recover() inside a nested frame must not see it).
+#[inline(never)]
+fn enter() -> Entered {
     crate::panic::install_hook();
     let state_ptr = state();
     // SAFETY: see `with_state`.
     let state = unsafe { &*state_ptr };
     let depth = state.depth.get() + 1;
     state.depth.set(depth);
-    // A nested frame has its own panic state: recover() inside it must not
-    // see the panic its caller's deferred closure is handling.
     let outer_handling = state.handling.replace(std::ptr::null_mut());
-    let frame = Frame {
+    Entered {
         state: state_ptr,
         mark: state.arena().len(),
         depth,
-        env: PhantomData,
-    };
+        outer_handling,
+    }
+}
 
+/// End a frame: sort what its body threw (if anything), run its deferred
+/// closures, and decide. Returns `None` to return the body's value,
+/// `Some(Recovered)` if a deferred closure recovered, or re-raises.
+#[inline(never)]
+fn leave(entered: &Entered, thrown: Option<Box<dyn Any + Send>>) -> Option<Recovered> {
+    // SAFETY: see `with_state`.
+    let state = unsafe { &*entered.state };
     let mut handling = Handling::default();
-    let value = match catch_unwind(AssertUnwindSafe(|| body(&frame))) {
-        Ok(value) => Some(value),
-        Err(payload) => {
-            if state.recover_pending.replace(false) {
-                // A defer! recovered it while it unwound.
-                let panic = Panic::from_caught(payload);
-                handling.recovered = Some(panic.recovered_copy());
-            } else {
-                match classify(payload) {
-                    Caught::Forced(payload) => handling.forced = Some(payload),
-                    Caught::Panic(panic) => handling.panic = Some(panic),
-                }
+    if let Some(payload) = thrown {
+        if state.recover_pending.replace(false) {
+            // A defer! recovered it while it unwound.
+            let panic = Panic::from_caught(payload);
+            handling.recovered = Some(panic.recovered_copy());
+        } else {
+            match classify(payload) {
+                Caught::Forced(payload) => handling.forced = Some(payload),
+                Caught::Panic(panic) => handling.panic = Some(panic),
             }
-            None
         }
-    };
-    run_deferred(state, frame.mark, &mut handling);
-    state.handling.set(outer_handling);
-    state.depth.set(depth - 1);
-    finish(state, handling, value)
+    }
+    run_deferred(state, entered.mark, &mut handling);
+    state.handling.set(entered.outer_handling);
+    state.depth.set(entered.depth - 1);
+    finish(state, handling)
 }
 
 /// Run the deferred closures above `mark`, last first, each with
@@ -278,18 +314,17 @@ fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
     }
 }
 
-/// Decide what the frame returns, or what it re-raises.
-fn finish<T>(state: &DeferState, handling: Handling, value: Option<T>) -> Result<T, Recovered> {
+/// Decide what the frame returns (`None`: its value; `Some`: recovered),
+/// or re-raise.
+fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
     if let Some(payload) = handling.forced {
         state.forced_in_flight.set(true);
         resume_unwind(payload);
     }
     if let Some(panic) = handling.panic {
-        let (payload, info) = panic.into_parts();
-        let (payload, info) = if state.depth.get() == 0 && !task::in_coroutine() {
+        let panic = if state.depth.get() == 0 && !task::in_coroutine() {
             // Leaving the outermost frame of a plain thread: the hook did
             // not print this panic when it was raised, so print it now.
-            let panic = Panic::from_parts(payload, info);
             let thread = std::thread::current();
             eprint!(
                 "{}",
@@ -298,19 +333,16 @@ fn finish<T>(state: &DeferState, handling: Handling, value: Option<T>) -> Result
                     thread.name().unwrap_or("<unnamed>")
                 ))
             );
-            panic.into_parts()
+            panic
         } else {
-            (payload, info)
+            panic
         };
+        let (payload, info) = panic.into_parts();
         let address = &*payload as *const (dyn Any + Send) as *const () as usize;
         *state.inflight.borrow_mut() = Some((address, info));
         resume_unwind(payload);
     }
-    match (handling.recovered, value) {
-        (Some(panic), _) => Err(Recovered(panic)),
-        (None, Some(value)) => Ok(value),
-        (None, None) => unreachable!("a frame without a value either panics or recovers"),
-    }
+    handling.recovered.map(Recovered)
 }
 
 /// Stop the panic of the frame whose deferred closure is running, and
