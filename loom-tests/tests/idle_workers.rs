@@ -55,7 +55,10 @@ impl Runtime {
                 return;
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            if self.idle.transition_worker_to_parked(index, was_searching)
+            if self
+                .idle
+                .transition_worker_to_parked(index, was_searching)
+                .last_searcher
                 && self.work.load(SeqCst) > 0
             {
                 self.notify_parked();

@@ -249,7 +249,7 @@ pub(crate) fn run_to_completion<T: Send>(f: impl FnOnce() -> T) -> Option<Panic>
             }
             Caught::Forced(payload) => {
                 complete_cancelled(&task.result);
-                if task.is_unwinding() {
+                if crate::coroutine::is_forced_unwind(&*payload) {
                     // corosensei's teardown must reach its own root.
                     resume_unwind(payload);
                 }

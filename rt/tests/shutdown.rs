@@ -111,3 +111,114 @@ fn runtimes_can_be_created_and_dropped_repeatedly() {
         );
     }
 }
+
+#[test]
+fn shutdown_cancels_first_so_deferred_cleanup_may_still_wait() {
+    let log = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let rt = rt::Builder::new().workers(2).build().unwrap();
+    let l = log.clone();
+    rt.block_on(move || {
+        let lb = l.clone();
+        let b = rt::spawn(move || {
+            rt::frame(|f| {
+                let lb = lb.clone();
+                f.defer(move || lb.lock().push("b cleaned up".into()));
+                loop {
+                    rt::yield_now();
+                }
+            })
+        });
+        let la = l.clone();
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        drop(rt::spawn(move || {
+            rt::frame(|f| {
+                let la = la.clone();
+                // Cleanup that waits for another coroutine: during shutdown
+                // this parks for real, because shutdown cancels first.
+                f.defer(move || {
+                    let outcome = match b.join() {
+                        Err(e) if e.is_cancelled() => "cancelled",
+                        _ => "something else",
+                    };
+                    la.lock().push(format!("a joined b: {outcome}"));
+                });
+                s.store(1, SeqCst);
+                loop {
+                    rt::yield_now();
+                }
+            })
+        }));
+        while started.load(SeqCst) == 0 {
+            rt::yield_now();
+        }
+    });
+    drop(rt);
+    assert_eq!(*log.lock(), ["b cleaned up", "a joined b: cancelled"]);
+}
+
+/// Two coroutines whose cleanups wait for each other: cancellation cannot
+/// finish them, so shutdown tears them down. `in_drop` picks where the
+/// waiting cleanup runs: a `Frame::defer` closure (after the catch), or a
+/// `defer!` body (a destructor, during the unwind).
+fn wait_forever_in_cleanup(in_drop: bool) -> usize {
+    type Slot = Arc<parking_lot::Mutex<Option<rt::JoinHandle<()>>>>;
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let rt = rt::Builder::new().workers(2).build().unwrap();
+    let d = dropped.clone();
+    rt.block_on(move || {
+        let slot_a: Slot = Default::default();
+        let slot_b: Slot = Default::default();
+        let started = Arc::new(AtomicUsize::new(0));
+        let spawn_waiter = |mine: Slot, theirs: Slot| {
+            let d = d.clone();
+            let s = started.clone();
+            let handle = rt::spawn(move || {
+                let _count = Token(d);
+                let wait_for_other = move || {
+                    let other = theirs.lock().take();
+                    if let Some(other) = other {
+                        let _ = other.join();
+                    }
+                };
+                s.fetch_add(1, SeqCst);
+                if in_drop {
+                    rt::defer! { wait_for_other(); }
+                    loop {
+                        rt::yield_now();
+                    }
+                } else {
+                    let _ = rt::frame(|f| {
+                        f.defer(wait_for_other);
+                        loop {
+                            rt::yield_now();
+                        }
+                    });
+                }
+            });
+            *mine.lock() = Some(handle);
+        };
+        spawn_waiter(slot_a.clone(), slot_b.clone());
+        spawn_waiter(slot_b.clone(), slot_a.clone());
+        while started.load(SeqCst) < 2 {
+            rt::yield_now();
+        }
+    });
+    drop(rt); // returns: the test finishing is the first assertion
+    dropped.load(SeqCst)
+}
+
+#[test]
+fn cleanup_that_waits_forever_is_torn_down_and_drop_returns() {
+    assert_eq!(
+        wait_forever_in_cleanup(false),
+        2,
+        "both unwound, destructors ran"
+    );
+}
+
+#[test]
+fn a_destructor_blocked_during_unwind_is_leaked_at_shutdown_not_aborted() {
+    // Unwinding it from inside a destructor would abort; it is leaked.
+    assert_eq!(wait_forever_in_cleanup(true), 0);
+}

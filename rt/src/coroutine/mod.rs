@@ -9,11 +9,43 @@
 pub(crate) mod stack;
 pub mod state;
 
+use std::any::{Any, TypeId};
 use std::cell::Cell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use self::stack::PooledStack;
+
+/// Whether `payload` is corosensei's forced-unwind payload: the unwind
+/// that tears down a suspended coroutine (dropping or force-unwinding it).
+///
+/// corosensei keeps that type private, so its `TypeId` is learned once by
+/// tearing down a throwaway coroutine and looking at what unwinds.
+pub(crate) fn is_forced_unwind(payload: &(dyn Any + Send)) -> bool {
+    static FORCED_UNWIND: OnceLock<TypeId> = OnceLock::new();
+    let forced = *FORCED_UNWIND.get_or_init(|| {
+        let seen = Arc::new(Mutex::new(None));
+        let record = seen.clone();
+        let mut probe = corosensei::Coroutine::<(), (), ()>::new(move |yielder, ()| {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| yielder.suspend(()))) {
+                *record.lock() = Some((*payload).type_id());
+                resume_unwind(payload);
+            }
+        });
+        assert!(
+            probe.resume(()).as_yield().is_some(),
+            "the probe suspends once"
+        );
+        drop(probe); // forces the unwind
+        let forced = seen.lock().take();
+        forced.expect("dropping a suspended coroutine unwinds it")
+    });
+    payload.type_id() == forced
+}
 
 /// Why a coroutine switched back to its worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

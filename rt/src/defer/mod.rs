@@ -124,8 +124,10 @@ pub(crate) enum Caught {
 /// Sort a caught payload, rebuilding the panic's location and chain if a
 /// frame below re-raised it.
 pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
-    let torn_down = task::current_task().is_some_and(|t| t.is_unwinding());
-    if torn_down || payload.is::<ExitSignal>() || payload.is::<CancelSignal>() {
+    if payload.is::<ExitSignal>()
+        || payload.is::<CancelSignal>()
+        || crate::coroutine::is_forced_unwind(&*payload)
+    {
         with_state(|s| s.forced_in_flight.set(false));
         return Caught::Forced(payload);
     }
@@ -299,9 +301,11 @@ fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
         };
         match classify(payload) {
             Caught::Forced(payload) => {
-                // exit() or cancellation inside a deferred closure: the
-                // remaining defers still run, then it continues.
-                handling.forced.get_or_insert(payload);
+                // exit(), cancellation or teardown inside a deferred
+                // closure: the remaining defers still run, then it
+                // continues. The newest wins: a teardown (which comes last)
+                // must reach the coroutine's root as itself.
+                handling.forced = Some(payload);
             }
             Caught::Panic(mut panic) => {
                 // The new panic replaces the one being handled (or the one

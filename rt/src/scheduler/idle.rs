@@ -28,6 +28,17 @@ const UNPARKED_SHIFT: usize = usize::BITS as usize / 2;
 const UNPARKED_ONE: usize = 1 << UNPARKED_SHIFT;
 const SEARCHING_MASK: usize = UNPARKED_ONE - 1;
 
+/// How a worker went to sleep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct ParkedAs {
+    /// It was the last searcher: it must re-check the shared queues and
+    /// wake a worker if they hold work (rule 3).
+    pub last_searcher: bool,
+    /// Every other worker was already asleep.
+    pub last_awake: bool,
+}
+
 /// The idle-worker bookkeeping shared by all workers of a runtime.
 #[derive(Debug)]
 pub struct Idle {
@@ -99,19 +110,30 @@ impl Idle {
         searching(prev) == 1
     }
 
-    /// A worker goes to sleep. Returns `true` if it was the last searcher:
-    /// the caller must then re-check the shared queues (rule 3).
-    pub fn transition_worker_to_parked(&self, index: usize, is_searching: bool) -> bool {
+    /// A worker goes to sleep. See [`ParkedAs`] for what the caller must do.
+    pub fn transition_worker_to_parked(&self, index: usize, is_searching: bool) -> ParkedAs {
         let mut sleepers = self.sleepers.lock();
         let dec = UNPARKED_ONE + if is_searching { SEARCHING_ONE } else { 0 };
         let prev = self.state.fetch_sub(dec, SeqCst);
         sleepers.push(index);
         drop(sleepers);
-        let last = is_searching && searching(prev) == 1;
-        if last {
+        let last_searcher = is_searching && searching(prev) == 1;
+        if last_searcher {
             fence(SeqCst);
         }
-        last
+        ParkedAs {
+            last_searcher,
+            last_awake: unparked(prev) == 1,
+        }
+    }
+
+    /// Whether every worker is parked and `queues_empty()` holds, evaluated
+    /// under the sleepers lock: every change of the awake count takes that
+    /// lock, so no worker can wake and take work from a queue between the
+    /// two observations.
+    pub fn all_parked_and(&self, queues_empty: impl FnOnce() -> bool) -> bool {
+        let _sleepers = self.sleepers.lock();
+        unparked(self.state.load(SeqCst)) == 0 && queues_empty()
     }
 
     /// A worker woke up. If it is still listed as a sleeper, nobody chose it

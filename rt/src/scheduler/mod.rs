@@ -21,7 +21,7 @@ pub(crate) mod task;
 mod worker;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crossbeam_deque::{Injector, Steal, Stealer};
@@ -32,6 +32,13 @@ pub use self::parker::Parker;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
 use crate::coroutine::stack::StackPool;
+
+/// `Shared::phase`: normal operation.
+const RUNNING: u8 = 0;
+/// Shutting down: every coroutine is being cancelled.
+const CANCELLING: u8 = 1;
+/// Shutting down: what is left is unwound without switching; workers exit.
+const TEARDOWN: u8 = 2;
 
 /// What one worker offers to the others.
 struct Remote {
@@ -56,9 +63,10 @@ pub(crate) struct Shared {
     idle: Idle,
     /// The coroutine stacks.
     pub(crate) stacks: StackPool,
-    /// Set once when the runtime starts shutting down. Read by every worker
-    /// on every scheduling step: kept apart from written fields.
-    shutdown: CachePadded<AtomicBool>,
+    /// RUNNING, then CANCELLING, then TEARDOWN (see `begin_shutdown`). Read
+    /// by every worker on every scheduling step: kept apart from written
+    /// fields.
+    phase: CachePadded<AtomicU8>,
     /// Coroutines spawned from outside the workers (a metric).
     spawned_outside: AtomicU64,
 }
@@ -81,7 +89,7 @@ impl Shared {
             injector: Injector::new(),
             idle: Idle::new(num_workers),
             stacks,
-            shutdown: CachePadded::new(AtomicBool::new(false)),
+            phase: CachePadded::new(AtomicU8::new(RUNNING)),
             spawned_outside: AtomicU64::new(0),
         }
     }
@@ -143,6 +151,15 @@ impl Shared {
         }
     }
 
+    /// Shutdown: whether every worker is asleep with every queue empty, so
+    /// no coroutine can run again (unless a thread outside the runtime
+    /// wakes one).
+    fn is_quiescent(&self) -> bool {
+        self.idle.all_parked_and(|| {
+            !self.has_shared_work() && self.remotes.iter().all(|r| r.inbox.is_empty())
+        })
+    }
+
     /// Whether any unstarted coroutine waits in a shared queue.
     fn has_shared_work(&self) -> bool {
         !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
@@ -150,12 +167,25 @@ impl Shared {
 
     /// Whether shutdown has begun.
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.shutdown.load(Ordering::Acquire)
+        self.phase() != RUNNING
     }
 
-    /// Begin shutdown: every worker stops, unwinds its coroutines and exits.
+    fn phase(&self) -> u8 {
+        self.phase.load(Ordering::Acquire)
+    }
+
+    /// Begin shutdown. First every coroutine is *cancelled*: it unwinds at
+    /// its next park point, running its deferred closures, which may still
+    /// park and wait for each other; coroutines that have not started are
+    /// cancelled before they run. When every worker is idle at once, what
+    /// is left is *torn down*: unwound on its worker with no more
+    /// switching, and the workers exit.
     pub(crate) fn begin_shutdown(&self) {
-        self.shutdown.store(true, Ordering::Release);
+        self.set_phase(CANCELLING);
+    }
+
+    fn set_phase(&self, phase: u8) {
+        self.phase.store(phase, Ordering::Release);
         for remote in self.remotes.iter() {
             remote.parker.unpark();
         }

@@ -52,6 +52,9 @@ pub(crate) struct Task {
     /// Set by the home worker while it tears the coroutine down: `park`
     /// must then return at once instead of switching.
     unwinding: Cell<bool>,
+    /// Parked while the thread was unwinding (inside a destructor run by a
+    /// panic or cancellation): a forced unwind there would abort.
+    parked_in_unwind: Cell<bool>,
     /// Index in the home worker's registry (home thread only).
     slot: Cell<usize>,
     /// How the running coroutine switches back to its worker.
@@ -90,6 +93,7 @@ impl Task {
             home: AtomicUsize::new(NO_HOME),
             body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
+            parked_in_unwind: Cell::new(false),
             slot: Cell::new(usize::MAX),
             suspend_point: SuspendPoint::new(),
             result: TaskResult::new(),
@@ -157,9 +161,15 @@ impl Task {
 
     /// Ask the coroutine to unwind at its next park point, and wake it.
     pub(crate) fn cancel(self: &Arc<Self>) {
+        self.mark_cancelled();
+        self.unpark();
+    }
+
+    /// Ask the coroutine to unwind at its next park point (or before it
+    /// starts), without waking it.
+    pub(super) fn mark_cancelled(&self) {
         self.cancel_requested
             .store(true, std::sync::atomic::Ordering::Release);
-        self.unpark();
     }
 
     /// At a park point (or before the body starts): unwind with the
@@ -173,6 +183,11 @@ impl Task {
             self.defer.begin_forced_unwind();
             std::panic::resume_unwind(Box::new(CancelSignal));
         }
+    }
+
+    /// Whether it is suspended inside a destructor during an unwind.
+    pub(super) fn parked_in_unwind(&self) -> bool {
+        self.parked_in_unwind.get()
     }
 
     /// Whether the home worker is unwinding it at shutdown.
@@ -309,7 +324,9 @@ pub(crate) fn park() {
     }
     task.check_cancel();
     if !task.state.try_consume_notification() {
+        task.parked_in_unwind.set(std::thread::panicking());
         task.suspend_point.suspend(Suspend::Park);
+        task.parked_in_unwind.set(false);
     }
     task.check_cancel();
 }

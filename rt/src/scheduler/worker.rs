@@ -125,7 +125,16 @@ impl Worker {
     /// The worker loop: run coroutines until the runtime shuts down.
     pub(crate) fn run(&self) {
         let outer = CURRENT_WORKER.with(|c| c.replace(self));
-        while !self.shared.is_shutdown() {
+        let mut cancelled = false;
+        loop {
+            match self.shared.phase() {
+                super::TEARDOWN => break,
+                super::CANCELLING if !cancelled => {
+                    self.cancel_registered();
+                    cancelled = true;
+                }
+                _ => {}
+            }
             if let Some(task) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 self.run_task(task);
@@ -221,15 +230,22 @@ impl Worker {
     fn park(&self) {
         let was_searching = self.searching.replace(false);
         let idle = &self.shared.idle;
-        if idle.transition_worker_to_parked(self.index, was_searching)
-            && self.shared.has_shared_work()
-        {
+        let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
+        if parked_as.last_searcher && self.shared.has_shared_work() {
             self.shared.notify_parked();
         }
         let remote = &self.shared.remotes[self.index];
+        if parked_as.last_awake
+            && self.shared.phase() == super::CANCELLING
+            && self.shared.is_quiescent()
+        {
+            // Shutting down and every worker is idle: the coroutines still
+            // alive wait for something that will never come. Tear down.
+            self.shared.set_phase(super::TEARDOWN);
+        }
         // A wake for our inbox leaves a parker token, so checking the inbox
         // here and then parking cannot miss one.
-        if remote.inbox.is_empty() && !self.shared.is_shutdown() {
+        if remote.inbox.is_empty() && self.shared.phase() != super::TEARDOWN {
             remote.parker.park();
         }
         if idle.transition_worker_from_parked(self.index) {
@@ -241,6 +257,11 @@ impl Worker {
     fn run_task(&self, task: Arc<Task>) {
         task.state.transition_to_running();
         if task.home().is_none() {
+            if self.shared.is_shutdown() {
+                // Shutting down: a coroutine that has not started is
+                // cancelled before it runs any code.
+                task.mark_cancelled();
+            }
             task.set_home(self.index);
             self.registry.borrow_mut().insert(&task);
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
@@ -268,6 +289,15 @@ impl Worker {
         }
     }
 
+    /// Shutdown, first phase: cancel every started coroutine homed here (it
+    /// unwinds, running its defers, at its next park point).
+    fn cancel_registered(&self) {
+        let tasks: Vec<Arc<Task>> = self.registry.borrow().tasks().cloned().collect();
+        for task in tasks {
+            task.cancel();
+        }
+    }
+
     /// Shutdown: unwind every started coroutine homed here, on this thread
     /// (its stack must not move threads), running its destructors.
     fn unwind_all(&self) {
@@ -283,6 +313,20 @@ impl Worker {
             let Body::Started(fiber) = task.take_body() else {
                 continue;
             };
+            if task.parked_in_unwind() {
+                // It blocked inside a destructor while unwinding: a forced
+                // unwind from there would be a panic during unwinding, which
+                // aborts the process. Leak it instead (its stack is released
+                // with the runtime's slabs; nothing runs on it again).
+                eprintln!(
+                    "rt: {} was blocked in a destructor during shutdown; it is leaked, not unwound",
+                    task.describe()
+                );
+                std::mem::forget(fiber);
+                crate::join::complete_cancelled(&task.result);
+                task.state.transition_to_done();
+                continue;
+            }
             task.set_unwinding();
             let outer = task::set_current(Arc::as_ptr(&task));
             let stack = fiber.unwind();
@@ -345,6 +389,10 @@ impl Registry {
             .is_some_and(|t| std::ptr::eq(t, task)));
         self.slots[slot] = None;
         self.free.push(slot);
+    }
+
+    fn tasks(&self) -> impl Iterator<Item = &Arc<Task>> {
+        self.slots.iter().flatten()
     }
 
     fn pop(&mut self) -> Option<Arc<Task>> {
