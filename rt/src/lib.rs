@@ -31,6 +31,7 @@ mod panic;
 mod runtime;
 mod scheduler;
 mod scope;
+pub mod sync;
 
 #[doc(hidden)]
 pub use crate::defer::DeferGuard;
@@ -122,4 +123,5 @@ pub mod model {
     pub use crate::coroutine::state::{Parked, State, Unpark};
     pub use crate::join::JoinCell;
     pub use crate::scheduler::{Idle, Parker};
+    pub use crate::sync::RawMutex;
 }

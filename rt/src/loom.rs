@@ -11,7 +11,9 @@ mod imp {
     pub(crate) mod sync {
         pub(crate) use parking_lot::{Condvar, Mutex};
         pub(crate) mod atomic {
-            pub(crate) use std::sync::atomic::{fence, AtomicU8, AtomicUsize, Ordering};
+            pub(crate) use std::sync::atomic::{
+                fence, AtomicBool, AtomicU8, AtomicUsize, Ordering,
+            };
         }
     }
 
@@ -42,7 +44,9 @@ mod imp {
     pub(crate) mod sync {
         pub(crate) use loom::sync::MutexGuard;
         pub(crate) mod atomic {
-            pub(crate) use loom::sync::atomic::{fence, AtomicU8, AtomicUsize, Ordering};
+            pub(crate) use loom::sync::atomic::{
+                fence, AtomicBool, AtomicU8, AtomicUsize, Ordering,
+            };
         }
 
         /// `loom::sync::Mutex` with parking_lot's infallible `lock`.

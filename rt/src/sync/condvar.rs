@@ -1,0 +1,87 @@
+//! [`Condvar`]: wait for a condition under a [`Mutex`](super::Mutex).
+
+use std::fmt;
+use std::sync::LockResult;
+
+use super::mutex::MutexGuard;
+use super::waiter::{wait, WaitList, Waiter};
+
+/// A condition variable for [`Mutex`](super::Mutex): `wait` parks the
+/// coroutine (or thread) until notified. As with any condition variable,
+/// wake-ups may be spurious: wait in a loop, or use [`wait_while`](Self::wait_while).
+///
+/// ```
+/// use std::sync::Arc;
+/// let pair = Arc::new((rt::sync::Mutex::new(false), rt::sync::Condvar::new()));
+/// rt::run(|| {
+///     let p = pair.clone();
+///     let waiter = rt::spawn(move || {
+///         let (ready, cv) = &*p;
+///         let guard = cv.wait_while(ready.lock().unwrap(), |ready| !*ready).unwrap();
+///         assert!(*guard);
+///     });
+///     let (ready, cv) = &*pair;
+///     *ready.lock().unwrap() = true;
+///     cv.notify_one();
+///     waiter.join().unwrap();
+/// });
+/// ```
+#[derive(Default)]
+pub struct Condvar {
+    /// Parked waiters, oldest first.
+    waiters: parking_lot::Mutex<WaitList>,
+}
+
+impl Condvar {
+    /// A condition variable with no waiters.
+    pub fn new() -> Condvar {
+        Condvar::default()
+    }
+
+    /// Unlock `guard`'s mutex, park until notified, lock it again.
+    pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+        let mutex = MutexGuard::mutex(&guard);
+        let waiter = Waiter::current();
+        // Enqueue before unlocking: a notify after the unlock finds us.
+        self.waiters.lock().push(waiter.clone());
+        drop(guard);
+        wait(&waiter, |notified| {
+            let mut waiters = self.waiters.lock();
+            if !waiters.remove(&waiter) && notified {
+                // A notify_one meant for us must not be lost.
+                waiters.notify_one();
+            }
+        });
+        mutex.lock()
+    }
+
+    /// Wait until `condition` is false, re-checking after every wake-up.
+    pub fn wait_while<'a, T: ?Sized>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) -> LockResult<MutexGuard<'a, T>> {
+        while condition(&mut *guard) {
+            guard = self.wait(guard)?;
+        }
+        Ok(guard)
+    }
+
+    /// Wake the longest-waiting waiter, if any.
+    pub fn notify_one(&self) {
+        self.waiters.lock().notify_one();
+    }
+
+    /// Wake every waiter.
+    pub fn notify_all(&self) {
+        self.waiters.lock().notify_all();
+    }
+}
+
+impl fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condvar")
+            .field("waiters", &self.waiters.lock().len())
+            .finish()
+    }
+}

@@ -1,0 +1,26 @@
+//! Coroutine-aware synchronization: blocking parks the coroutine, not its
+//! worker thread, and every type also works from a plain thread.
+//!
+//! All of them are built on one wait queue (`waiter.rs`): state and
+//! waiters under a short `parking_lot` lock that is never held across a
+//! park, FIFO wake-ups, and cancellation-safe waits (a coroutine cancelled
+//! while waiting leaves the queue, and passes on a wake-up it was given).
+
+mod barrier;
+mod condvar;
+mod mutex;
+mod once;
+mod rwlock;
+mod semaphore;
+mod waiter;
+mod waitgroup;
+
+pub use self::barrier::{Barrier, BarrierWaitResult};
+pub use self::condvar::Condvar;
+#[cfg(loom)]
+pub use self::mutex::RawMutex;
+pub use self::mutex::{Mutex, MutexGuard};
+pub use self::once::Once;
+pub use self::rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use self::semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+pub use self::waitgroup::WaitGroup;

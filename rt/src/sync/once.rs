@@ -1,0 +1,110 @@
+//! [`Once`]: run an initialization exactly once.
+
+use std::fmt;
+
+use super::waiter::{wait, WaitList, Waiter};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nobody ran it yet.
+    New,
+    /// A caller is running it; others wait.
+    Running,
+    /// It completed.
+    Done,
+    /// It panicked; later calls panic too (as std's `Once`).
+    Poisoned,
+}
+
+/// Runs a closure once; concurrent callers park until it has run.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// let once = Arc::new(rt::sync::Once::new());
+/// let runs = Arc::new(AtomicUsize::new(0));
+/// rt::run(|| {
+///     let handles: Vec<_> = (0..8).map(|_| {
+///         let (once, runs) = (once.clone(), runs.clone());
+///         rt::spawn(move || once.call_once(|| { runs.fetch_add(1, Ordering::SeqCst); }))
+///     }).collect();
+///     handles.into_iter().for_each(|h| h.join().unwrap());
+/// });
+/// assert_eq!(runs.load(Ordering::SeqCst), 1);
+/// assert!(once.is_completed());
+/// ```
+pub struct Once {
+    /// Phase and parked callers.
+    state: parking_lot::Mutex<(Phase, WaitList)>,
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Once::new()
+    }
+}
+
+impl Once {
+    /// A `Once` that has not run.
+    pub const fn new() -> Once {
+        Once {
+            state: parking_lot::const_mutex((Phase::New, WaitList::new())),
+        }
+    }
+
+    /// Run `f` if nobody has; otherwise park until the one running it is
+    /// done. Panics if a previous `f` panicked.
+    pub fn call_once(&self, f: impl FnOnce()) {
+        loop {
+            let waiter = {
+                let mut state = self.state.lock();
+                match state.0 {
+                    Phase::Done => return,
+                    Phase::Poisoned => panic!("Once instance has previously been poisoned"),
+                    Phase::New => {
+                        state.0 = Phase::Running;
+                        None
+                    }
+                    Phase::Running => {
+                        let waiter = Waiter::current();
+                        state.1.push(waiter.clone());
+                        Some(waiter)
+                    }
+                }
+            };
+            let Some(waiter) = waiter else {
+                return self.run(f);
+            };
+            wait(&waiter, |_| {
+                self.state.lock().1.remove(&waiter);
+            });
+        }
+    }
+
+    fn run(&self, f: impl FnOnce()) {
+        struct Finish<'a>(&'a Once, Phase);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.state.lock();
+                state.0 = self.1;
+                state.1.notify_all();
+            }
+        }
+        let mut finish = Finish(self, Phase::Poisoned);
+        f();
+        finish.1 = Phase::Done;
+    }
+
+    /// Whether `call_once` has completed.
+    pub fn is_completed(&self) -> bool {
+        self.state.lock().0 == Phase::Done
+    }
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once")
+            .field("phase", &self.state.lock().0)
+            .finish()
+    }
+}

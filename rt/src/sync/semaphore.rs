@@ -1,0 +1,165 @@
+//! [`Semaphore`]: a counted set of permits, handed out in FIFO order.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::waiter::{wait, WaitList, Waiter};
+
+/// Permits and who waits for one. A released permit goes straight to the
+/// longest waiter (fair: a stream of `try_acquire`s cannot starve it).
+#[derive(Default)]
+struct State {
+    /// Permits not held by anyone.
+    available: usize,
+    /// Parked acquirers, oldest first; a notified one owns a permit.
+    waiters: WaitList,
+}
+
+/// Limits how many coroutines do something at once.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// let sem = Arc::new(rt::sync::Semaphore::new(2));
+/// let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+/// rt::run(|| {
+///     let handles: Vec<_> = (0..10).map(|_| {
+///         let (sem, now, peak) = (sem.clone(), now.clone(), peak.clone());
+///         rt::spawn(move || {
+///             let _permit = sem.acquire();
+///             let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+///             peak.fetch_max(n, Ordering::SeqCst);
+///             rt::yield_now();
+///             now.fetch_sub(1, Ordering::SeqCst);
+///         })
+///     }).collect();
+///     handles.into_iter().for_each(|h| h.join().unwrap());
+/// });
+/// assert!(peak.load(Ordering::SeqCst) <= 2);
+/// ```
+pub struct Semaphore {
+    /// Permits and waiters.
+    state: parking_lot::Mutex<State>,
+}
+
+impl Semaphore {
+    /// A semaphore with `permits` permits.
+    pub fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            state: parking_lot::Mutex::new(State {
+                available: permits,
+                waiters: WaitList::default(),
+            }),
+        }
+    }
+
+    /// Park until a permit is free and take it; it returns when the guard drops.
+    pub fn acquire(&self) -> SemaphorePermit<'_> {
+        let waiter = {
+            let mut state = self.state.lock();
+            if state.available > 0 && state.waiters.is_empty() {
+                state.available -= 1;
+                return SemaphorePermit { semaphore: self };
+            }
+            let waiter = Waiter::current();
+            state.waiters.push(waiter.clone());
+            waiter
+        };
+        wait(&waiter, |notified| {
+            let mut state = self.state.lock();
+            if !state.waiters.remove(&waiter) && notified {
+                // We were handed a permit we will not use: hand it on.
+                Self::release_locked(&mut state);
+            }
+        });
+        SemaphorePermit { semaphore: self }
+    }
+
+    /// Take a permit if one is free and nobody waits for one.
+    pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
+        let mut state = self.state.lock();
+        if state.available > 0 && state.waiters.is_empty() {
+            state.available -= 1;
+            Some(SemaphorePermit { semaphore: self })
+        } else {
+            None
+        }
+    }
+
+    /// Add `n` permits.
+    pub fn add_permits(&self, n: usize) {
+        let mut state = self.state.lock();
+        for _ in 0..n {
+            Self::release_locked(&mut state);
+        }
+    }
+
+    /// Permits free right now.
+    pub fn available_permits(&self) -> usize {
+        self.state.lock().available
+    }
+
+    fn release_locked(state: &mut State) {
+        if !state.waiters.notify_one() {
+            state.available += 1;
+        }
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock();
+        f.debug_struct("Semaphore")
+            .field("available", &state.available)
+            .field("waiters", &state.waiters.len())
+            .finish()
+    }
+}
+
+/// A permit of a [`Semaphore`]; released when dropped.
+#[must_use = "the permit is released when dropped"]
+pub struct SemaphorePermit<'a> {
+    /// Where the permit goes back to.
+    semaphore: &'a Semaphore,
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        Semaphore::release_locked(&mut self.semaphore.state.lock());
+    }
+}
+
+impl fmt::Debug for SemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SemaphorePermit")
+    }
+}
+
+/// Shared-ownership convenience: `Arc<Semaphore>` permits that are `'static`.
+impl Semaphore {
+    /// Like [`acquire`](Self::acquire), for a semaphore in an `Arc`; the
+    /// permit can move into another coroutine.
+    pub fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
+        std::mem::forget(self.acquire());
+        OwnedSemaphorePermit { semaphore: self }
+    }
+}
+
+/// A permit that owns a reference to its [`Semaphore`].
+#[must_use = "the permit is released when dropped"]
+pub struct OwnedSemaphorePermit {
+    /// Where the permit goes back to.
+    semaphore: Arc<Semaphore>,
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        Semaphore::release_locked(&mut self.semaphore.state.lock());
+    }
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnedSemaphorePermit")
+    }
+}

@@ -1,0 +1,129 @@
+//! The wait queue every blocking primitive in `rt::sync` is built on.
+//!
+//! A primitive keeps its state and a [`WaitList`] under one short-held
+//! `parking_lot` lock (never held across a park). A caller that must wait
+//! enqueues a [`Waiter`] under that lock, releases it, and parks until the
+//! waiter is notified; whoever changes the state in its favour pops the
+//! waiter and notifies it, which unparks its coroutine (or thread).
+//!
+//! Cancellation: a coroutine can be cancelled (or torn down) while it
+//! waits, unwinding out of `park`. [`wait`] then runs the primitive's
+//! `abandon` callback, which removes the waiter from the list or — if it
+//! had already been notified — passes the notification on, so a wakeup
+//! meant for it is never lost.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+
+use crate::scheduler::task::{park, Unparker};
+
+/// One blocked coroutine or thread.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// Set (Release) by `notify`, read (Acquire) by the waiter.
+    notified: AtomicBool,
+    /// Who to wake.
+    unparker: Unparker,
+}
+
+impl Waiter {
+    /// A waiter for the calling coroutine or thread.
+    pub(crate) fn current() -> Arc<Waiter> {
+        Arc::new(Waiter {
+            notified: AtomicBool::new(false),
+            unparker: Unparker::current(),
+        })
+    }
+
+    /// Mark notified and wake. Called with the primitive's lock held or not.
+    pub(crate) fn notify(&self) {
+        self.notified.store(true, Ordering::Release);
+        self.unparker.unpark();
+    }
+
+    pub(crate) fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+}
+
+/// FIFO of waiters (FIFO keeps waiting fair: nobody starves).
+#[derive(Debug, Default)]
+pub(crate) struct WaitList(VecDeque<Arc<Waiter>>);
+
+impl WaitList {
+    pub(crate) const fn new() -> WaitList {
+        WaitList(VecDeque::new())
+    }
+
+    pub(crate) fn push(&mut self, waiter: Arc<Waiter>) {
+        self.0.push_back(waiter);
+    }
+
+    /// Notify the longest waiting. Returns whether there was one.
+    pub(crate) fn notify_one(&mut self) -> bool {
+        match self.0.pop_front() {
+            Some(waiter) => {
+                waiter.notify();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Notify everyone waiting.
+    pub(crate) fn notify_all(&mut self) {
+        for waiter in self.0.drain(..) {
+            waiter.notify();
+        }
+    }
+
+    /// Remove `waiter` if it is still queued; returns whether it was.
+    pub(crate) fn remove(&mut self, waiter: &Arc<Waiter>) -> bool {
+        match self.0.iter().position(|w| Arc::ptr_eq(w, waiter)) {
+            Some(index) => {
+                self.0.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Park until `waiter` is notified.
+///
+/// If the caller unwinds out of the wait (cancellation, teardown),
+/// `abandon(was_notified)` runs: it must take the waiter out of its list if
+/// it is still there, or hand a notification it received on to another
+/// waiter when the primitive needs that (a released permit, an unlocked
+/// mutex).
+pub(crate) fn wait(waiter: &Arc<Waiter>, abandon: impl FnOnce(bool)) {
+    struct Abandon<'a, F: FnOnce(bool)> {
+        waiter: &'a Arc<Waiter>,
+        abandon: Option<F>,
+    }
+    impl<F: FnOnce(bool)> Drop for Abandon<'_, F> {
+        fn drop(&mut self) {
+            if let Some(abandon) = self.abandon.take() {
+                abandon(self.waiter.is_notified());
+            }
+        }
+    }
+    let mut guard = Abandon {
+        waiter,
+        abandon: Some(abandon),
+    };
+    while !waiter.is_notified() {
+        park();
+    }
+    guard.abandon = None; // woken normally
+}
