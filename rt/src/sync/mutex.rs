@@ -5,26 +5,33 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
-use crate::loom::sync::atomic::{fence, AtomicBool, Ordering::SeqCst};
+use crate::loom::sync::atomic::{
+    AtomicBool, AtomicU8, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst,
+};
+
+/// Failed checks of the lock before a contended locker parks.
+const SPIN_LIMIT: u32 = if cfg!(loom) { 1 } else { 100 };
 
 use super::waiter::{wait, WaitList, Waiter};
 
-/// The lock without data: the state word plus who waits.
+/// Set while someone holds the lock.
+const LOCKED: u8 = 1;
+/// Set while the wait list may be non-empty: unlock must take the slow path.
+const PARKED: u8 = 2;
+
+/// The lock without data: one state byte plus who waits.
 ///
-/// Locking is a CAS on `locked`. A contended locker enqueues itself, sets
-/// `has_waiters`, and only then retries the CAS; an unlocker clears
-/// `locked` and only then reads `has_waiters`. A `SeqCst` fence sits
-/// between the store and the load on both sides, so either the retry sees
-/// the lock free or the unlocker sees the waiter (the store-then-load pair
-/// of the idle-worker protocol; loom found the interleaving that loses the
-/// waiter without the fences). A woken waiter
-/// competes again (no hand-off), as in Go: it may lose to a newcomer, which
-/// keeps throughput up; FIFO waking keeps it from starving in practice.
+/// Uncontended, `lock` and `unlock` are one CAS each. A contended locker
+/// spins briefly, then, under the wait-list lock, either takes the lock (if
+/// it was released meanwhile) or sets `PARKED` in the same CAS that checks
+/// `LOCKED` is still set — so an unlocker's fast-path CAS (`LOCKED → 0`)
+/// fails and it goes to the slow path, which wakes the oldest waiter under
+/// the same wait-list lock. No wake-up can fall between "saw it locked" and
+/// "parked". A woken waiter competes again (no hand-off), as in Go; FIFO
+/// waking keeps it from starving in practice.
 pub struct RawMutex {
-    /// Whether someone holds the lock.
-    locked: AtomicBool,
-    /// Whether `waiters` may be non-empty (read by unlockers without the lock).
-    has_waiters: AtomicBool,
+    /// LOCKED | PARKED.
+    state: AtomicU8,
     /// Parked lockers, oldest first.
     waiters: crate::loom::sync::Mutex<WaitList>,
 }
@@ -39,44 +46,80 @@ impl RawMutex {
     /// An unlocked lock.
     pub fn new() -> RawMutex {
         RawMutex {
-            locked: AtomicBool::new(false),
-            has_waiters: AtomicBool::new(false),
+            state: AtomicU8::new(0),
             waiters: crate::loom::sync::Mutex::new(WaitList::default()),
         }
     }
 
     /// Take the lock if it is free.
     pub fn try_lock(&self) -> bool {
-        self.locked
-            .compare_exchange(false, true, SeqCst, SeqCst)
-            .is_ok()
+        let mut state = self.state.load(Relaxed);
+        while state & LOCKED == 0 {
+            match self
+                .state
+                .compare_exchange_weak(state, state | LOCKED, Acquire, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
+            }
+        }
+        false
     }
 
     /// Take the lock, parking until it is free.
     pub fn lock(&self) {
-        if !self.try_lock() {
+        if self
+            .state
+            .compare_exchange(0, LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
             self.lock_contended();
         }
     }
 
     #[cold]
     fn lock_contended(&self) {
-        loop {
-            let waiter = Waiter::current();
-            {
-                let mut waiters = self.waiters.lock();
-                waiters.push(waiter.clone());
-                self.has_waiters.store(true, SeqCst);
-                // Store-then-load against `unlock`: see the type's docs.
-                fence(SeqCst);
-                if self.try_lock() {
-                    waiters.remove(&waiter);
-                    if waiters.is_empty() {
-                        self.has_waiters.store(false, SeqCst);
-                    }
-                    return;
-                }
+        // Critical sections are usually short and the holder usually runs
+        // on another worker: spin briefly before paying for a park (a
+        // switch, a queue, a wake-up), as parking_lot does.
+        for _ in 0..SPIN_LIMIT {
+            std::hint::spin_loop();
+            if self.state.load(Relaxed) & LOCKED == 0 && self.try_lock() {
+                return;
             }
+        }
+        loop {
+            let waiter = {
+                let mut waiters = self.waiters.lock();
+                // Take the lock if it was released, else mark that we park.
+                let mut state = self.state.load(Relaxed);
+                loop {
+                    if state & LOCKED == 0 {
+                        match self.state.compare_exchange_weak(
+                            state,
+                            state | LOCKED,
+                            Acquire,
+                            Relaxed,
+                        ) {
+                            Ok(_) => return,
+                            Err(actual) => state = actual,
+                        }
+                    } else {
+                        match self.state.compare_exchange_weak(
+                            state,
+                            state | PARKED,
+                            Relaxed,
+                            Relaxed,
+                        ) {
+                            Ok(_) => break,
+                            Err(actual) => state = actual,
+                        }
+                    }
+                }
+                let waiter = Waiter::current();
+                waiters.push(waiter.clone());
+                waiter
+            };
             wait(&waiter, |notified| {
                 let mut waiters = self.waiters.lock();
                 if !waiters.remove(&waiter) && notified {
@@ -84,7 +127,7 @@ impl RawMutex {
                     waiters.notify_one();
                 }
                 if waiters.is_empty() {
-                    self.has_waiters.store(false, SeqCst);
+                    self.state.fetch_and(!PARKED, Relaxed);
                 }
             });
             if self.try_lock() {
@@ -95,16 +138,23 @@ impl RawMutex {
 
     /// Release the lock (the caller holds it).
     pub fn unlock(&self) {
-        self.locked.store(false, SeqCst);
-        // Store-then-load against `lock_contended`: see the type's docs.
-        fence(SeqCst);
-        if self.has_waiters.load(SeqCst) {
-            let mut waiters = self.waiters.lock();
-            waiters.notify_one();
-            if waiters.is_empty() {
-                self.has_waiters.store(false, SeqCst);
-            }
+        if self
+            .state
+            .compare_exchange(LOCKED, 0, Release, Relaxed)
+            .is_err()
+        {
+            self.unlock_contended();
         }
+    }
+
+    #[cold]
+    fn unlock_contended(&self) {
+        let mut waiters = self.waiters.lock();
+        waiters.notify_one();
+        // LOCKED is still set, so nobody else changes the state while we
+        // hold the wait-list lock: release and keep PARKED iff waiters remain.
+        let rest = if waiters.is_empty() { 0 } else { PARKED };
+        self.state.store(rest, Release);
     }
 }
 
