@@ -24,3 +24,13 @@ pub use self::once::Once;
 pub use self::rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use self::semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 pub use self::waitgroup::WaitGroup;
+
+/// `Ok(value)`, or `Err(PoisonError)` holding it if a holder panicked: the
+/// std convention both locks follow.
+fn poison_result<T>(poisoned: bool, value: T) -> std::sync::LockResult<T> {
+    if poisoned {
+        Err(std::sync::PoisonError::new(value))
+    } else {
+        Ok(value)
+    }
+}

@@ -3,7 +3,9 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockError, TryLockResult};
+
+use super::poison_result;
 
 use crate::loom::sync::atomic::{
     AtomicBool, AtomicU8, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst,
@@ -212,11 +214,7 @@ impl<T> Mutex<T> {
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poisoned.load(SeqCst);
         let value = self.data.into_inner();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison_result(poisoned, value)
     }
 }
 
@@ -240,11 +238,7 @@ impl<T: ?Sized> Mutex<T> {
             mutex: self,
             panicking: std::thread::panicking(),
         };
-        if self.poisoned.load(SeqCst) {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        poison_result(self.poisoned.load(SeqCst), guard)
     }
 
     /// Whether a holder panicked.
@@ -261,11 +255,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.is_poisoned();
         let value = self.data.get_mut();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison_result(poisoned, value)
     }
 }
 

@@ -4,7 +4,9 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{LockResult, PoisonError};
+use std::sync::LockResult;
+
+use super::poison_result;
 
 use super::waiter::{wait, WaitList, Waiter};
 
@@ -68,11 +70,7 @@ impl<T> RwLock<T> {
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poisoned.load(SeqCst);
         let value = self.data.into_inner();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison_result(poisoned, value)
     }
 }
 
@@ -95,11 +93,7 @@ impl<T: ?Sized> RwLock<T> {
             });
         }
         let guard = RwLockReadGuard { lock: self };
-        if self.poisoned.load(SeqCst) {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        poison_result(self.poisoned.load(SeqCst), guard)
     }
 
     /// Park until nobody holds the lock, then take it exclusively.
@@ -136,11 +130,7 @@ impl<T: ?Sized> RwLock<T> {
             lock: self,
             panicking: std::thread::panicking(),
         };
-        if self.poisoned.load(SeqCst) {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        poison_result(self.poisoned.load(SeqCst), guard)
     }
 
     /// After a release: a waiting writer if the lock is free, else readers.
