@@ -32,6 +32,7 @@ mod runtime;
 mod scheduler;
 mod scope;
 pub mod sync;
+mod time;
 
 #[doc(hidden)]
 pub use crate::defer::DeferGuard;
@@ -43,6 +44,7 @@ pub use crate::runtime::{
 };
 pub use crate::scheduler::task::{current, yield_now, Coroutine, CoroutineId};
 pub use crate::scope::{scope, Scope, ScopedJoinHandle};
+pub use crate::time::{sleep, sleep_until};
 
 /// Spawn a coroutine, Go style. Returns its [`JoinHandle`]; dropping it
 /// detaches the coroutine.

@@ -82,6 +82,16 @@ mod imp {
                 }
             }
 
+            /// loom has no clock: a timed wait is an untimed one (no model
+            /// relies on a timeout firing).
+            pub(crate) fn wait_for<T>(
+                &self,
+                guard: &mut MutexGuard<'_, T>,
+                _timeout: std::time::Duration,
+            ) {
+                self.wait(guard);
+            }
+
             pub(crate) fn notify_one(&self) -> bool {
                 self.0.notify_one();
                 true

@@ -18,6 +18,7 @@
 mod idle;
 mod parker;
 pub(crate) mod task;
+mod timers;
 mod worker;
 
 use std::io;
@@ -233,6 +234,23 @@ impl Shared {
             .sum();
         on_workers + self.spawned_outside.load(Ordering::Relaxed)
     }
+}
+
+/// Arrange for the calling coroutine to be unparked at `deadline`, by its
+/// home worker. Returns `false` outside a coroutine (or while it is being
+/// torn down, when it must not wait).
+pub(crate) fn wake_at(deadline: std::time::Instant) -> bool {
+    let Some(task) = task::current_arc() else {
+        return false;
+    };
+    if task.is_unwinding() {
+        return false;
+    }
+    let Some(worker) = worker::current_of(&task.shared) else {
+        return false;
+    };
+    worker.add_timer(deadline, task);
+    true
 }
 
 /// The runtime of the calling worker thread, if it is one.

@@ -73,6 +73,30 @@ impl Parker {
         }
     }
 
+    /// Like [`park`](Self::park), but return after `timeout` at the latest.
+    pub fn park_timeout(&self, timeout: std::time::Duration) {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        let mut guard = self.lock.lock();
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
+            .is_err()
+        {
+            self.state.swap(EMPTY, SeqCst);
+            return;
+        }
+        self.cvar.wait_for(&mut guard, timeout);
+        // Woken, timed out or spurious: either way leave PARKED, consuming a
+        // token if one arrived (the swap acquires it).
+        self.state.swap(EMPTY, SeqCst);
+    }
+
     /// Wake the worker if it sleeps, or leave a token for its next `park`.
     pub fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {

@@ -246,6 +246,11 @@ pub(crate) fn current_task() -> Option<&'static Task> {
     unsafe { current_ptr().as_ref() }
 }
 
+/// The running task, as a counted reference.
+pub(crate) fn current_arc() -> Option<Arc<Task>> {
+    with_current(|task| task.cloned())
+}
+
 /// Whether the caller runs inside a coroutine.
 pub(crate) fn in_coroutine() -> bool {
     !current_ptr().is_null()

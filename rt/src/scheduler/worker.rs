@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::task::{self, Body, Task};
+use super::timers::Timers;
 use super::Shared;
 use crate::coroutine::stack::{PooledStack, StackCache};
 use crate::coroutine::state::Parked;
@@ -47,6 +48,8 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     /// Every started, unfinished coroutine homed here (for shutdown).
     registry: RefCell<Registry>,
+    /// Coroutines of this worker sleeping until a deadline.
+    timers: RefCell<Timers>,
     /// Stacks for coroutines spawned here, from coroutines finished here.
     stacks: RefCell<StackCache>,
     /// xorshift state for picking a steal victim.
@@ -91,6 +94,7 @@ impl Worker {
             yielded: Cell::new(false),
             searching: Cell::new(false),
             registry: RefCell::new(Registry::default()),
+            timers: RefCell::new(Timers::default()),
             stacks: RefCell::new(StackCache::default()),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         }
@@ -108,6 +112,23 @@ impl Worker {
     /// Keep the stack of a coroutine that finished on this worker.
     fn release_stack(&self, stack: PooledStack) {
         self.stacks.borrow_mut().release(&self.shared.stacks, stack);
+    }
+
+    /// Unpark `task` (which must be homed here) at `deadline`.
+    pub(super) fn add_timer(&self, deadline: std::time::Instant, task: Arc<Task>) {
+        self.timers.borrow_mut().add(deadline, task);
+    }
+
+    /// Wake the coroutines whose timers are due. Reads the clock only when
+    /// there are timers.
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let due = self.timers.borrow_mut().expired(std::time::Instant::now());
+        for task in due {
+            task.unpark();
+        }
     }
 
     /// Queue an unstarted coroutine spawned on this worker.
@@ -135,6 +156,7 @@ impl Worker {
                 }
                 _ => {}
             }
+            self.fire_timers();
             if let Some(task) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 self.run_task(task);
@@ -142,6 +164,7 @@ impl Worker {
                 self.park();
             }
         }
+        self.timers.borrow_mut().clear();
         self.unwind_all();
         CURRENT_WORKER.with(|c| c.set(outer));
     }
@@ -246,7 +269,12 @@ impl Worker {
         // A wake for our inbox leaves a parker token, so checking the inbox
         // here and then parking cannot miss one.
         if remote.inbox.is_empty() && self.shared.phase() != super::TEARDOWN {
-            remote.parker.park();
+            // Sleep until woken, or exactly until the next timer is due.
+            let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
+            match next_timer {
+                Some(timeout) => remote.parker.park_timeout(timeout),
+                None => remote.parker.park(),
+            }
         }
         if idle.transition_worker_from_parked(self.index) {
             self.searching.set(true);
