@@ -294,3 +294,61 @@ fn rwlock_readers_share_writers_exclude_and_do_not_starve() {
     });
     assert_eq!(value, 10);
 }
+
+#[test]
+fn timeouts_expire_or_succeed_in_coroutines_and_threads() {
+    use std::time::{Duration, Instant};
+    fn check() {
+        let m = Mutex::new(0);
+        let cv = Condvar::new();
+        let start = Instant::now();
+        let (guard, result) = cv
+            .wait_timeout(m.lock().unwrap(), Duration::from_millis(20))
+            .unwrap();
+        assert!(result.timed_out());
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        drop(guard);
+
+        let sem = Semaphore::new(0);
+        let start = Instant::now();
+        assert!(sem.acquire_timeout(Duration::from_millis(20)).is_none());
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        sem.add_permits(1);
+        assert!(sem.acquire_timeout(Duration::from_millis(20)).is_some());
+    }
+    rt::run(check);
+    std::thread::spawn(check).join().unwrap();
+
+    // Notified before the timeout: not timed out, and promptly.
+    let rt = runtime(2);
+    rt.block_on(|| {
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
+        let p = pair.clone();
+        let notifier = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(5));
+            *p.0.lock().unwrap() = true;
+            p.1.notify_all();
+        });
+        let (m, cv) = &*pair;
+        let mut guard = m.lock().unwrap();
+        let start = Instant::now();
+        while !*guard {
+            let (g, result) = cv.wait_timeout(guard, Duration::from_secs(30)).unwrap();
+            guard = g;
+            assert!(!result.timed_out());
+        }
+        assert!(start.elapsed() < Duration::from_secs(30));
+        drop(guard);
+        notifier.join().unwrap();
+
+        // A permit released while an acquirer waits with a timeout reaches it.
+        let sem = Arc::new(Semaphore::new(0));
+        let s = sem.clone();
+        let giver = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(5));
+            s.add_permits(1);
+        });
+        assert!(sem.acquire_timeout(Duration::from_secs(30)).is_some());
+        giver.join().unwrap();
+    });
+}

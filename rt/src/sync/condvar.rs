@@ -1,10 +1,11 @@
 //! [`Condvar`]: wait for a condition under a [`Mutex`](super::Mutex).
 
 use std::fmt;
-use std::sync::LockResult;
+use std::sync::{LockResult, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, wait_until, WaitList, Waiter};
 
 /// A condition variable for [`Mutex`](super::Mutex): `wait` parks the
 /// coroutine (or thread) until notified. As with any condition variable,
@@ -55,6 +56,41 @@ impl Condvar {
         mutex.lock()
     }
 
+    /// Like [`wait`](Self::wait), but give up after `timeout`. The result
+    /// says whether it timed out; the mutex is locked again either way.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let m = rt::sync::Mutex::new(());
+    /// let cv = rt::sync::Condvar::new();
+    /// rt::run(|| {
+    ///     let (_guard, timed_out) = cv.wait_timeout(m.lock().unwrap(), Duration::from_millis(10)).unwrap();
+    ///     assert!(timed_out.timed_out()); // nobody notified
+    /// });
+    /// ```
+    pub fn wait_timeout<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let deadline = Instant::now() + timeout;
+        let mutex = MutexGuard::mutex(&guard);
+        let waiter = Waiter::current();
+        self.waiters.lock().push(waiter.clone());
+        drop(guard);
+        let notified = wait_until(&waiter, Some(deadline), |notified| {
+            let mut waiters = self.waiters.lock();
+            if !waiters.remove(&waiter) && notified {
+                waiters.notify_one();
+            }
+        });
+        let result = WaitTimeoutResult(!notified);
+        match mutex.lock() {
+            Ok(guard) => Ok((guard, result)),
+            Err(poisoned) => Err(PoisonError::new((poisoned.into_inner(), result))),
+        }
+    }
+
     /// Wait until `condition` is false, re-checking after every wake-up.
     pub fn wait_while<'a, T: ?Sized>(
         &self,
@@ -83,5 +119,16 @@ impl fmt::Debug for Condvar {
         f.debug_struct("Condvar")
             .field("waiters", &self.waiters.lock().len())
             .finish()
+    }
+}
+
+/// Whether a [`Condvar::wait_timeout`] timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// The wait ended because the timeout elapsed (not a notification).
+    pub fn timed_out(&self) -> bool {
+        self.0
     }
 }

@@ -16,7 +16,7 @@ mod waiter;
 mod waitgroup;
 
 pub use self::barrier::{Barrier, BarrierWaitResult};
-pub use self::condvar::Condvar;
+pub use self::condvar::{Condvar, WaitTimeoutResult};
 #[cfg(loom)]
 pub use self::mutex::RawMutex;
 pub use self::mutex::{Mutex, MutexGuard};

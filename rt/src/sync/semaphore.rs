@@ -2,8 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, wait_until, WaitList, Waiter};
 
 /// Permits and who waits for one. A released permit goes straight to the
 /// longest waiter (fair: a stream of `try_acquire`s cannot starve it).
@@ -73,6 +74,34 @@ impl Semaphore {
             }
         });
         SemaphorePermit { semaphore: self }
+    }
+
+    /// Like [`acquire`](Self::acquire), but give up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let sem = rt::sync::Semaphore::new(0);
+    /// rt::run(|| assert!(sem.acquire_timeout(Duration::from_millis(5)).is_none()));
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
+        let deadline = Instant::now() + timeout;
+        let waiter = {
+            let mut state = self.state.lock();
+            if state.available > 0 && state.waiters.is_empty() {
+                state.available -= 1;
+                return Some(SemaphorePermit { semaphore: self });
+            }
+            let waiter = Waiter::current();
+            state.waiters.push(waiter.clone());
+            waiter
+        };
+        let granted = wait_until(&waiter, Some(deadline), |notified| {
+            let mut state = self.state.lock();
+            if !state.waiters.remove(&waiter) && notified {
+                Self::release_locked(&mut state);
+            }
+        });
+        granted.then_some(SemaphorePermit { semaphore: self })
     }
 
     /// Take a permit if one is free and nobody waits for one.

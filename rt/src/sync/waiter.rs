@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
+use std::time::Instant;
+
 use crate::scheduler::task::{park, Unparker};
 
 /// One blocked coroutine or thread.
@@ -107,6 +109,17 @@ impl WaitList {
 /// waiter when the primitive needs that (a released permit, an unlocked
 /// mutex).
 pub(crate) fn wait(waiter: &Arc<Waiter>, abandon: impl FnOnce(bool)) {
+    let notified = wait_until(waiter, None, abandon);
+    debug_assert!(notified);
+}
+
+/// Like [`wait`], but give up at `deadline`: then `abandon` runs as for a
+/// cancellation and this returns `false`. Returns `true` if notified.
+pub(crate) fn wait_until(
+    waiter: &Arc<Waiter>,
+    deadline: Option<Instant>,
+    abandon: impl FnOnce(bool),
+) -> bool {
     struct Abandon<'a, F: FnOnce(bool)> {
         waiter: &'a Arc<Waiter>,
         abandon: Option<F>,
@@ -122,8 +135,29 @@ pub(crate) fn wait(waiter: &Arc<Waiter>, abandon: impl FnOnce(bool)) {
         waiter,
         abandon: Some(abandon),
     };
-    while !waiter.is_notified() {
-        park();
+    match deadline {
+        None => {
+            while !waiter.is_notified() {
+                park();
+            }
+        }
+        Some(deadline) => {
+            let in_coroutine = crate::scheduler::wake_at(deadline);
+            while !waiter.is_notified() {
+                let now = Instant::now();
+                if now >= deadline {
+                    // Timed out: `guard` abandons (and may find it was
+                    // notified after all, and pass that on).
+                    return false;
+                }
+                if in_coroutine {
+                    park();
+                } else {
+                    crate::loom::thread::park_timeout(deadline - now);
+                }
+            }
+        }
     }
     guard.abandon = None; // woken normally
+    true
 }
