@@ -44,6 +44,15 @@ impl Parker {
 
     /// Sleep until [`unpark`](Self::unpark) is (or was already) called.
     pub fn park(&self) {
+        self.park_inner(None);
+    }
+
+    /// Like [`park`](Self::park), but return after `timeout` at the latest.
+    pub fn park_timeout(&self, timeout: std::time::Duration) {
+        self.park_inner(Some(timeout));
+    }
+
+    fn park_inner(&self, timeout: Option<std::time::Duration>) {
         // Fast path: consume a token without touching the lock.
         if self
             .state
@@ -60,41 +69,25 @@ impl Parker {
             self.state.swap(EMPTY, SeqCst);
             return;
         }
-        loop {
-            self.cvar.wait(&mut guard);
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-                .is_ok()
-            {
-                return;
+        match timeout {
+            None => loop {
+                self.cvar.wait(&mut guard);
+                if self
+                    .state
+                    .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    return;
+                }
+                // Spurious wakeup: still PARKED, sleep again.
+            },
+            Some(timeout) => {
+                self.cvar.wait_for(&mut guard, timeout);
+                // Woken, timed out or spurious: leave PARKED either way,
+                // consuming a token if one arrived (the swap acquires it).
+                self.state.swap(EMPTY, SeqCst);
             }
-            // Spurious wakeup: still PARKED, sleep again.
         }
-    }
-
-    /// Like [`park`](Self::park), but return after `timeout` at the latest.
-    pub fn park_timeout(&self, timeout: std::time::Duration) {
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-            .is_ok()
-        {
-            return;
-        }
-        let mut guard = self.lock.lock();
-        if self
-            .state
-            .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
-            .is_err()
-        {
-            self.state.swap(EMPTY, SeqCst);
-            return;
-        }
-        self.cvar.wait_for(&mut guard, timeout);
-        // Woken, timed out or spurious: either way leave PARKED, consuming a
-        // token if one arrived (the swap acquires it).
-        self.state.swap(EMPTY, SeqCst);
     }
 
     /// Wake the worker if it sleeps, or leave a token for its next `park`.
