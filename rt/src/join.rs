@@ -236,8 +236,17 @@ pub(crate) unsafe fn wait_typed<T>(task: &Task) -> Result<T, JoinError> {
 /// completed as "cancelled" and passed on, never reported as a panic.
 pub(crate) fn run_to_completion<T: Send>(f: impl FnOnce() -> T) -> Option<Panic> {
     let task = task::current_task().expect("inside a coroutine");
-    // Cancelled before it ever ran: run nothing.
+    // Coroutine-local values die with the coroutine, on its own thread,
+    // however it ends (before its result is published).
+    struct ClearLocals<'a>(&'a Task);
+    impl Drop for ClearLocals<'_> {
+        fn drop(&mut self) {
+            self.0.locals.clear();
+        }
+    }
     match catch_unwind(AssertUnwindSafe(|| {
+        let _clear = ClearLocals(task);
+        // Cancelled before it ever ran: run nothing.
         task.check_cancel();
         f()
     })) {

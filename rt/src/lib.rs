@@ -26,6 +26,7 @@
 mod coroutine;
 mod defer;
 mod join;
+mod local;
 mod loom;
 mod panic;
 mod runtime;
@@ -38,6 +39,7 @@ mod time;
 pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};
 pub use crate::join::{JoinError, JoinHandle};
+pub use crate::local::LocalKey;
 pub use crate::panic::{Location, Panic};
 pub use crate::runtime::{
     run, spawn, try_spawn, Builder, CoroutineBuilder, Runtime, DEFAULT_STACK_SIZE,

@@ -45,7 +45,7 @@ pub(crate) struct DeferState {
     /// Active `rt::frame`s.
     depth: Cell<usize>,
     /// `defer!` bodies running while the thread unwinds.
-    guards_unwinding: Cell<usize>,
+    guards_unwinding: Cell<u32>,
     /// `recover` was called in a `defer!` during an unwind: the next frame
     /// that catches it must stop it.
     recover_pending: Cell<bool>,
@@ -53,7 +53,8 @@ pub(crate) struct DeferState {
     forced_in_flight: Cell<bool>,
     /// What a frame knew about the panic it re-raised (location, chain),
     /// keyed by the payload's address, for the next frame that catches it.
-    inflight: RefCell<Option<(usize, PanicInfo)>>,
+    /// Boxed: it is rare, and the state lives in every task.
+    inflight: RefCell<Option<Box<(usize, PanicInfo)>>>,
 }
 
 thread_local! {
@@ -132,7 +133,7 @@ pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
         return Caught::Forced(payload);
     }
     let address = &*payload as *const (dyn Any + Send) as *const () as usize;
-    let inflight = with_state(|s| s.inflight.borrow_mut().take());
+    let inflight = with_state(|s| s.inflight.borrow_mut().take()).map(|b| *b);
     match inflight {
         Some((at, info)) if at == address => Caught::Panic(Panic::from_parts(payload, info)),
         _ => Caught::Panic(Panic::from_caught(payload)),
@@ -343,7 +344,7 @@ fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
         };
         let (payload, info) = panic.into_parts();
         let address = &*payload as *const (dyn Any + Send) as *const () as usize;
-        *state.inflight.borrow_mut() = Some((address, info));
+        *state.inflight.borrow_mut() = Some(Box::new((address, info)));
         resume_unwind(payload);
     }
     handling.recovered.map(Recovered)

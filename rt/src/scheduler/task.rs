@@ -13,6 +13,7 @@ use crate::coroutine::state::{Parked, State, Unpark};
 use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
 use crate::defer::{CancelSignal, DeferState};
 use crate::join::TaskResult;
+use crate::local::LocalValues;
 use crate::loom::cell::UnsafeCell;
 
 /// What a task has to run, through its life.
@@ -63,6 +64,8 @@ pub(crate) struct Task {
     pub(crate) result: TaskResult,
     /// Its deferred closures and the panic it is handling.
     pub(crate) defer: DeferState,
+    /// Its `rt::local!` values.
+    pub(crate) locals: LocalValues,
     /// `JoinHandle::cancel` was called (from any thread).
     cancel_requested: AtomicBool,
     /// The cancellation unwind has started (home thread only): later park
@@ -98,6 +101,7 @@ impl Task {
             suspend_point: SuspendPoint::new(),
             result: TaskResult::new(),
             defer: DeferState::default(),
+            locals: LocalValues::default(),
             cancel_requested: AtomicBool::new(false),
             cancelling: Cell::new(false),
             shared,

@@ -351,6 +351,7 @@ impl Worker {
                     task.describe()
                 );
                 std::mem::forget(fiber);
+                task.locals.forget();
                 crate::join::complete_cancelled(&task.result);
                 task.state.transition_to_done();
                 continue;
