@@ -50,6 +50,9 @@ pub(crate) struct Worker {
     registry: RefCell<Registry>,
     /// Coroutines of this worker sleeping until a deadline.
     timers: RefCell<Timers>,
+    /// Whether `timers` is non-empty: checked on every scheduling step, so
+    /// a plain flag instead of a RefCell borrow.
+    has_timers: Cell<bool>,
     /// Stacks for coroutines spawned here, from coroutines finished here.
     stacks: RefCell<StackCache>,
     /// xorshift state for picking a steal victim.
@@ -95,6 +98,7 @@ impl Worker {
             searching: Cell::new(false),
             registry: RefCell::new(Registry::default()),
             timers: RefCell::new(Timers::default()),
+            has_timers: Cell::new(false),
             stacks: RefCell::new(StackCache::default()),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         }
@@ -117,15 +121,21 @@ impl Worker {
     /// Unpark `task` (which must be homed here) at `deadline`.
     pub(super) fn add_timer(&self, deadline: std::time::Instant, task: Arc<Task>) {
         self.timers.borrow_mut().add(deadline, task);
+        self.has_timers.set(true);
     }
 
     /// Wake the coroutines whose timers are due. Reads the clock only when
     /// there are timers.
     fn fire_timers(&self) {
-        if self.timers.borrow().is_empty() {
+        if !self.has_timers.get() {
             return;
         }
-        let due = self.timers.borrow_mut().expired(std::time::Instant::now());
+        let due = {
+            let mut timers = self.timers.borrow_mut();
+            let due = timers.expired(std::time::Instant::now());
+            self.has_timers.set(!timers.is_empty());
+            due
+        };
         for task in due {
             task.unpark();
         }
