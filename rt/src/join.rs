@@ -322,7 +322,9 @@ impl<T> JoinHandle<T> {
         // SAFETY: we own `this.task` and never use or drop `this` again.
         let task = unsafe { std::ptr::read(&this.task) };
         // SAFETY: `T` is the body's return type (see `new`).
-        unsafe { wait_typed(&task) }
+        let result = unsafe { wait_typed(&task) };
+        crate::scheduler::recycle(task);
+        result
     }
 
     /// Whether the coroutine has finished (a `join` would not block).

@@ -116,7 +116,14 @@ impl Shared {
         // outlives the task is our caller's contract.
         let run: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(run) };
         let body = Body::Unstarted { run, stack };
-        let task = Arc::new(Task::new(self.clone(), CoroutineId::next(), name, body));
+        let fresh = Task::new(self.clone(), CoroutineId::next(), name, body);
+        let task = match worker.and_then(Worker::take_recycled) {
+            Some(mut task) => {
+                *Arc::get_mut(&mut task).expect("recycled tasks are unshared") = fresh;
+                task
+            }
+            None => Arc::new(fresh),
+        };
         match worker {
             Some(worker) => {
                 let spawned = &self.remotes[worker.index()].spawned;
@@ -251,6 +258,14 @@ pub(crate) fn wake_at(deadline: std::time::Instant) -> bool {
     };
     worker.add_timer(deadline, task);
     true
+}
+
+/// Give a finished task's memory back for reuse by a later spawn on this
+/// worker, if nothing else refers to it (otherwise it is simply dropped).
+pub(crate) fn recycle(task: Arc<Task>) {
+    if let Some(worker) = worker::current_of(&task.shared) {
+        worker.recycle(task);
+    }
 }
 
 /// The runtime of the calling worker thread, if it is one.
