@@ -22,7 +22,7 @@ mod timers;
 mod worker;
 
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crossbeam_deque::{Injector, Steal, Stealer};
@@ -68,6 +68,12 @@ pub(crate) struct Shared {
     /// by every worker on every scheduling step: kept apart from written
     /// fields.
     phase: CachePadded<AtomicU8>,
+    /// Finished tasks' memory beyond what the workers cache (see
+    /// `Worker::recycle`).
+    recycled_tasks: parking_lot::Mutex<Vec<Arc<Task>>>,
+    /// Whether `recycled_tasks` may be non-empty: a hint that spares an
+    /// empty pool's lock on every spawn. Kept apart from hot fields.
+    has_recycled_tasks: CachePadded<AtomicBool>,
     /// Coroutines spawned from outside the workers (a metric).
     spawned_outside: AtomicU64,
 }
@@ -91,6 +97,8 @@ impl Shared {
             idle: Idle::new(num_workers),
             stacks,
             phase: CachePadded::new(AtomicU8::new(RUNNING)),
+            recycled_tasks: parking_lot::Mutex::new(Vec::new()),
+            has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
         }
     }
@@ -116,13 +124,14 @@ impl Shared {
         // outlives the task is our caller's contract.
         let run: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(run) };
         let body = Body::Unstarted { run, stack };
-        let fresh = Task::new(self.clone(), CoroutineId::next(), name, body);
+        let id = CoroutineId::next();
         let task = match worker.and_then(Worker::take_recycled) {
             Some(mut task) => {
-                *Arc::get_mut(&mut task).expect("recycled tasks are unshared") = fresh;
+                let reused = Arc::get_mut(&mut task).expect("recycled tasks are unshared");
+                reused.reuse(id, name, body);
                 task
             }
-            None => Arc::new(fresh),
+            None => Arc::new(Task::new(self.clone(), id, name, body)),
         };
         match worker {
             Some(worker) => {

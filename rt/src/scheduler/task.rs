@@ -108,6 +108,25 @@ impl Task {
         }
     }
 
+    /// Make a finished, unshared task a new one (see `Worker::recycle`),
+    /// keeping its allocation and its runtime.
+    pub(super) fn reuse(&mut self, id: CoroutineId, name: Option<Box<str>>, body: Body) {
+        self.state = State::new_scheduled();
+        self.id = id;
+        self.name = name;
+        *self.home.get_mut() = NO_HOME;
+        self.body = UnsafeCell::new(body);
+        self.unwinding.set(false);
+        self.parked_in_unwind.set(false);
+        self.slot.set(usize::MAX);
+        self.suspend_point = SuspendPoint::new();
+        self.result = TaskResult::new();
+        self.defer = DeferState::default();
+        self.locals = LocalValues::default();
+        *self.cancel_requested.get_mut() = false;
+        self.cancelling.set(false);
+    }
+
     /// The worker this coroutine is pinned to, if it has started.
     pub(super) fn home(&self) -> Option<usize> {
         match self.home.load(Relaxed) {

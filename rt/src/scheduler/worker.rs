@@ -2,6 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crossbeam_deque::{Steal, Worker as Deque};
@@ -21,6 +22,8 @@ const MAX_LIFO_STREAK: u32 = 3;
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Every this many ticks, fresh spawns go before woken coroutines.
 const FRESH_QUEUE_INTERVAL: u32 = 31;
+/// Finished tasks moved between a worker's cache and the shared pool at once.
+const RECYCLE_BATCH: usize = 128;
 /// At most this many woken coroutines are moved from the inbox per tick.
 const INBOX_BATCH: usize = 64;
 
@@ -49,9 +52,10 @@ pub(crate) struct Worker {
     /// Every started, unfinished coroutine homed here (for shutdown).
     registry: RefCell<Registry>,
     /// Memory of finished tasks, for the next spawns here (`Arc`s nobody
-    /// else holds). Like the stacks, kept until the runtime drops: freeing
-    /// tasks let glibc trim and re-fault the heap on every burst, which made
-    /// spawn-heavy workloads run 1.5x slower one process out of two.
+    /// else holds); overflow goes to `Shared::recycled_tasks`. Like the
+    /// stacks, kept until the runtime drops: freeing tasks let glibc trim
+    /// and re-fault the heap on every burst, which made spawn-heavy
+    /// workloads run 1.5x slower one process out of two.
     recycled: RefCell<Vec<Arc<Task>>>,
     /// Coroutines of this worker sleeping until a deadline.
     timers: RefCell<Timers>,
@@ -124,15 +128,43 @@ impl Worker {
         self.stacks.borrow_mut().release(&self.shared.stacks, stack);
     }
 
-    /// A finished task's memory to reuse, if any.
+    /// A finished task's memory to reuse, if any: from this worker's
+    /// cache, refilled in batches from the runtime's shared pool.
     pub(super) fn take_recycled(&self) -> Option<Arc<Task>> {
-        self.recycled.borrow_mut().pop()
+        let mut recycled = self.recycled.borrow_mut();
+        if recycled.is_empty() && self.shared.has_recycled_tasks.load(Ordering::Relaxed) {
+            let mut pool = self.shared.recycled_tasks.lock();
+            let keep = pool.len().saturating_sub(RECYCLE_BATCH);
+            recycled.extend(pool.drain(keep..));
+            self.shared
+                .has_recycled_tasks
+                .store(!pool.is_empty(), Ordering::Relaxed);
+        }
+        recycled.pop()
     }
 
-    /// Keep a finished task's memory for reuse if nobody else holds it.
-    pub(super) fn recycle(&self, mut task: Arc<Task>) {
-        if Arc::get_mut(&mut task).is_some() {
-            self.recycled.borrow_mut().push(task);
+    /// Keep a finished task's memory for reuse if nobody else holds it. A
+    /// full cache spills a batch to the shared pool, so memory freed on one
+    /// worker serves spawns on another, and the total kept never exceeds
+    /// the most tasks that were alive at once.
+    pub(super) fn recycle(&self, task: Arc<Task>) {
+        // No `Weak`s exist, so a count of one is uniqueness; the fence pairs
+        // with the Release decrement of whoever dropped the other reference
+        // (as in `Arc`'s own drop). Cheaper than `Arc::get_mut`'s CAS.
+        if Arc::strong_count(&task) != 1 {
+            return;
+        }
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        let mut recycled = self.recycled.borrow_mut();
+        recycled.push(task);
+        if recycled.len() >= 2 * RECYCLE_BATCH {
+            self.shared
+                .recycled_tasks
+                .lock()
+                .extend(recycled.drain(..RECYCLE_BATCH));
+            self.shared
+                .has_recycled_tasks
+                .store(true, Ordering::Relaxed);
         }
     }
 
