@@ -389,3 +389,28 @@ impl CoroutineBuilder {
 pub(crate) fn ambient_shared() -> Arc<Shared> {
     ambient()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    #[test]
+    fn a_dropped_runtime_frees_its_shared_state() {
+        // Recycled tasks, queued tasks and detached handles all hold the
+        // shared state; none may keep it alive once the runtime is gone.
+        let rt = super::Builder::new().workers(2).build().unwrap();
+        rt.block_on(|| {
+            let hs: Vec<_> = (0..10_000).map(|_| crate::spawn(|| ())).collect();
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            for _ in 0..100 {
+                drop(crate::spawn(crate::yield_now));
+            }
+        });
+        let shared = Arc::downgrade(&rt.shared);
+        drop(rt);
+        assert!(
+            shared.upgrade().is_none(),
+            "the runtime's shared state leaked"
+        );
+    }
+}

@@ -219,6 +219,8 @@ impl Shared {
                 Steal::Empty => break,
             }
         };
+        // Recycled tasks hold the runtime (`Arc<Shared>`): let it go.
+        self.recycled_tasks.lock().clear();
         drain(&|| self.injector.steal());
         for remote in self.remotes.iter() {
             drain(&|| remote.stealer.steal());
