@@ -328,6 +328,17 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the coroutine has finished (a `join` would not block).
+    ///
+    /// ```
+    /// let h = rt::run(|| {
+    ///     let h = rt::spawn(|| ());
+    ///     while !h.is_finished() {
+    ///         rt::yield_now();
+    ///     }
+    ///     h
+    /// });
+    /// assert!(h.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.result.is_complete()
     }

@@ -15,6 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::scheduler::task;
 
 /// A key for coroutine-local values of type `T`; see [`local!`](crate::local!).
+///
+/// ```
+/// rt::local! { static HITS: std::cell::Cell<u32> = std::cell::Cell::new(0); }
+/// HITS.with(|h| h.set(h.get() + 1));
+/// assert_eq!(HITS.with(|h| h.get()), 1);
+/// ```
 pub struct LocalKey<T: 'static> {
     /// Creates the value on a coroutine's first access.
     init: fn() -> T,
@@ -99,6 +105,15 @@ impl<T: 'static> LocalKey<T> {
 
     /// Run `f` with this coroutine's value (created by the key's
     /// initializer on first access). Outside a coroutine, the thread's.
+    ///
+    /// ```
+    /// rt::local! { static NAME: std::cell::RefCell<String> = std::cell::RefCell::new(String::new()); }
+    /// let len = rt::run(|| {
+    ///     NAME.with(|n| n.borrow_mut().push_str("coroutine"));
+    ///     NAME.with(|n| n.borrow().len())
+    /// });
+    /// assert_eq!(len, 9);
+    /// ```
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
         let index = self.index();
         let value: *const T = match task::current_task() {

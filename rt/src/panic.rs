@@ -16,6 +16,14 @@ use std::sync::{Arc, Once};
 
 /// Where a panic was raised: `file:line:column`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// let err = rt::run(|| rt::spawn(|| panic!("here")).join().unwrap_err());
+/// let location = err.into_panic().location().cloned().unwrap();
+/// assert!(location.file().ends_with(".rs"));
+/// assert!(location.line() > 0 && location.column() > 0);
+/// println!("raised at {location}");
+/// ```
 pub struct Location {
     /// Source file (shared: a panic site's file name is kept once per thread).
     file: Arc<str>,
@@ -110,13 +118,21 @@ impl Panic {
     /// payload itself goes to the user).
     pub(crate) fn recovered_copy(&self) -> Panic {
         Panic {
+            recovered: true,
+            ..self.copy_without_payload()
+        }
+    }
+
+    /// Message, location, flag and history, without the payload.
+    fn copy_without_payload(&self) -> Panic {
+        Panic {
             payload: Box::new(RecordedMessage(self.message_record())),
             location: self.location.clone(),
             previous: self
                 .previous
                 .as_ref()
-                .map(|p| Box::new(p.recovered_copy_keep_flag())),
-            recovered: true,
+                .map(|p| Box::new(p.copy_without_payload())),
+            recovered: self.recovered,
         }
     }
 
@@ -132,12 +148,6 @@ impl Panic {
                 .downcast_ref::<RecordedMessage>()
                 .and_then(|r| r.0.clone())
         }
-    }
-
-    fn recovered_copy_keep_flag(&self) -> Panic {
-        let mut copy = self.recovered_copy();
-        copy.recovered = self.recovered;
-        copy
     }
 
     /// The message, if the payload is a string (`panic!("...")` always is).
@@ -180,6 +190,21 @@ impl Panic {
     }
 
     /// Whether this panic was recovered before a newer one replaced it.
+    ///
+    /// ```
+    /// let r = rt::frame(|f| {
+    ///     f.defer(|| {
+    ///         let second = rt::recover().unwrap();
+    ///         assert!(second.previous().unwrap().was_recovered());
+    ///     });
+    ///     f.defer(|| {
+    ///         let _first = rt::recover();
+    ///         panic!("second");
+    ///     });
+    ///     panic!("first");
+    /// });
+    /// assert!(r.is_err());
+    /// ```
     pub fn was_recovered(&self) -> bool {
         self.recovered
     }
@@ -203,6 +228,12 @@ impl Panic {
 
     /// The raw payload, e.g. to continue unwinding with
     /// `std::panic::resume_unwind`.
+    ///
+    /// ```
+    /// let panic = rt::run(|| rt::spawn(|| std::panic::panic_any(5_i32)).join().unwrap_err().into_panic());
+    /// let payload = panic.into_payload();
+    /// assert_eq!(payload.downcast_ref::<i32>(), Some(&5));
+    /// ```
     pub fn into_payload(self) -> Box<dyn Any + Send> {
         self.payload
     }

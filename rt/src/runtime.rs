@@ -73,6 +73,14 @@ impl Builder {
     /// Fails with `InvalidInput` for zero workers or a stack size out of
     /// range, or with the OS error if a thread or the first stacks cannot
     /// be created.
+    ///
+    /// ```
+    /// let err = rt::Builder::new().workers(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// let rt = rt::Builder::new().workers(1).thread_name("svc").build()?;
+    /// assert_eq!(rt.block_on(|| 1), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(0) => {
@@ -122,7 +130,6 @@ impl Builder {
 /// assert_eq!(handle.join().unwrap(), "from a coroutine");
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Runtime {
     /// What the workers share.
     shared: Arc<Shared>,
@@ -130,9 +137,10 @@ pub struct Runtime {
     threads: Vec<thread::JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for Shared {
+impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
             .field("spawned", &self.spawned())
             .finish_non_exhaustive()
     }
@@ -189,6 +197,13 @@ impl Runtime {
     }
 
     /// Number of coroutines spawned on this runtime so far.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// rt.block_on(|| rt::spawn(|| ()).join().unwrap());
+    /// assert_eq!(rt.spawned(), 2); // block_on's coroutine and the spawned one
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawned(&self) -> u64 {
         self.shared.spawned()
     }
@@ -276,8 +291,9 @@ where
     Ok(unsafe { JoinHandle::new(task) })
 }
 
-/// The runtime `rt::spawn` uses: the caller's own, or the default one.
-fn ambient() -> Arc<Shared> {
+/// The runtime `rt::spawn` and `rt::scope` use: the caller's own, or the
+/// default one.
+pub(crate) fn ambient() -> Arc<Shared> {
     scheduler::current_shared().unwrap_or_else(|| default_runtime().shared.clone())
 }
 
@@ -383,11 +399,6 @@ impl CoroutineBuilder {
     {
         spawn_named(&ambient(), self.name.map(String::into_boxed_str), f)
     }
-}
-
-/// The runtime a scope spawns on.
-pub(crate) fn ambient_shared() -> Arc<Shared> {
-    ambient()
 }
 
 #[cfg(test)]

@@ -46,6 +46,14 @@ impl ScopeState {
 }
 
 /// A scope to spawn borrowing coroutines in; see [`scope`].
+///
+/// ```
+/// let mut total = 0;
+/// rt::run(|| rt::scope(|s| {
+///     s.spawn(|| total += 1);
+/// }));
+/// assert_eq!(total, 1);
+/// ```
 pub struct Scope<'scope, 'env: 'scope> {
     /// Shared with the scope's coroutines.
     state: Arc<ScopeState>,
@@ -85,7 +93,7 @@ where
             unjoined_panic: AtomicBool::new(false),
             waiter: Mutex::new(None),
         }),
-        shared: crate::runtime::ambient_shared(),
+        shared: crate::runtime::ambient(),
         scope: PhantomData,
         env: PhantomData,
     };
@@ -113,6 +121,15 @@ impl<'scope> Scope<'scope, '_> {
     /// Spawn a coroutine that may borrow from outside the scope.
     ///
     /// Panics if no stack can be allocated or the runtime is shutting down.
+    ///
+    /// ```
+    /// let data = [1, 2, 3];
+    /// let sum = rt::run(|| rt::scope(|s| {
+    ///     let h = s.spawn(|| data.iter().sum::<i32>());
+    ///     h.join().unwrap()
+    /// }));
+    /// assert_eq!(sum, 6);
+    /// ```
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -148,6 +165,15 @@ impl<'scope> Scope<'scope, '_> {
 }
 
 /// Owns the right to join a coroutine spawned in a [`Scope`].
+///
+/// ```
+/// let greeting = String::from("hi");
+/// rt::run(|| rt::scope(|s| {
+///     let h = s.spawn(|| greeting.len());
+///     println!("{:?}", h.coroutine().id());
+///     assert_eq!(h.join().unwrap(), 2);
+/// }));
+/// ```
 pub struct ScopedJoinHandle<'scope, T> {
     /// The coroutine; its result arrives in `task.result`.
     task: Arc<Task>,

@@ -30,6 +30,13 @@ pub fn sleep(duration: Duration) {
 /// Park the calling coroutine until `deadline` (at least). Never returns
 /// early: a wake-up before the deadline parks again. A cancellation while
 /// sleeping unwinds from here, as from any park point.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let deadline = Instant::now() + Duration::from_millis(5);
+/// rt::run(|| rt::sleep_until(deadline));
+/// assert!(Instant::now() >= deadline);
+/// ```
 pub fn sleep_until(deadline: Instant) {
     if !scheduler::wake_at(deadline) {
         let now = Instant::now();

@@ -240,6 +240,9 @@ impl Drop for Arena {
             // SAFETY: consumed at once.
             unsafe { (popped.invoke)(popped.base, false) };
         }
+        if self.chunks.is_empty() {
+            return; // the common case: a coroutine that never deferred
+        }
         let chunks = std::mem::take(&mut self.chunks);
         let _ = POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
@@ -270,6 +273,7 @@ mod tests {
             }
             assert_eq!(arena.len(), 100);
             while let Some(p) = arena.pop_into() {
+                // SAFETY: run once, before the arena is touched again.
                 unsafe { p.run() };
             }
             assert_eq!(arena.cursor, Pos::default());
@@ -292,6 +296,7 @@ mod tests {
         arena.push(move || *h1.borrow_mut() += huge[0] as i32);
         arena.push(move || *h2.borrow_mut() += wide.0 as i32);
         while let Some(p) = arena.pop_into() {
+            // SAFETY: run once, before the arena is touched again.
             unsafe { p.run() };
         }
         assert_eq!(*hit.borrow(), 3);

@@ -144,6 +144,14 @@ pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
 ///
 /// Created by [`frame`]. `'env` is what deferred closures may borrow:
 /// anything that outlives the `frame` call.
+///
+/// ```
+/// let r = rt::frame(|f| {
+///     f.defer(|| println!("runs last"));
+///     "value"
+/// });
+/// assert_eq!(r.unwrap(), "value");
+/// ```
 pub struct Frame<'env> {
     /// The defer state of the coroutine or thread the frame runs on.
     state: *const DeferState,
@@ -424,11 +432,29 @@ pub fn exit() -> ! {
 }
 
 /// The panic a frame's deferred closure recovered; [`frame`] returns it.
+///
+/// ```
+/// let r = rt::frame(|f| {
+///     f.defer(|| drop(rt::recover()));
+///     panic!("oops");
+/// });
+/// let recovered = r.unwrap_err();
+/// assert_eq!(recovered.panic().message(), Some("oops"));
+/// assert!(recovered.to_string().contains("oops"));
+/// ```
 pub struct Recovered(Panic);
 
 impl Recovered {
     /// The recovered panic (message, location, chain; its payload went to
     /// whoever called [`recover`]).
+    ///
+    /// ```
+    /// let r: Result<(), _> = rt::frame(|f| {
+    ///     f.defer(|| drop(rt::recover()));
+    ///     panic!("x");
+    /// });
+    /// assert!(r.unwrap_err().panic().location().is_some());
+    /// ```
     pub fn panic(&self) -> &Panic {
         &self.0
     }

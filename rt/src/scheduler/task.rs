@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::Shared;
 use crate::coroutine::stack::PooledStack;
-use crate::coroutine::state::{Parked, State, Unpark};
+use crate::coroutine::state::{State, Unpark};
 use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
 use crate::defer::{CancelSignal, DeferState};
 use crate::join::TaskResult;
@@ -228,11 +228,6 @@ impl Task {
         if self.state.unpark() == Unpark::Schedule {
             self.shared.schedule_woken(self.clone());
         }
-    }
-
-    /// Called by the worker after the coroutine switched out in `park`.
-    pub(super) fn after_park(&self) -> Parked {
-        self.state.transition_to_idle()
     }
 
     /// A printable name: `coroutine 7 "name"`.
@@ -461,6 +456,12 @@ impl fmt::Debug for Coroutine {
 }
 
 /// The coroutine the caller runs in, or `None` on a plain thread.
+///
+/// ```
+/// assert!(rt::current().is_none()); // a plain thread
+/// let named = rt::run(|| rt::current().map(|c| c.id()));
+/// assert!(named.is_some());
+/// ```
 pub fn current() -> Option<Coroutine> {
     with_current(|task| task.map(|t| Coroutine(t.clone())))
 }

@@ -358,7 +358,7 @@ impl Worker {
         let resumed = task.resume();
         task::set_current(outer);
         match resumed {
-            Resumed::Suspended(Suspend::Park) => match task.after_park() {
+            Resumed::Suspended(Suspend::Park) => match task.state.transition_to_idle() {
                 Parked::Idle => {}
                 Parked::Notified => self.ready.borrow_mut().push_back(task),
             },

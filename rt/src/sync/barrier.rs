@@ -31,6 +31,11 @@ pub struct Barrier {
 
 /// What [`Barrier::wait`] returns.
 #[derive(Debug, Clone, Copy)]
+///
+/// ```
+/// let barrier = rt::sync::Barrier::new(1);
+/// assert!(barrier.wait().is_leader()); // alone: always the leader
+/// ```
 pub struct BarrierWaitResult(bool);
 
 impl BarrierWaitResult {

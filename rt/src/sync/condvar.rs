@@ -124,6 +124,13 @@ impl fmt::Debug for Condvar {
 
 /// Whether a [`Condvar::wait_timeout`] timed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// ```
+/// use std::time::Duration;
+/// let (m, cv) = (rt::sync::Mutex::new(()), rt::sync::Condvar::new());
+/// let (_g, result) = cv.wait_timeout(m.lock().unwrap(), Duration::from_millis(1)).unwrap();
+/// assert!(result.timed_out());
+/// ```
 pub struct WaitTimeoutResult(bool);
 
 impl WaitTimeoutResult {

@@ -211,6 +211,11 @@ impl<T> Mutex<T> {
     }
 
     /// The value, consuming the mutex.
+    ///
+    /// ```
+    /// let m = rt::sync::Mutex::new(String::from("x"));
+    /// assert_eq!(m.into_inner().unwrap(), "x");
+    /// ```
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poisoned.load(SeqCst);
         let value = self.data.into_inner();
@@ -226,6 +231,14 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Take the lock if it is free.
+    ///
+    /// ```
+    /// let m = rt::sync::Mutex::new(0);
+    /// let held = m.lock().unwrap();
+    /// assert!(m.try_lock().is_err()); // WouldBlock
+    /// drop(held);
+    /// assert!(m.try_lock().is_ok());
+    /// ```
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         if !self.raw.try_lock() {
             return Err(TryLockError::WouldBlock);
@@ -279,6 +292,15 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 }
 
 /// Holds a [`Mutex`] locked; unlocks when dropped.
+///
+/// ```
+/// let m = rt::sync::Mutex::new(vec![1]);
+/// {
+///     let mut guard = m.lock().unwrap();
+///     guard.push(2);
+/// } // unlocked here
+/// assert_eq!(*m.lock().unwrap(), [1, 2]);
+/// ```
 pub struct MutexGuard<'a, T: ?Sized> {
     /// The locked mutex.
     mutex: &'a Mutex<T>,

@@ -162,6 +162,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 }
 
 /// Shared access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// let lock = rt::sync::RwLock::new(1);
+/// let (a, b) = (lock.read().unwrap(), lock.read().unwrap()); // shared
+/// assert_eq!(*a + *b, 2);
+/// ```
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     /// The read-locked lock.
     lock: &'a RwLock<T>,
@@ -186,6 +192,12 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
 }
 
 /// Exclusive access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// let lock = rt::sync::RwLock::new(1);
+/// *lock.write().unwrap() += 1;
+/// assert_eq!(*lock.read().unwrap(), 2);
+/// ```
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     /// The write-locked lock.
     lock: &'a RwLock<T>,

@@ -147,6 +147,14 @@ impl fmt::Debug for Semaphore {
 
 /// A permit of a [`Semaphore`]; released when dropped.
 #[must_use = "the permit is released when dropped"]
+///
+/// ```
+/// let sem = rt::sync::Semaphore::new(1);
+/// let permit = sem.acquire();
+/// assert!(sem.try_acquire().is_none());
+/// drop(permit);
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
 pub struct SemaphorePermit<'a> {
     /// Where the permit goes back to.
     semaphore: &'a Semaphore,
@@ -176,6 +184,14 @@ impl Semaphore {
 
 /// A permit that owns a reference to its [`Semaphore`].
 #[must_use = "the permit is released when dropped"]
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(rt::sync::Semaphore::new(1));
+/// let permit = sem.clone().acquire_owned();
+/// rt::run(move || rt::spawn(move || drop(permit)).join().unwrap()); // moved into a coroutine
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
 pub struct OwnedSemaphorePermit {
     /// Where the permit goes back to.
     semaphore: Arc<Semaphore>,

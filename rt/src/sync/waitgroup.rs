@@ -49,6 +49,15 @@ impl WaitGroup {
     ///
     /// Panics if the count is already zero (as Go's "negative WaitGroup
     /// counter").
+    ///
+    /// ```
+    /// let wg = rt::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 1);
+    /// wg.done();
+    /// wg.wait(); // count is zero: returns at once
+    /// ```
     pub fn done(&self) {
         let mut inner = self.inner.lock();
         assert!(inner.0 > 0, "WaitGroup::done called more times than add");
