@@ -17,12 +17,14 @@
 //! - [`Builder`] / [`Runtime`] / [`run`]: the worker threads.
 //! - [`scope`]: coroutines that borrow from the caller.
 //! - [`yield_now`], [`current`]: cooperate and introspect.
+//! - [`chan`] and [`select!`]: Go channels; [`sync`]: locks and friends.
 //!
 //! Design notes live in `docs/` of the repository: `scheduler.md` explains
 //! the state word, pinning and idle workers; `stacks.md` the stack slabs.
 
 #![warn(missing_docs)]
 
+pub mod chan;
 mod coroutine;
 mod defer;
 mod join;

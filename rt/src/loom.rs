@@ -18,7 +18,7 @@ mod imp {
     }
 
     pub(crate) mod thread {
-        pub(crate) use std::thread::{current, park, park_timeout, Thread};
+        pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
     }
 
     pub(crate) mod cell {
@@ -100,7 +100,7 @@ mod imp {
     }
 
     pub(crate) mod thread {
-        pub(crate) use loom::thread::{current, park, Thread};
+        pub(crate) use loom::thread::{current, park, yield_now, Thread};
 
         /// loom has no clock: a timed park is an untimed one.
         pub(crate) fn park_timeout(_timeout: std::time::Duration) {

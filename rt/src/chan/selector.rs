@@ -1,0 +1,173 @@
+//! The waiting side of every blocking channel operation and `select!`.
+//!
+//! A coroutine (or thread) that must wait on one or more channels puts an
+//! entry for each operation into the channels' wait queues, all pointing at
+//! one [`Selector`] on its stack. Whoever can complete one of them — a
+//! sender for a waiting receive, a receiver for a waiting send, `close` for
+//! both — first *claims* the selector with one compare-and-swap from
+//! `WAITING` to its arm's number. Only the winner of that CAS touches the
+//! waiter's value slot; every other party sees the selector taken and drops
+//! the entry as stale. So exactly one operation of a select completes, and
+//! a value is never moved into (or out of) an operation that lost.
+//!
+//! The waiter gives up (timeout, cancellation) with the same CAS, from
+//! `WAITING` to `ABORTED`. If that CAS fails, an operation was claimed a
+//! moment earlier and is being completed: the waiter waits for `done` and
+//! takes the result, so a value handed over at the last moment is not lost.
+
+use std::time::Instant;
+
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::scheduler::task::{park, Unparker};
+
+/// Nobody has claimed the selector yet.
+const WAITING: usize = 0;
+/// The waiter gave up; nobody may claim it any more.
+const ABORTED: usize = 1;
+/// `FIRST_ARM + i`: arm `i` was claimed.
+const FIRST_ARM: usize = 2;
+
+/// One waiting party: a blocked `send`/`recv`, or a whole `select!`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Selector {
+    /// `WAITING`, `ABORTED` or `FIRST_ARM + arm`.
+    state: AtomicUsize,
+    /// Set (Release) once the claimed arm's transfer is finished.
+    done: AtomicBool,
+    /// Who to wake.
+    unparker: Unparker,
+}
+
+/// How [`Selector::wait`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Woken {
+    /// Arm `n` completed.
+    Fired(usize),
+    /// The deadline passed first; the selector is aborted.
+    TimedOut,
+}
+
+impl Selector {
+    /// A selector for the calling coroutine or thread.
+    pub(crate) fn current() -> Selector {
+        Selector {
+            state: AtomicUsize::new(WAITING),
+            done: AtomicBool::new(false),
+            unparker: Unparker::current(),
+        }
+    }
+
+    /// Claim arm `arm` for completion. Only the caller that gets `true` may
+    /// touch the waiter's slots, and must then call [`Selector::complete`].
+    pub(crate) fn try_claim(&self, arm: usize) -> bool {
+        self.state
+            .compare_exchange(
+                WAITING,
+                FIRST_ARM + arm,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Is it still unclaimed? (A hint for readiness checks.)
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.state.load(Ordering::Acquire) == WAITING
+    }
+
+    /// Finish a claim: publish the transfer and return the waiter's
+    /// unparker, to be used once the channel lock is released. After this
+    /// the selector may be gone at any moment: do not touch it again.
+    pub(crate) fn complete(&self) -> Unparker {
+        let unparker = self.unparker.clone();
+        self.done.store(true, Ordering::Release);
+        unparker
+    }
+
+    /// Give up waiting. `Err(arm)` if an arm was claimed first: then its
+    /// transfer is finished (or about to be) and must be honoured.
+    pub(crate) fn try_abort(&self) -> Result<(), usize> {
+        match self
+            .state
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(state) => {
+                debug_assert!(state >= FIRST_ARM, "aborted twice");
+                self.wait_done();
+                Err(state - FIRST_ARM)
+            }
+        }
+    }
+
+    /// Make an aborted selector usable for another round of registration.
+    /// Only valid once no channel queue refers to it any more.
+    pub(crate) fn reset(&self) {
+        self.state.store(WAITING, Ordering::Relaxed);
+    }
+
+    /// The claimer is between its CAS and `complete`, holding a channel lock
+    /// (never across a park): it is running on another thread and finishes
+    /// in a moment.
+    fn wait_done(&self) {
+        let mut spins = 0u32;
+        while !self.done.load(Ordering::Acquire) {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                crate::loom::thread::yield_now();
+            }
+        }
+    }
+
+    /// Park until an arm completes or `deadline` passes.
+    ///
+    /// If the caller unwinds out of here (cancellation, teardown) the
+    /// selector is aborted first, or the claimed transfer awaited, so that
+    /// no other thread touches the waiter's entries once this frame is gone.
+    /// The caller still has to take its entries out of the queues.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Woken {
+        /// Aborts (or awaits the claimed transfer) if the wait unwinds.
+        struct OnUnwind<'a>(&'a Selector);
+        impl Drop for OnUnwind<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.try_abort();
+            }
+        }
+        let guard = OnUnwind(self);
+        let on_coroutine = deadline.is_some_and(crate::scheduler::wake_at);
+        let woken = loop {
+            if self.done.load(Ordering::Acquire) {
+                break self.fired();
+            }
+            match deadline {
+                None => park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break match self.try_abort() {
+                            Ok(()) => Woken::TimedOut,
+                            Err(arm) => Woken::Fired(arm),
+                        };
+                    }
+                    if on_coroutine {
+                        park();
+                    } else {
+                        crate::loom::thread::park_timeout(deadline - now);
+                    }
+                }
+            }
+        };
+        std::mem::forget(guard);
+        woken
+    }
+
+    /// The arm that was claimed (after `done`).
+    fn fired(&self) -> Woken {
+        let state = self.state.load(Ordering::Acquire);
+        debug_assert!(state >= FIRST_ARM);
+        Woken::Fired(state - FIRST_ARM)
+    }
+}
