@@ -248,7 +248,12 @@ impl Drop for Registered<'_> {
 /// mode's `default`/deadline applied instead.
 pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
     let n = arms.len();
-    let start = if n > 1 { random_below(n) } else { 0 };
+    // Under loom the model must be deterministic: always start at arm 0.
+    let start = if n > 1 && !cfg!(loom) {
+        random_below(n)
+    } else {
+        0
+    };
     let order = (0..n).map(move |k| (start + k) % n);
     let try_all = || order.clone().find(|&i| arms[i].try_fire());
     if let Some(fired) = try_all() {
