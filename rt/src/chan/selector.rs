@@ -112,11 +112,11 @@ impl Selector {
     /// in a moment.
     fn wait_done(&self) {
         // Under loom a spin is just more interleavings to explore: yield.
-        const SPINS: u32 = if cfg!(loom) { 0 } else { 64 };
+        let spin_limit: u32 = if cfg!(loom) { 0 } else { 64 };
         let mut spins = 0u32;
         while !self.done.load(Ordering::Acquire) {
             spins += 1;
-            if spins < SPINS {
+            if spins < spin_limit {
                 std::hint::spin_loop();
             } else {
                 crate::loom::thread::yield_now();
