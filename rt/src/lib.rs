@@ -48,7 +48,7 @@ pub use crate::runtime::{
 };
 pub use crate::scheduler::task::{current, yield_now, Coroutine, CoroutineId};
 pub use crate::scope::{scope, Scope, ScopedJoinHandle};
-pub use crate::time::{sleep, sleep_until};
+pub use crate::time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Ticker};
 
 /// Spawn a coroutine, Go style. Returns its [`JoinHandle`]; dropping it
 /// detaches the coroutine.

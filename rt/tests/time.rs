@@ -99,3 +99,156 @@ fn shutdown_does_not_wait_for_sleepers() {
     drop(rt);
     assert!(start.elapsed() < Duration::from_secs(60));
 }
+
+fn runtime() -> rt::Runtime {
+    rt::Builder::new().workers(2).build().unwrap()
+}
+
+#[test]
+fn timeout_abandons_a_blocked_receive_runs_its_defers_and_is_not_early() {
+    runtime().block_on(|| {
+        let (tx, rx) = rt::chan::bounded::<u32>(0);
+        let cleaned = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let result = {
+            let cleaned = cleaned.clone();
+            rt::timeout(Duration::from_millis(20), || {
+                rt::defer! { cleaned.fetch_add(1, SeqCst); }
+                rx.recv()
+            })
+        };
+        let _elapsed: rt::Elapsed = result.unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        assert_eq!(cleaned.load(SeqCst), 1);
+        // The abandoned receive left the channel: a new one gets the value.
+        let sender = rt::spawn(move || tx.send(5));
+        assert_eq!(rx.recv(), Ok(5));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn timeout_returns_the_value_when_in_time_and_passes_panics_through() {
+    runtime().block_on(|| {
+        assert_eq!(rt::timeout(Duration::from_secs(10), || 7), Ok(7));
+        let joined =
+            rt::spawn(|| rt::timeout(Duration::from_secs(10), || panic!("inner boom"))).join();
+        assert_eq!(
+            joined.unwrap_err().into_panic().message(),
+            Some("inner boom")
+        );
+        // After an in-time timeout, nothing fires later.
+        assert_eq!(rt::timeout(Duration::from_millis(1), || ()), Ok(()));
+        rt::sleep(Duration::from_millis(5));
+    });
+}
+
+#[test]
+fn nested_timeouts_each_catch_their_own() {
+    runtime().block_on(|| {
+        // Inner runs out first: the outer continues.
+        let mut after_inner = false;
+        let outer = rt::timeout(Duration::from_secs(10), || {
+            let inner = rt::timeout(Duration::from_millis(5), || {
+                rt::sleep(Duration::from_secs(60))
+            });
+            assert!(inner.is_err());
+            after_inner = true;
+            1
+        });
+        assert_eq!(outer, Ok(1));
+        assert!(after_inner);
+
+        // Outer runs out first: the inner passes it through.
+        let mut reached = false;
+        let outer = rt::timeout(Duration::from_millis(5), || {
+            let _ = rt::timeout(Duration::from_secs(10), || {
+                rt::sleep(Duration::from_secs(60))
+            });
+            reached = true;
+        });
+        assert!(outer.is_err());
+        assert!(!reached);
+    });
+}
+
+#[test]
+fn a_timeout_cannot_be_recovered_and_cleanup_may_park() {
+    runtime().block_on(|| {
+        let recovered = Arc::new(AtomicUsize::new(0));
+        let r = {
+            let recovered = recovered.clone();
+            rt::timeout(Duration::from_millis(5), move || {
+                rt::frame(|f| {
+                    f.defer(move || {
+                        if rt::recover().is_some() {
+                            recovered.fetch_add(1, SeqCst);
+                        }
+                        rt::sleep(Duration::from_millis(2)); // cleanup parks normally
+                    });
+                    rt::sleep(Duration::from_secs(60));
+                })
+            })
+        };
+        assert!(r.is_err());
+        assert_eq!(recovered.load(SeqCst), 0);
+    });
+}
+
+#[test]
+fn timeout_works_on_a_plain_thread() {
+    let (_tx, rx) = rt::chan::bounded::<u32>(0);
+    let start = Instant::now();
+    assert!(rt::timeout(Duration::from_millis(10), || rx.recv()).is_err());
+    assert!(start.elapsed() >= Duration::from_millis(10));
+    let lock = rt::sync::Mutex::new(());
+    let _held = lock.lock().unwrap();
+    let start = Instant::now();
+    assert!(rt::timeout(Duration::from_millis(10), || rt::sleep(
+        Duration::from_secs(60)
+    ))
+    .is_err());
+    assert!(start.elapsed() >= Duration::from_millis(10));
+}
+
+#[test]
+fn ticker_ticks_are_never_early_and_dropping_stops_it() {
+    runtime().block_on(|| {
+        let period = Duration::from_millis(3);
+        let start = Instant::now();
+        let ticker = rt::Ticker::new(period);
+        for n in 1..=10u32 {
+            let at = ticker.tick();
+            assert!(at >= start + period * n, "tick {n} early");
+        }
+        drop(ticker);
+    });
+    // The runtime drops without waiting for a ticker's feeder.
+}
+
+#[test]
+fn a_slow_receiver_misses_ticks_instead_of_bursting() {
+    runtime().block_on(|| {
+        let ticker = rt::Ticker::new(Duration::from_millis(1));
+        rt::sleep(Duration::from_millis(30));
+        // At most one tick was buffered while we slept.
+        assert!(ticker.receiver().try_recv().is_ok());
+        assert!(ticker.receiver().try_recv().is_err());
+    });
+}
+
+#[test]
+fn after_fires_once_and_not_early_and_works_in_select() {
+    runtime().block_on(|| {
+        let start = Instant::now();
+        let timer = rt::chan::after(Duration::from_millis(10));
+        let (_tx, never) = rt::chan::bounded::<()>(0);
+        let fired = rt::select! {
+            recv(never) -> _ => None,
+            recv(timer) -> at => Some(at.unwrap()),
+        };
+        assert!(fired.unwrap() >= start + Duration::from_millis(10));
+        // Exactly one value: afterwards the sender is gone.
+        assert!(timer.recv().is_err());
+    });
+}

@@ -78,6 +78,28 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     bounded(usize::MAX)
 }
 
+/// A channel that receives the time once, `duration` from now (Go's
+/// `time.After`). The value is sent by a coroutine that sleeps until then;
+/// like Go's timers before 1.23 it lives until it fires even if the
+/// receiver is dropped, so inside `select!` prefer a `timeout(..)` arm,
+/// which costs nothing.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let start = Instant::now();
+/// let fired = rt::chan::after(Duration::from_millis(5)).recv().unwrap();
+/// assert!(fired >= start + Duration::from_millis(5));
+/// ```
+pub fn after(duration: Duration) -> Receiver<Instant> {
+    let (sender, receiver) = bounded(1);
+    let deadline = Instant::now() + duration;
+    crate::runtime::spawn(move || {
+        crate::time::sleep_until(deadline);
+        let _ = sender.try_send(Instant::now());
+    });
+    receiver
+}
+
 /// The sending half of a channel. Clone it for more producers.
 ///
 /// ```

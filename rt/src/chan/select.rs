@@ -380,23 +380,23 @@ macro_rules! select {
 macro_rules! __select_parse {
     // recv(rx) -> result => body
     (@arms ($($arms:tt)*) ($($fb:tt)*) recv($rx:expr) -> $res:pat => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm ($crate::chan::__private::RecvArm::new(&$rx)) ($res) $body]) ($($fb)*) $($rest)*)
+        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($rx) recv () ($res) $body]) ($($fb)*) $($rest)*)
     };
     (@arms ($($arms:tt)*) ($($fb:tt)*) recv($rx:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm ($crate::chan::__private::RecvArm::new(&$rx)) ($res) { $body }]) ($($fb)*) $($rest)*)
+        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($rx) recv () ($res) { $body }]) ($($fb)*) $($rest)*)
     };
     (@arms ($($arms:tt)*) ($($fb:tt)*) recv($rx:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm ($crate::chan::__private::RecvArm::new(&$rx)) ($res) { $body }]) ($($fb)*))
+        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($rx) recv () ($res) { $body }]) ($($fb)*))
     };
     // send(tx, value) -> result => body
     (@arms ($($arms:tt)*) ($($fb:tt)*) send($tx:expr, $value:expr) -> $res:pat => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $value)) ($res) $body]) ($($fb)*) $($rest)*)
+        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($tx) send ($value) ($res) $body]) ($($fb)*) $($rest)*)
     };
     (@arms ($($arms:tt)*) ($($fb:tt)*) send($tx:expr, $value:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $value)) ($res) { $body }]) ($($fb)*) $($rest)*)
+        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($tx) send ($value) ($res) { $body }]) ($($fb)*) $($rest)*)
     };
     (@arms ($($arms:tt)*) ($($fb:tt)*) send($tx:expr, $value:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $value)) ($res) { $body }]) ($($fb)*))
+        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($tx) send ($value) ($res) { $body }]) ($($fb)*))
     };
     // default / timeout / deadline: at most one
     (@arms ($($arms:tt)*) ($($fb:tt)+) $kind:ident $($rest:tt)*) => {
@@ -421,8 +421,11 @@ macro_rules! __select_parse {
         $crate::__select_parse!(@arms ($($arms)*) (until ($at) { $body }) $($($rest)*)?)
     };
     // all arms collected
-    (@arms ($([$name:ident $arm:tt $res:tt $body:tt])*) ($($fb:tt)*)) => {{
-        $( let $name = $arm; )*
+    (@arms ($([$name:ident $src:ident $source:tt $kind:ident $value:tt $res:tt $body:tt])*) ($($fb:tt)*)) => {{
+        // `let x = &expr;` keeps a temporary channel reference alive for
+        // the whole select (`recv(ticker.receiver())`).
+        $( let $src = &$source; )*
+        $( let $name = $crate::__select_parse!(@new $kind $src $value); )*
         $crate::chan::__private::select(
             &[$(&$name as &dyn $crate::chan::__private::SelectArm),*],
             $crate::__select_parse!(@mode $($fb)*),
@@ -438,6 +441,8 @@ macro_rules! __select_parse {
     (@arms $($unknown:tt)*) => {
         ::std::compile_error!("select! arms are `recv(rx) -> v => ..`, `send(tx, value) -> r => ..`, `default => ..`, `timeout(duration) => ..` or `deadline(instant) => ..`")
     };
+    (@new recv $src:ident ()) => { $crate::chan::__private::RecvArm::new($src) };
+    (@new send $src:ident ($value:expr)) => { $crate::chan::__private::SendArm::new($src, $value) };
     (@mode) => { $crate::chan::__private::Mode::Block };
     (@mode default $body:tt) => { $crate::chan::__private::Mode::NonBlocking };
     (@mode until $at:tt $body:tt) => { $crate::chan::__private::Mode::Until($at) };

@@ -157,7 +157,7 @@ impl Selector {
                     if on_coroutine {
                         park();
                     } else {
-                        crate::loom::thread::park_timeout(deadline - now);
+                        crate::scheduler::task::park_thread_until(deadline);
                     }
                 }
             }

@@ -93,6 +93,16 @@ impl DeferState {
     }
 }
 
+/// An `rt::timeout` signal is about to unwind: nothing may recover it.
+pub(crate) fn begin_forced_unwind() {
+    with_state(DeferState::begin_forced_unwind);
+}
+
+/// The `rt::timeout` that raised it caught its signal.
+pub(crate) fn end_forced_unwind() {
+    with_state(|s| s.forced_in_flight.set(false));
+}
+
 /// Whether the panic hook should record panics instead of printing them:
 /// inside a coroutine, or inside an `rt::frame` on a plain thread.
 pub(crate) fn panics_are_recorded() -> bool {
@@ -127,6 +137,7 @@ pub(crate) enum Caught {
 pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
     if payload.is::<ExitSignal>()
         || payload.is::<CancelSignal>()
+        || payload.is::<crate::time::TimeoutSignal>()
         || crate::coroutine::is_forced_unwind(&*payload)
     {
         with_state(|s| s.forced_in_flight.set(false));

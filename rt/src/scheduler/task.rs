@@ -6,6 +6,7 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::Shared;
 use crate::coroutine::stack::PooledStack;
@@ -71,6 +72,8 @@ pub(crate) struct Task {
     /// The cancellation unwind has started (home thread only): later park
     /// points block normally, so deferred cleanup may wait.
     cancelling: Cell<bool>,
+    /// Its innermost `rt::timeout` scope.
+    pub(crate) deadline: crate::time::Deadline,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
@@ -104,6 +107,7 @@ impl Task {
             locals: LocalValues::default(),
             cancel_requested: AtomicBool::new(false),
             cancelling: Cell::new(false),
+            deadline: crate::time::Deadline::default(),
             shared,
         }
     }
@@ -125,6 +129,7 @@ impl Task {
         self.locals = LocalValues::default();
         *self.cancel_requested.get_mut() = false;
         self.cancelling.set(false);
+        self.deadline = crate::time::Deadline::default();
     }
 
     /// The worker this coroutine is pinned to, if it has started.
@@ -335,7 +340,7 @@ impl fmt::Debug for Unparker {
 pub(crate) fn park() {
     let task = current_ptr();
     if task.is_null() {
-        crate::loom::thread::park();
+        park_thread(None);
         return;
     }
     // SAFETY: the running task outlives its own execution (see with_current).
@@ -346,12 +351,38 @@ pub(crate) fn park() {
         return;
     }
     task.check_cancel();
+    task.deadline.check();
     if !task.state.try_consume_notification() {
         task.parked_in_unwind.set(std::thread::panicking());
         task.suspend_point.suspend(Suspend::Park);
         task.parked_in_unwind.set(false);
     }
     task.check_cancel();
+    task.deadline.check();
+}
+
+/// Park a plain thread until unparked, `until` or the end of its innermost
+/// `rt::timeout` scope, whichever comes first (spurious returns allowed).
+fn park_thread(until: Option<Instant>) {
+    crate::time::with_thread_deadline(|scope| {
+        scope.check();
+        let until = match (until, scope.pending()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match until {
+            Some(until) => {
+                crate::loom::thread::park_timeout(until.saturating_duration_since(Instant::now()))
+            }
+            None => crate::loom::thread::park(),
+        }
+        scope.check();
+    });
+}
+
+/// [`park`] for a plain thread that must also wake at `deadline`.
+pub(crate) fn park_thread_until(deadline: Instant) {
+    park_thread(Some(deadline));
 }
 
 /// Let other coroutines on this worker run, then continue.
@@ -370,8 +401,10 @@ pub fn yield_now() {
     match unsafe { current_ptr().as_ref() } {
         Some(task) if !task.unwinding.get() => {
             task.check_cancel();
+            task.deadline.check();
             task.suspend_point.suspend(Suspend::Yield);
             task.check_cancel();
+            task.deadline.check();
         }
         _ => std::thread::yield_now(),
     }

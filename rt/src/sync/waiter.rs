@@ -153,7 +153,7 @@ pub(crate) fn wait_until(
                 if in_coroutine {
                     park();
                 } else {
-                    crate::loom::thread::park_timeout(deadline - now);
+                    crate::scheduler::task::park_thread_until(deadline);
                 }
             }
         }
