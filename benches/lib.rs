@@ -9,3 +9,6 @@ pub const SPAWN_TASKS: usize = 200_000;
 pub const SPAWN_BATCH: usize = 1_000;
 /// Yields per task in the `yield` workload (two tasks, one worker).
 pub const YIELDS: usize = 1_000_000;
+/// Round trips per run of `chan_pingpong`: two tasks bounce a `u64` over a
+/// pair of rendezvous channels, on 1 and on 2 workers.
+pub const PINGPONG_ROUND_TRIPS: usize = 500_000;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run rt's spawn_join and yield benchmarks side by side with the peers
-# (may, tokio, std, Go) and write a markdown table of ns per unit and
-# ratios to $1 (default docs/benchmarks-latest.md).
+# Run rt's spawn_join, yield and chan_pingpong benchmarks side by side with
+# the peers (may, tokio, std, Go) and write a markdown table of ns per unit
+# and ratios to $1 (default docs/benchmarks-latest.md).
 #
 #   benches/peers.sh [out.md]
 #
@@ -34,6 +34,8 @@ rows=(
     "spawn_join_200k;SpawnJoin;spawn_join, 200k alive (2 workers);ns/task"
     "spawn_join_batch_1k;SpawnJoinBatch1000;spawn_join, batches of 1k (2 workers);ns/task"
     "yield;Yield;yield (1 worker);ns/yield"
+    "chan_pingpong_1w;ChanPingPong1;chan_pingpong (1 worker);ns/roundtrip"
+    "chan_pingpong_2w;ChanPingPong2;chan_pingpong (2 workers);ns/roundtrip"
 )
 # Criterion functions to run: group/function.
 functions=(
@@ -46,6 +48,12 @@ functions=(
     yield:yield/rt
     yield:yield/may
     yield:yield/tokio
+    chan_pingpong:chan_pingpong_1w/rt
+    chan_pingpong:chan_pingpong_1w/may
+    chan_pingpong:chan_pingpong_1w/tokio
+    chan_pingpong:chan_pingpong_2w/rt
+    chan_pingpong:chan_pingpong_2w/may
+    chan_pingpong:chan_pingpong_2w/tokio
 )
 
 sudo=""
@@ -71,7 +79,7 @@ export CRITERION_HOME="$target_dir/criterion"
 # itself, not just cargo.
 echo "== building benches" >&2
 declare -A exe=()
-if cargo bench -p rt-benches --bench spawn_join --bench yield --no-run \
+if cargo bench -p rt-benches --bench spawn_join --bench yield --bench chan_pingpong --no-run \
     --message-format=json >"$logs/build.json" 2>"$logs/build.log"; then
     while read -r name path; do
         exe[$name]=$path
@@ -127,6 +135,10 @@ skipped = {
     "then hangs",
     ("spawn_join_200k", "std"): "not run: 200,000 OS threads at once is not a sensible workload",
     ("yield", "std"): "not run: no std counterpart of a green-thread yield",
+    ("chan_pingpong_1w", "std"): "not run: OS threads have no worker count",
+    ("chan_pingpong_2w", "std"): "not run by this script: ~10-60 us per round trip (futex "
+    "wake-ups between two OS threads), i.e. 5-30 s per 500,000-round-trip run, and criterion's "
+    "10 samples exceed PEERS_TIMEOUT; run it by hand with --exact chan_pingpong_2w/std",
 }
 notes = []
 

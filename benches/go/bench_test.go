@@ -1,11 +1,12 @@
-// Go peer for the spawn_join and yield workloads of rt's benchmarks (see
-// docs/benchmarks.md). The parameters match benches/lib.rs.
+// Go peer for the spawn_join, yield and chan_pingpong workloads of rt's
+// benchmarks (see docs/benchmarks.md). The parameters match benches/lib.rs.
 //
 // Run offline:
 //
 //	GOPROXY=off GOTOOLCHAIN=local go test -bench . -benchtime 5x
 //
-// Each benchmark reports its workload metric (ns/task, ns/yield) with
+// Each benchmark reports its workload metric (ns/task, ns/yield,
+// ns/roundtrip) with
 // b.ReportMetric; ns/op is the time of one whole workload run.
 package rtbench
 
@@ -21,6 +22,7 @@ const (
 	spawnBatch = 1_000     // batch size of the batched variant
 	yields     = 1_000_000 // yields per task in the yield workload
 	spawnProcs = 2         // spawn_join runs on 2 workers for every peer
+	roundTrips = 500_000   // round trips per chan_pingpong run
 )
 
 // spawnJoin spawns n goroutines whose body is empty apart from signalling
@@ -79,6 +81,56 @@ func BenchmarkYield(b *testing.B) {
 		wg.Wait()
 	}
 	b.ReportMetric(perUnit(b, 2*yields), "ns/yield")
+}
+
+// chanPingPong runs one chan_pingpong workload: an echo goroutine answers
+// every v received on ping with v+1 on pong until ping is closed; a driver
+// goroutine sends 0..roundTrips on ping and checks each reply. Both channels
+// are unbuffered (rendezvous). The caller waits for both goroutines.
+func chanPingPong() {
+	ping := make(chan uint64)
+	pong := make(chan uint64)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := uint64(0); i < roundTrips; i++ {
+			ping <- i
+			if r := <-pong; r != i+1 {
+				panic("chan_pingpong: wrong reply")
+			}
+		}
+		close(ping)
+	}()
+	wg.Wait()
+}
+
+// BenchmarkChanPingPong1 bounces a uint64 between 2 goroutines over
+// unbuffered channels 500,000 round trips on GOMAXPROCS=1.
+// Metric: ns per round trip.
+func BenchmarkChanPingPong1(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		chanPingPong()
+	}
+	b.ReportMetric(perUnit(b, roundTrips), "ns/roundtrip")
+}
+
+// BenchmarkChanPingPong2 is BenchmarkChanPingPong1 on GOMAXPROCS=2.
+func BenchmarkChanPingPong2(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		chanPingPong()
+	}
+	b.ReportMetric(perUnit(b, roundTrips), "ns/roundtrip")
 }
 
 // perUnit is the elapsed benchmark time per unit of work, in ns.

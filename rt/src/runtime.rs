@@ -416,6 +416,31 @@ mod tests {
             for _ in 0..100 {
                 drop(crate::spawn(crate::yield_now));
             }
+            // Parked at shutdown: their IDLE state holds a task reference
+            // that teardown must give back; joined ones went through a
+            // park/wake cycle and back to RUNNING.
+            let (tx, rx) = crate::chan::bounded::<()>(0);
+            for _ in 0..100 {
+                let rx = rx.clone();
+                drop(crate::spawn(move || rx.recv()));
+            }
+            let woken: Vec<_> = (0..100)
+                .map(|_| {
+                    let rx = rx.clone();
+                    crate::spawn(move || rx.recv())
+                })
+                .collect();
+            crate::yield_now();
+            tx.close();
+            woken
+                .into_iter()
+                .for_each(|h| assert!(h.join().unwrap().is_err()));
+            let (keep_open, rx) = crate::chan::bounded::<()>(0);
+            for _ in 0..100 {
+                let rx = rx.clone();
+                drop(crate::spawn(move || rx.recv()));
+            }
+            std::mem::forget(keep_open);
         });
         let shared = Arc::downgrade(&rt.shared);
         drop(rt);

@@ -14,11 +14,13 @@ use std::ptr::NonNull;
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+#[cfg(not(loom))]
+use super::lock::SpinLock as Mutex;
 use super::selector::{Selector, Woken};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(loom)]
 use crate::loom::sync::Mutex;
-use crate::scheduler::task::Unparker;
 
 /// One waiting operation: a blocked `send`/`recv` or one arm of a select.
 /// It lives on the waiter's stack; see [`Waiters`] for why that is sound.
@@ -130,24 +132,28 @@ impl<T> Waiters<T> {
     }
 
     /// Claim every live entry (close): each completes with its slot as it is.
-    fn claim_all(&mut self, wake: &mut Vec<Unparker>) {
+    fn claim_all(&mut self, wake: &mut Vec<Wake>) {
         while let Some(claimed) = self.claim(std::ptr::null()) {
-            wake.push(claimed.complete());
+            wake.push(claimed.done());
         }
     }
 }
 
-/// An entry this thread has claimed: it alone may use the slot until
-/// [`Claimed::complete`].
+/// An entry this thread has claimed: it alone may use the slot until it
+/// wakes the waiter.
 struct Claimed<'a, T>(&'a Entry<T>);
 
 impl<T> Claimed<'_, T> {
-    /// Publish the transfer; returns whom to wake (after unlocking).
-    fn complete(self) -> Unparker {
-        // SAFETY: the selector outlives its claimed entry until `done`.
-        unsafe { (*self.0.selector.get()).complete() }
+    /// The transfer is done; the waiter is to be woken after unlocking.
+    fn done(self) -> Wake {
+        Wake(self.0.selector.get())
     }
 }
+
+/// A claimed waiter to wake once the channel lock is released. Dropping it
+/// without [`wake`] would strand the waiter, hence `must_use`.
+#[must_use]
+pub(crate) struct Wake(*const Selector);
 
 /// What the lock protects.
 pub(crate) struct Inner<T> {
@@ -172,13 +178,13 @@ impl<T> Inner<T> {
         value: T,
         cap: usize,
         own: *const Selector,
-    ) -> Result<Option<Unparker>, TrySendError<T>> {
+    ) -> Result<Option<Wake>, TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(value));
         }
         if let Some(receiver) = self.receivers.claim(own) {
             receiver.0.put(value);
-            return Ok(Some(receiver.complete()));
+            return Ok(Some(receiver.done()));
         }
         if self.buf.len() < cap {
             self.buf.push_back(value);
@@ -191,19 +197,19 @@ impl<T> Inner<T> {
     pub(crate) fn try_recv(
         &mut self,
         own: *const Selector,
-    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+    ) -> Result<(T, Option<Wake>), TryRecvError> {
         if let Some(value) = self.buf.pop_front() {
             // The buffer has room now: move the oldest blocked sender in.
             let wake = self.senders.claim(own).map(|sender| {
                 self.buf
                     .push_back(sender.0.take().expect("a blocked sender holds its value"));
-                sender.complete()
+                sender.done()
             });
             return Ok((value, wake));
         }
         if let Some(sender) = self.senders.claim(own) {
             let value = sender.0.take().expect("a blocked sender holds its value");
-            return Ok((value, Some(sender.complete())));
+            return Ok((value, Some(sender.done())));
         }
         if self.closed {
             Err(TryRecvError::Closed)
@@ -236,9 +242,11 @@ pub(crate) struct Chan<T> {
 }
 
 /// Wake a waiter whose operation was completed (after unlocking).
-pub(crate) fn wake(unparker: Option<Unparker>) {
-    if let Some(unparker) = unparker {
-        unparker.unpark();
+pub(crate) fn wake(waiter: Option<Wake>) {
+    if let Some(Wake(selector)) = waiter {
+        // SAFETY: claimed by this thread, finished exactly once (`Wake` is
+        // consumed here).
+        unsafe { Selector::finish(selector) };
     }
 }
 
@@ -283,9 +291,9 @@ impl<T> Chan<T> {
     ) -> Result<(), SendTimeoutError<T>> {
         let mut inner = self.inner.lock();
         let value = match inner.try_send(value, self.cap, std::ptr::null()) {
-            Ok(unparker) => {
+            Ok(waiter) => {
                 drop(inner);
-                wake(unparker);
+                wake(waiter);
                 return Ok(());
             }
             Err(TrySendError::Closed(value)) => return Err(SendTimeoutError::Closed(value)),
@@ -317,9 +325,9 @@ impl<T> Chan<T> {
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut inner = self.inner.lock();
         match inner.try_recv(std::ptr::null()) {
-            Ok((value, unparker)) => {
+            Ok((value, waiter)) => {
                 drop(inner);
-                wake(unparker);
+                wake(waiter);
                 return Ok(value);
             }
             Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
@@ -372,7 +380,7 @@ impl<T> Chan<T> {
             inner.senders.claim_all(&mut wake_up);
             inner.receivers.claim_all(&mut wake_up);
         }
-        wake_up.into_iter().for_each(|u| u.unpark());
+        wake_up.into_iter().for_each(|w| wake(Some(w)));
         true
     }
 

@@ -31,6 +31,8 @@
 
 mod core;
 mod error;
+#[cfg(not(loom))]
+mod lock;
 mod select;
 mod selector;
 

@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::scheduler::task::{park, Unparker};
+use crate::scheduler::task::{park, WakeRef};
 
 /// Nobody has claimed the selector yet.
 const WAITING: usize = 0;
@@ -33,10 +33,11 @@ const FIRST_ARM: usize = 2;
 pub struct Selector {
     /// `WAITING`, `ABORTED` or `FIRST_ARM + arm`.
     state: AtomicUsize,
-    /// Set (Release) once the claimed arm's transfer is finished.
+    /// Set (Release) once the claimed arm's transfer is finished and the
+    /// waiter woken: the last thing a claimer does with the selector.
     done: AtomicBool,
-    /// Who to wake.
-    unparker: Unparker,
+    /// Who to wake. Uncounted: the waiter cannot leave before `done`.
+    waker: WakeRef,
 }
 
 /// How [`Selector::wait`] ended.
@@ -54,12 +55,12 @@ impl Selector {
         Selector {
             state: AtomicUsize::new(WAITING),
             done: AtomicBool::new(false),
-            unparker: Unparker::current(),
+            waker: WakeRef::current(),
         }
     }
 
     /// Claim arm `arm` for completion. Only the caller that gets `true` may
-    /// touch the waiter's slots, and must then call [`Selector::complete`].
+    /// touch the waiter's slots, and must then call [`Selector::finish`].
     pub(crate) fn try_claim(&self, arm: usize) -> bool {
         self.state
             .compare_exchange(
@@ -76,13 +77,20 @@ impl Selector {
         self.state.load(Ordering::Acquire) == WAITING
     }
 
-    /// Finish a claim: publish the transfer and return the waiter's
-    /// unparker, to be used once the channel lock is released. After this
-    /// the selector may be gone at any moment: do not touch it again.
-    pub(crate) fn complete(&self) -> Unparker {
-        let unparker = self.unparker.clone();
-        self.done.store(true, Ordering::Release);
-        unparker
+    /// Finish a claim (after releasing the channel lock): wake the waiter,
+    /// then publish `done`. The waiter does not return before `done`, so it
+    /// and its coroutine are alive for the wake-up; after the store the
+    /// selector may be gone at any moment.
+    ///
+    /// # Safety
+    ///
+    /// `this` was claimed by the caller, and `finish` was not called yet.
+    pub(crate) unsafe fn finish(this: *const Selector) {
+        // SAFETY: a claimed selector lives until `done` (contract above).
+        let selector = unsafe { &*this };
+        // SAFETY: its owner waits for `done`, stored only after this.
+        unsafe { selector.waker.unpark() };
+        selector.done.store(true, Ordering::Release);
     }
 
     /// Give up waiting. `Err(arm)` if an arm was claimed first: then its
@@ -142,6 +150,12 @@ impl Selector {
         let on_coroutine = deadline.is_some_and(crate::scheduler::wake_at);
         let woken = loop {
             if self.done.load(Ordering::Acquire) {
+                break self.fired();
+            }
+            if !self.is_waiting() {
+                // Claimed, the claimer is finishing: do not park for a
+                // wake-up that may already have been given.
+                self.wait_done();
                 break self.fired();
             }
             match deadline {

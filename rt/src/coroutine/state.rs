@@ -102,10 +102,16 @@ impl State {
 
     /// Inside `park`, before switching: consume a pending notification.
     /// Returns `true` if there was one (then `park` returns at once).
+    ///
+    /// Usually there is none, and a plain load says so without the cost of
+    /// a failing read-modify-write: a notification that arrives after the
+    /// load is caught by the worker's `transition_to_idle`.
     pub fn try_consume_notification(&self) -> bool {
-        self.0
-            .compare_exchange(NOTIFIED, RUNNING, AcqRel, Acquire)
-            .is_ok()
+        self.0.load(Relaxed) == NOTIFIED
+            && self
+                .0
+                .compare_exchange(NOTIFIED, RUNNING, AcqRel, Acquire)
+                .is_ok()
     }
 
     /// Make the coroutine runnable. Safe to call from any thread, any time.

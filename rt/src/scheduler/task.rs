@@ -229,9 +229,22 @@ impl Task {
     }
 
     /// Make the coroutine runnable if it is parked; see [`Unparker`].
-    pub(crate) fn unpark(self: &Arc<Self>) {
+    pub(crate) fn unpark(&self) {
         if self.state.unpark() == Unpark::Schedule {
-            self.shared.schedule_woken(self.clone());
+            // SAFETY: we moved it out of IDLE, so the reference the worker
+            // left with the IDLE state is ours now (`Worker::run_task`).
+            let task = unsafe { Arc::from_raw(self) };
+            self.shared.schedule_woken(task);
+        }
+    }
+
+    /// Shutdown, on the home worker: if the coroutine is parked, take back
+    /// the reference its IDLE state owns (it will never be scheduled now).
+    pub(super) fn release_idle_reference(&self) {
+        if self.state.unpark() == Unpark::Schedule {
+            // SAFETY: as in `unpark`; the state is SCHEDULED but no queue
+            // holds it, and teardown follows.
+            drop(unsafe { Arc::from_raw(self) });
         }
     }
 
@@ -330,6 +343,45 @@ impl fmt::Debug for Unparker {
         match self {
             Unparker::Task(task) => write!(f, "Unparker({})", task.describe()),
             Unparker::Thread(_) => f.write_str("Unparker(thread)"),
+        }
+    }
+}
+
+/// Who to wake, without holding a reference count: for a waiter that
+/// cannot stop waiting before the waker is done with it (see
+/// `chan/selector.rs`), so it saves two atomic operations per wait.
+#[derive(Debug)]
+pub(crate) enum WakeRef {
+    /// A coroutine (inside its `Arc`).
+    Task(*const Task),
+    /// A thread outside any runtime.
+    Thread(crate::loom::thread::Thread),
+}
+
+impl WakeRef {
+    /// The calling coroutine or thread.
+    pub(crate) fn current() -> WakeRef {
+        let task = current_ptr();
+        if task.is_null() {
+            WakeRef::Thread(crate::loom::thread::current())
+        } else {
+            WakeRef::Task(task)
+        }
+    }
+
+    /// Wake it.
+    ///
+    /// # Safety
+    ///
+    /// The coroutine must still be alive: its owner is known to be waiting
+    /// for a signal that the caller gives only after this returns.
+    pub(crate) unsafe fn unpark(&self) {
+        match self {
+            WakeRef::Task(task) => {
+                // SAFETY: alive per the contract; tasks live in an `Arc`.
+                unsafe { &**task }.unpark();
+            }
+            WakeRef::Thread(thread) => thread.unpark(),
         }
     }
 }

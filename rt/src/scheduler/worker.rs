@@ -359,7 +359,10 @@ impl Worker {
         task::set_current(outer);
         match resumed {
             Resumed::Suspended(Suspend::Park) => match task.state.transition_to_idle() {
-                Parked::Idle => {}
+                // The IDLE state owns this reference from now on; the unpark
+                // that schedules the task takes it back (`Task::unpark`), so
+                // a park/wake cycle costs no reference-count traffic.
+                Parked::Idle => std::mem::forget(task),
                 Parked::Notified => self.ready.borrow_mut().push_back(task),
             },
             Resumed::Suspended(Suspend::Yield) => {
@@ -418,6 +421,7 @@ impl Worker {
                 task.state.transition_to_done();
                 continue;
             }
+            task.release_idle_reference();
             task.set_unwinding();
             let outer = task::set_current(Arc::as_ptr(&task));
             let stack = fiber.unwind();
