@@ -120,3 +120,62 @@ fn concurrent_unparks_schedule_once() {
         assert_eq!(scheduled, 1);
     });
 }
+
+/// Two wakers, each publishing its own flag: the coroutine must see both.
+/// The second `unpark` may arrive while the first has queued the coroutine
+/// (a woken coroutine is RUNNING while queued), and its writes must still
+/// reach the coroutine — through NOTIFIED, which the next park consumes.
+fn two_wakers_model(fast_path: bool) {
+    loom::model(move || {
+        let state = Arc::new(State::new_scheduled());
+        let flags = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let queue = Arc::new(Queue {
+            queued: Mutex::new((0, false)),
+            cvar: Condvar::new(),
+        });
+        state.transition_to_running();
+        assert_eq!(state.transition_to_idle(), Parked::Idle);
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let wakers: Vec<_> = (0..2)
+            .map(|i| {
+                let (state, flags, queue, done) =
+                    (state.clone(), flags.clone(), queue.clone(), done.clone());
+                thread::spawn(move || {
+                    flags[i].store(true, Release);
+                    if state.unpark() == Unpark::Schedule {
+                        queue.push();
+                    }
+                    if done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                        queue.waker_done();
+                    }
+                })
+            })
+            .collect();
+        queue.pop();
+        loop {
+            state.transition_to_running();
+            if flags[0].load(Acquire) && flags[1].load(Acquire) {
+                state.transition_to_done();
+                break;
+            }
+            if fast_path && state.try_consume_notification() {
+                continue;
+            }
+            match state.transition_to_idle() {
+                Parked::Notified => {}
+                Parked::Idle => queue.pop(),
+            }
+        }
+        wakers.into_iter().for_each(|w| w.join().unwrap());
+    });
+}
+
+#[test]
+fn a_second_unpark_while_queued_is_not_lost() {
+    two_wakers_model(false);
+}
+
+#[test]
+fn a_second_unpark_while_queued_is_not_lost_with_fast_path() {
+    two_wakers_model(true);
+}

@@ -84,11 +84,15 @@ impl<T> Waiters<T> {
         self.0.push_back(NonNull::from(entry));
     }
 
-    /// Take `entry` out if it is still queued.
-    pub(crate) fn remove(&mut self, entry: &Entry<T>) {
+    /// Take `entry` out if it is still queued; returns whether it was.
+    pub(crate) fn remove(&mut self, entry: &Entry<T>) -> bool {
         let entry = NonNull::from(entry);
-        if let Some(index) = self.0.iter().position(|&e| e == entry) {
-            self.0.remove(index);
+        match self.0.iter().position(|&e| e == entry) {
+            Some(index) => {
+                self.0.remove(index);
+                true
+            }
+            None => false,
         }
     }
 
@@ -250,24 +254,6 @@ pub(crate) fn wake(waiter: Option<Wake>) {
     }
 }
 
-/// Runs a closure when dropped, unless disarmed: cleanup that must also
-/// happen when a wait unwinds.
-struct OnDrop<F: FnMut()>(Option<F>);
-
-impl<F: FnMut()> OnDrop<F> {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        if let Some(f) = &mut self.0 {
-            f();
-        }
-    }
-}
-
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
@@ -302,19 +288,17 @@ impl<T> Chan<T> {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(SendTimeoutError::Timeout(value));
         }
-        let selector = Selector::current();
+        let selector = Selector::exclusive();
         let entry = Entry::new(Some(value));
         entry.bind(&selector, 0);
         inner.senders.push(&entry);
         drop(inner);
-        let unregister = OnDrop(Some(|| self.inner.lock().senders.remove(&entry)));
-        let woken = selector.wait(deadline);
+        // Giving up (timeout, unwinding) takes the entry out under the lock.
+        let woken = selector.wait(deadline, &mut || self.inner.lock().senders.remove(&entry));
         if woken == Woken::TimedOut {
-            drop(unregister);
-            let value = entry.take().expect("an aborted send keeps its value");
+            let value = entry.take().expect("an abandoned send keeps its value");
             return Err(SendTimeoutError::Timeout(value));
         }
-        unregister.disarm(); // the claimer took the entry out
         match entry.take() {
             None => Ok(()),
             Some(value) => Err(SendTimeoutError::Closed(value)),
@@ -336,18 +320,15 @@ impl<T> Chan<T> {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(RecvTimeoutError::Timeout);
         }
-        let selector = Selector::current();
+        let selector = Selector::exclusive();
         let entry = Entry::new(None);
         entry.bind(&selector, 0);
         inner.receivers.push(&entry);
         drop(inner);
-        let unregister = OnDrop(Some(|| self.inner.lock().receivers.remove(&entry)));
-        let woken = selector.wait(deadline);
+        let woken = selector.wait(deadline, &mut || self.inner.lock().receivers.remove(&entry));
         if woken == Woken::TimedOut {
-            drop(unregister);
             return Err(RecvTimeoutError::Timeout);
         }
-        unregister.disarm();
         entry.take().ok_or(RecvTimeoutError::Closed)
     }
 

@@ -147,7 +147,7 @@ impl<T> SelectArm for RecvArm<'_, T> {
 
     fn unregister(&self) {
         if self.registered.replace(false) {
-            self.chan.inner.lock().receivers.remove(&self.entry);
+            let _ = self.chan.inner.lock().receivers.remove(&self.entry);
         }
     }
 
@@ -222,7 +222,7 @@ impl<T> SelectArm for SendArm<'_, T> {
 
     fn unregister(&self) {
         if self.registered.replace(false) {
-            self.chan.inner.lock().senders.remove(&self.entry);
+            let _ = self.chan.inner.lock().senders.remove(&self.entry);
         }
     }
 
@@ -294,7 +294,7 @@ pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
                 Err(fired) => fired,
             }
         } else {
-            match selector.wait(deadline) {
+            match selector.wait(deadline, &mut || true) {
                 Woken::Fired(fired) => fired,
                 Woken::TimedOut => return None,
             }

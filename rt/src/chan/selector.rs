@@ -38,6 +38,9 @@ pub struct Selector {
     done: AtomicBool,
     /// Who to wake. Uncounted: the waiter cannot leave before `done`.
     waker: WakeRef,
+    /// One plain `send`/`recv`: its one entry is claimed and abandoned only
+    /// under its channel's lock, so a claim needs no compare-and-swap.
+    exclusive: bool,
 }
 
 /// How [`Selector::wait`] ended.
@@ -50,18 +53,36 @@ pub(crate) enum Woken {
 }
 
 impl Selector {
-    /// A selector for the calling coroutine or thread.
+    /// A selector for a `select!` of the calling coroutine or thread.
     pub(crate) fn current() -> Selector {
         Selector {
             state: AtomicUsize::new(WAITING),
             done: AtomicBool::new(false),
             waker: WakeRef::current(),
+            exclusive: false,
+        }
+    }
+
+    /// A selector for one plain operation, whose entry sits in one queue
+    /// and is only claimed or taken out under that channel's lock (then
+    /// [`Selector::wait`]'s `dequeue` must do the taking out).
+    pub(crate) fn exclusive() -> Selector {
+        Selector {
+            exclusive: true,
+            ..Selector::current()
         }
     }
 
     /// Claim arm `arm` for completion. Only the caller that gets `true` may
     /// touch the waiter's slots, and must then call [`Selector::finish`].
+    /// Called under the lock of the channel whose queue holds the entry.
     pub(crate) fn try_claim(&self, arm: usize) -> bool {
+        if self.exclusive {
+            // The entry was still queued, under the lock that its owner
+            // also needs to give up: nobody else can have claimed it.
+            self.state.store(FIRST_ARM + arm, Ordering::Relaxed);
+            return true;
+        }
         self.state
             .compare_exchange(
                 WAITING,
@@ -132,21 +153,46 @@ impl Selector {
         }
     }
 
+    /// Give up waiting, the way this kind of selector must (see
+    /// [`Selector::try_abort`]). For an exclusive one, `dequeue` takes the
+    /// entry out under its channel's lock and says whether it was still
+    /// queued (not claimed).
+    fn give_up(&self, dequeue: &mut dyn FnMut() -> bool) -> Result<(), usize> {
+        if !self.exclusive {
+            return self.try_abort();
+        }
+        if dequeue() {
+            self.state.store(ABORTED, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.wait_done();
+        Err(self.state.load(Ordering::Acquire) - FIRST_ARM)
+    }
+
     /// Park until an arm completes or `deadline` passes.
     ///
     /// If the caller unwinds out of here (cancellation, teardown) the
-    /// selector is aborted first, or the claimed transfer awaited, so that
+    /// selector gives up first, or the claimed transfer is awaited, so that
     /// no other thread touches the waiter's entries once this frame is gone.
-    /// The caller still has to take its entries out of the queues.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Woken {
-        /// Aborts (or awaits the claimed transfer) if the wait unwinds.
-        struct OnUnwind<'a>(&'a Selector);
-        impl Drop for OnUnwind<'_> {
+    /// A `select!` still has to take its entries out of the queues; an
+    /// exclusive selector's `dequeue` (see [`Selector::give_up`]) did.
+    pub(crate) fn wait(
+        &self,
+        deadline: Option<Instant>,
+        dequeue: &mut dyn FnMut() -> bool,
+    ) -> Woken {
+        /// Gives up (or awaits the claimed transfer) if the wait unwinds.
+        struct OnUnwind<'a, 'b>(
+            &'a Selector,
+            &'a mut dyn FnMut() -> bool,
+            std::marker::PhantomData<&'b ()>,
+        );
+        impl Drop for OnUnwind<'_, '_> {
             fn drop(&mut self) {
-                let _ = self.0.try_abort();
+                let _ = self.0.give_up(self.1);
             }
         }
-        let guard = OnUnwind(self);
+        let guard = OnUnwind(self, dequeue, std::marker::PhantomData);
         let on_coroutine = deadline.is_some_and(crate::scheduler::wake_at);
         let woken = loop {
             if self.done.load(Ordering::Acquire) {
@@ -163,7 +209,7 @@ impl Selector {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        break match self.try_abort() {
+                        break match self.give_up(guard.1) {
                             Ok(()) => Woken::TimedOut,
                             Err(arm) => Woken::Fired(arm),
                         };

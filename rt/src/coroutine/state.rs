@@ -9,14 +9,22 @@
 //!                │
 //!                ▼        worker pops        park (after the switch)
 //!           SCHEDULED ───────────────► RUNNING ──────────────────► IDLE
-//!             ▲                            ▲ │                        │
-//!             │                            │ │ unpark                 │
-//!             │                  consume   │ ▼                        │
-//!             └─ park sees NOTIFIED ──── NOTIFIED                     │
-//!             ▲                                                       │
-//!             └──────────────────── unpark ───────────────────────────┘
+//!                                       ▲ ▲ │                        │
+//!                                       │ │ │ unpark                 │
+//!                   consume / requeue   │ │ ▼                        │
+//!                               ──────── NOTIFIED                    │
+//!                                         │                          │
+//!                                         └──────── unpark ──────────┘
 //!   RUNNING / NOTIFIED ── returns ──► DONE
 //! ```
+//!
+//! A woken coroutine goes from IDLE straight to RUNNING although it waits
+//! in a run queue first: the queue's push/pop already orders the waker's
+//! writes before the coroutine runs, so the worker need not touch the word
+//! when it pops it — one atomic read-modify-write less per wake-up. Only a
+//! freshly spawned coroutine is SCHEDULED (its first run takes it to
+//! RUNNING). A second `unpark` while it is queued finds RUNNING and leaves
+//! NOTIFIED, exactly as for a coroutine that is really running.
 //!
 //! `yield_now` does not change the word: a yielded coroutine waits in its
 //! worker's queue still RUNNING (an `unpark` meanwhile leaves NOTIFIED,
@@ -49,7 +57,7 @@ pub struct State(AtomicU8);
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 #[must_use]
 pub enum Unpark {
-    /// The coroutine was idle and is now `SCHEDULED`: push it to a run queue.
+    /// The coroutine was idle and is now `RUNNING`: push it to a run queue.
     Schedule,
     /// Nothing: it is queued, running (and will see the notification), or done.
     Nothing,
@@ -61,7 +69,7 @@ pub enum Unpark {
 pub enum Parked {
     /// It is `IDLE`: forget it until an `unpark` schedules it.
     Idle,
-    /// An `unpark` arrived while it ran: it is `SCHEDULED`, re-queue it.
+    /// An `unpark` arrived while it ran: it is `RUNNING` again, re-queue it.
     Notified,
 }
 
@@ -73,8 +81,8 @@ impl State {
 
     /// A worker took the coroutine from a run queue and will resume it.
     ///
-    /// A coroutine that yielded was never descheduled: it is still RUNNING
-    /// (or NOTIFIED, which it keeps), and this costs one plain load.
+    /// Only a new coroutine is SCHEDULED; a woken or yielded one is already
+    /// RUNNING (or NOTIFIED, which it keeps), and this costs one plain load.
     pub fn transition_to_running(&self) {
         if self.0.load(Relaxed) == SCHEDULED {
             // The swap acquires what the unparker published.
@@ -94,7 +102,7 @@ impl State {
                 debug_assert_eq!(actual, NOTIFIED);
                 // Nobody else writes a NOTIFIED word, so a store would do; the
                 // swap keeps the Acquire of the notifier's writes obvious.
-                self.0.swap(SCHEDULED, AcqRel);
+                self.0.swap(RUNNING, AcqRel);
                 Parked::Notified
             }
         }
@@ -115,6 +123,8 @@ impl State {
     }
 
     /// Make the coroutine runnable. Safe to call from any thread, any time.
+    /// An IDLE coroutine becomes RUNNING (see the module docs) and the
+    /// caller must queue it.
     ///
     /// Even when there is nothing to change (already SCHEDULED or NOTIFIED)
     /// this writes the word: the write is a release that the worker's next
@@ -126,7 +136,7 @@ impl State {
         let mut current = self.0.load(Acquire);
         loop {
             let next = match current {
-                IDLE => SCHEDULED,
+                IDLE => RUNNING,
                 RUNNING => NOTIFIED,
                 DONE => return Unpark::Nothing,
                 same => same,

@@ -242,7 +242,7 @@ impl Task {
     /// the reference its IDLE state owns (it will never be scheduled now).
     pub(super) fn release_idle_reference(&self) {
         if self.state.unpark() == Unpark::Schedule {
-            // SAFETY: as in `unpark`; the state is SCHEDULED but no queue
+            // SAFETY: as in `unpark`; the state says RUNNING but no queue
             // holds it, and teardown follows.
             drop(unsafe { Arc::from_raw(self) });
         }
