@@ -185,3 +185,24 @@ func BenchmarkPanicRecover(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTimerChurn: 100,000 goroutines on GOMAXPROCS=2 each sleep 1 ms
+// once, then the spawner waits for all (benches/timers.rs). Metric: ns per
+// task, the 1 ms included once per run like the Rust side.
+func BenchmarkTimerChurn(b *testing.B) {
+	const tasks = 100_000
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var wg sync.WaitGroup
+		wg.Add(tasks)
+		for j := 0; j < tasks; j++ {
+			go func() {
+				time.Sleep(time.Millisecond)
+				wg.Done()
+			}()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(perUnit(b, tasks), "ns/task")
+}

@@ -449,3 +449,50 @@ fn select_on_the_same_channel_both_ways_does_not_meet_itself() {
         assert_eq!(got, "timeout");
     });
 }
+
+#[test]
+fn select_deadline_arm_and_send_on_closed_channel() {
+    runtime(1).block_on(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let deadline = Instant::now() + Duration::from_millis(10);
+        let got = rt::select! {
+            recv(rx) -> _ => "recv",
+            deadline(deadline) => "deadline",
+        };
+        assert_eq!(got, "deadline");
+        assert!(Instant::now() >= deadline);
+        // A send arm on a closed channel fires with the value back.
+        tx.close();
+        let back = rt::select! {
+            send(tx, 41) -> r => r.unwrap_err().into_inner(),
+            timeout(Duration::from_secs(10)) => 0,
+        };
+        assert_eq!(back, 41);
+        // An empty select with a timeout just waits.
+        let start = Instant::now();
+        rt::select! { timeout(Duration::from_millis(5)) => {} }
+        assert!(start.elapsed() >= Duration::from_millis(5));
+    });
+}
+
+/// A select parked on a channel that another coroutine closes wakes with
+/// the closed result, not a value, and its other arm is left untouched.
+#[test]
+fn close_wakes_a_parked_select() {
+    runtime(2).block_on(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let (other_tx, other_rx) = chan::bounded::<u32>(1);
+        let closer = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(5));
+            tx.close();
+        });
+        let got = rt::select! {
+            recv(rx) -> v => v,
+            recv(other_rx) -> v => v.map(|v| v + 1000),
+        };
+        assert_eq!(got, Err(RecvError));
+        closer.join().unwrap();
+        other_tx.send(1).unwrap();
+        assert_eq!(other_rx.recv(), Ok(1));
+    });
+}

@@ -108,7 +108,11 @@ impl<T> Waiters<T> {
                 index += 1;
                 continue;
             }
-            self.0.remove(index);
+            if index == 0 {
+                self.0.pop_front();
+            } else {
+                self.0.remove(index);
+            }
             // SAFETY: a queued entry's selector outlives it.
             if unsafe { (*selector).try_claim(e.arm.get()) } {
                 return Some(Claimed(e));
