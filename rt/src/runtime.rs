@@ -101,7 +101,7 @@ impl Builder {
         let shared = Arc::new(Shared::new(
             deques.iter().map(Deque::stealer).collect(),
             stacks,
-        ));
+        )?);
         let mut runtime = Runtime {
             shared: shared.clone(),
             threads: Vec::with_capacity(workers),

@@ -33,6 +33,7 @@ pub use self::parker::Parker;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
 use crate::coroutine::stack::StackPool;
+use crate::reactor::Reactor;
 
 /// `Shared::phase`: normal operation.
 const RUNNING: u8 = 0;
@@ -76,14 +77,16 @@ pub(crate) struct Shared {
     has_recycled_tasks: CachePadded<AtomicBool>,
     /// Coroutines spawned from outside the workers (a metric).
     spawned_outside: AtomicU64,
+    /// Socket readiness, polled by idle workers.
+    pub(crate) reactor: Reactor,
 }
 
 impl Shared {
     /// Shared state for `num_workers` workers whose local FIFOs are
     /// stolen from through `stealers`.
-    pub(crate) fn new(stealers: Vec<Stealer<Arc<Task>>>, stacks: StackPool) -> Shared {
+    pub(crate) fn new(stealers: Vec<Stealer<Arc<Task>>>, stacks: StackPool) -> io::Result<Shared> {
         let num_workers = stealers.len();
-        Shared {
+        Ok(Shared {
             remotes: stealers
                 .into_iter()
                 .map(|stealer| Remote {
@@ -100,7 +103,21 @@ impl Shared {
             recycled_tasks: parking_lot::Mutex::new(Vec::new()),
             has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
+            reactor: Reactor::new()?,
+        })
+    }
+
+    /// Wake worker `index` if it sleeps, wherever it sleeps.
+    fn unpark_worker(&self, index: usize) {
+        if self.remotes[index].parker.unpark() {
+            self.reactor.wake();
         }
+    }
+
+    /// The first socket was registered: wake every idle worker, so that
+    /// one of them starts polling for I/O instead of sleeping.
+    pub(crate) fn start_polling(&self) {
+        (0..self.remotes.len()).for_each(|index| self.unpark_worker(index));
     }
 
     /// Create a coroutine running `body` and queue it.
@@ -154,9 +171,8 @@ impl Shared {
         match worker::current_of(self) {
             Some(worker) if worker.index() == home => worker.push_woken(task),
             _ => {
-                let remote = &self.remotes[home];
-                remote.inbox.push(task);
-                remote.parker.unpark();
+                self.remotes[home].inbox.push(task);
+                self.unpark_worker(home);
             }
         }
     }
@@ -164,7 +180,7 @@ impl Shared {
     /// Wake a parked worker if shared work may be waiting and nobody searches.
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].parker.unpark();
+            self.unpark_worker(index);
         }
     }
 
@@ -203,9 +219,7 @@ impl Shared {
 
     fn set_phase(&self, phase: u8) {
         self.phase.store(phase, Ordering::Release);
-        for remote in self.remotes.iter() {
-            remote.parker.unpark();
-        }
+        (0..self.remotes.len()).for_each(|index| self.unpark_worker(index));
     }
 
     /// After the workers exited: cancel every coroutine still queued. None

@@ -13,6 +13,8 @@ const EMPTY: usize = 0;
 const PARKED: usize = 1;
 /// A token is waiting: the next `park` returns immediately.
 const NOTIFIED: usize = 2;
+/// Blocked in the I/O poller: an `unpark` must wake the poller instead.
+const POLLING: usize = 3;
 
 /// One worker's sleep/wake point.
 #[derive(Debug)]
@@ -91,12 +93,38 @@ impl Parker {
     }
 
     /// Wake the worker if it sleeps, or leave a token for its next `park`.
-    pub fn unpark(&self) {
-        if self.state.swap(NOTIFIED, SeqCst) == PARKED {
-            // Taking the lock orders this notify after the sleeper's wait
-            // began: it set PARKED while holding the lock.
-            drop(self.lock.lock());
-            self.cvar.notify_one();
+    /// Returns `true` if the worker is blocked in the I/O poller: then the
+    /// caller must wake the poller (the token stays for `end_poll`).
+    pub fn unpark(&self) -> bool {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            PARKED => {
+                // Taking the lock orders this notify after the sleeper's wait
+                // began: it set PARKED while holding the lock.
+                drop(self.lock.lock());
+                self.cvar.notify_one();
+                false
+            }
+            POLLING => true,
+            _ => false,
         }
+    }
+
+    /// About to block in the I/O poller instead of parking. Returns `false`
+    /// (and consumes the token) if an `unpark` is already pending: then do
+    /// not block.
+    pub fn begin_poll(&self) -> bool {
+        match self.state.compare_exchange(EMPTY, POLLING, SeqCst, SeqCst) {
+            Ok(_) => true,
+            Err(actual) => {
+                debug_assert_eq!(actual, NOTIFIED);
+                self.state.swap(EMPTY, SeqCst);
+                false
+            }
+        }
+    }
+
+    /// Back from the poller; consumes a token that arrived meanwhile.
+    pub fn end_poll(&self) {
+        self.state.swap(EMPTY, SeqCst);
     }
 }

@@ -20,6 +20,8 @@ use crate::coroutine::{Resumed, Suspend};
 const MAX_LIFO_STREAK: u32 = 3;
 /// Every this many scheduling ticks, shared queues are checked first.
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Scheduling ticks between non-blocking I/O polls of a busy worker.
+const IO_POLL_INTERVAL: u32 = 61;
 /// Every this many ticks, fresh spawns go before woken coroutines.
 const FRESH_QUEUE_INTERVAL: u32 = 31;
 /// Finished tasks moved between a worker's cache and the shared pool at once.
@@ -191,6 +193,16 @@ impl Worker {
         }
     }
 
+    /// Every few dozen steps of a busy worker, collect I/O readiness
+    /// without blocking (if no idle worker is blocked in the poller).
+    fn poll_io_now(&self) {
+        if self.tick.get() % IO_POLL_INTERVAL == 0 && self.shared.reactor.is_active() {
+            self.shared
+                .reactor
+                .poll(Some(std::time::Duration::ZERO), || true, || ());
+        }
+    }
+
     /// Queue an unstarted coroutine spawned on this worker.
     pub(super) fn push_fresh(&self, task: Arc<Task>) {
         self.fresh.push(task);
@@ -217,6 +229,7 @@ impl Worker {
                 _ => {}
             }
             self.fire_timers();
+            self.poll_io_now();
             if let Some(task) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 self.run_task(task);
@@ -329,11 +342,22 @@ impl Worker {
         // A wake for our inbox leaves a parker token, so checking the inbox
         // here and then parking cannot miss one.
         if remote.inbox.is_empty() && self.shared.phase() != super::TEARDOWN {
-            // Sleep until woken, or exactly until the next timer is due.
+            // Sleep until woken, or exactly until the next timer is due —
+            // in the I/O poller if sockets are registered and nobody else
+            // polls, else on the parker.
             let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
-            match next_timer {
-                Some(timeout) => remote.parker.park_timeout(timeout),
-                None => remote.parker.park(),
+            let reactor = &self.shared.reactor;
+            let polled = reactor.is_active()
+                && reactor.poll(
+                    next_timer,
+                    || remote.parker.begin_poll(),
+                    || remote.parker.end_poll(),
+                );
+            if !polled {
+                match next_timer {
+                    Some(timeout) => remote.parker.park_timeout(timeout),
+                    None => remote.parker.park(),
+                }
             }
         }
         if idle.transition_worker_from_parked(self.index) {

@@ -12,7 +12,7 @@ mod mutex;
 mod once;
 mod rwlock;
 mod semaphore;
-mod waiter;
+pub(crate) mod waiter;
 mod waitgroup;
 
 pub use self::barrier::{Barrier, BarrierWaitResult};

@@ -1,0 +1,33 @@
+//! Blocking-style networking: the std API, but a blocked operation parks
+//! the coroutine, not its worker thread.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! rt::run(|| {
+//!     let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//!     let addr = listener.local_addr().unwrap();
+//!     let server = rt::spawn(move || {
+//!         let (mut conn, _) = listener.accept().unwrap();
+//!         let mut buf = [0; 5];
+//!         conn.read_exact(&mut buf).unwrap();
+//!         conn.write_all(&buf).unwrap(); // echo
+//!     });
+//!     let mut client = rt::net::TcpStream::connect(addr).unwrap();
+//!     client.write_all(b"hello").unwrap();
+//!     let mut back = [0; 5];
+//!     client.read_exact(&mut back).unwrap();
+//!     assert_eq!(&back, b"hello");
+//!     server.join().unwrap();
+//! });
+//! ```
+//!
+//! Every operation first tries the system call; only if it would block
+//! does the coroutine wait for readiness, which the runtime's reactor
+//! (`reactor.rs`, driven by idle workers) reports. Sockets also work from
+//! plain threads (they then register with the default runtime's reactor).
+//! Design: `docs/net.md`.
+
+mod registered;
+mod tcp;
+
+pub use self::tcp::{Incoming, TcpListener, TcpStream};

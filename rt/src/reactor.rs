@@ -1,0 +1,245 @@
+//! The I/O reactor: one `mio::Poll` per runtime, driven by the workers.
+//!
+//! No thread is dedicated to it. A worker with nothing to run blocks in the
+//! poller (instead of its parker) with a timeout equal to its next timer;
+//! only one worker polls at a time, the others park as usual. Waking a
+//! worker that is in the poller goes through a `mio::Waker` (see
+//! `Parker::unpark`). Busy workers also poll without blocking every few
+//! dozen scheduling steps, so readiness is noticed while all of them are
+//! busy. Nothing of this costs anything until a socket is registered.
+//!
+//! Every registered socket has an [`IoState`]: a readiness generation per
+//! direction and the coroutines (or threads) waiting for it. An operation
+//! reads the generation, tries the syscall, and only on `WouldBlock` waits
+//! — unless the generation moved meanwhile (an event arrived between the
+//! syscall and the wait), in which case it retries. Spurious readiness is
+//! harmless: the syscall says `WouldBlock` again.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use parking_lot::Mutex;
+
+use crate::sync::waiter::{wait_until, Waiter};
+
+/// The token of the waker, never a socket's.
+const WAKER: Token = Token(usize::MAX);
+
+/// Which way a socket is waited on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read = 0,
+    Write = 1,
+}
+
+/// Readiness of one registered socket.
+#[derive(Default)]
+pub(crate) struct IoState {
+    /// Bumped by every readiness event, per direction.
+    generation: [AtomicU64; 2],
+    /// Who waits, per direction.
+    waiters: Mutex<[Vec<Arc<Waiter>>; 2]>,
+}
+
+impl IoState {
+    /// The current generation: read it before the syscall.
+    pub(crate) fn generation(&self, dir: Direction) -> u64 {
+        self.generation[dir as usize].load(Ordering::Acquire)
+    }
+
+    /// Park until a readiness event newer than `seen` (or `deadline`).
+    /// Returns at once if one already arrived. `Err(TimedOut)` at the
+    /// deadline.
+    pub(crate) fn wait(
+        &self,
+        dir: Direction,
+        seen: u64,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        let waiter = Waiter::current();
+        {
+            let mut waiters = self.waiters.lock();
+            if self.generation(dir) != seen {
+                return Ok(());
+            }
+            waiters[dir as usize].push(waiter.clone());
+        }
+        let woken = wait_until(&waiter, deadline, |notified| {
+            if !notified {
+                let list = &mut self.waiters.lock()[dir as usize];
+                list.retain(|w| !Arc::ptr_eq(w, &waiter));
+            }
+        });
+        if woken {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "rt: I/O operation timed out",
+            ))
+        }
+    }
+
+    /// A readiness event: bump the generations and wake the waiters.
+    fn ready(&self, read: bool, write: bool) {
+        let mut waiters = self.waiters.lock();
+        for (dir, is_ready) in [(Direction::Read, read), (Direction::Write, write)] {
+            if is_ready {
+                self.generation[dir as usize].fetch_add(1, Ordering::Release);
+                for waiter in waiters[dir as usize].drain(..) {
+                    waiter.notify();
+                }
+            }
+        }
+    }
+}
+
+/// Registered sockets by token: a slab (a slot is reused after its socket
+/// is gone; a late event for the old socket is a harmless spurious one).
+#[derive(Default)]
+struct Sources {
+    slots: Vec<Option<Arc<IoState>>>,
+    free: Vec<usize>,
+}
+
+/// One runtime's poller.
+pub(crate) struct Reactor {
+    /// The poller and its event buffer; whoever holds the lock polls.
+    poll: Mutex<(Poll, Events)>,
+    /// For registering sockets without the poll lock.
+    registry: Registry,
+    /// Interrupts a blocked `poll`.
+    waker: Waker,
+    /// Token → readiness state.
+    sources: Mutex<Sources>,
+    /// Registered sockets: while 0, nobody polls.
+    registered: AtomicUsize,
+}
+
+impl Reactor {
+    pub(crate) fn new() -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        Ok(Reactor {
+            poll: Mutex::new((poll, Events::with_capacity(1024))),
+            registry,
+            waker,
+            sources: Mutex::new(Sources::default()),
+            registered: AtomicUsize::new(0),
+        })
+    }
+
+    /// Whether any socket is registered (then idle workers poll).
+    pub(crate) fn is_active(&self) -> bool {
+        self.registered.load(Ordering::Relaxed) > 0
+    }
+
+    /// Interrupt the worker blocked in `poll`.
+    pub(crate) fn wake(&self) {
+        // An error means the eventfd is gone, i.e. the runtime is being
+        // dropped: nobody is polling any more.
+        let _ = self.waker.wake();
+    }
+
+    /// Register `source` for read and write readiness (edge-triggered).
+    /// Returns the token and the state to wait on. The first registration
+    /// makes idle workers start polling: the caller gets `true` and must
+    /// wake them.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+    ) -> io::Result<(usize, Arc<IoState>, bool)> {
+        let state = Arc::new(IoState::default());
+        let token = {
+            let mut sources = self.sources.lock();
+            match sources.free.pop() {
+                Some(token) => {
+                    sources.slots[token] = Some(state.clone());
+                    token
+                }
+                None => {
+                    sources.slots.push(Some(state.clone()));
+                    sources.slots.len() - 1
+                }
+            }
+        };
+        if let Err(err) = self.registry.register(
+            source,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.release(token);
+            return Err(err);
+        }
+        let first = self.registered.fetch_add(1, Ordering::AcqRel) == 0;
+        Ok((token, state, first))
+    }
+
+    /// Forget a socket (before closing it).
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, token: usize) {
+        let _ = self.registry.deregister(source);
+        self.release(token);
+        self.registered.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn release(&self, token: usize) {
+        let mut sources = self.sources.lock();
+        sources.slots[token] = None;
+        sources.free.push(token);
+    }
+
+    /// Poll for at most `timeout` (`None`: until an event or a wake) if no
+    /// other thread is polling, and wake whoever waits for what is ready.
+    /// `before_block` runs with the poll lock held before a blocking poll
+    /// and may veto it (a wake-up is already pending); `after_block` runs
+    /// after it. Returns `false` if another thread holds the poller.
+    pub(crate) fn poll(
+        &self,
+        timeout: Option<Duration>,
+        before_block: impl FnOnce() -> bool,
+        after_block: impl FnOnce(),
+    ) -> bool {
+        let Some(mut guard) = self.poll.try_lock() else {
+            return false;
+        };
+        let (poll, events) = &mut *guard;
+        let blocking = timeout != Some(Duration::ZERO);
+        if blocking && !before_block() {
+            return true;
+        }
+        let result = poll.poll(events, timeout);
+        if blocking {
+            after_block();
+        }
+        if let Err(err) = result {
+            if err.kind() != io::ErrorKind::Interrupted {
+                eprintln!("rt: polling for I/O failed: {err}");
+            }
+            return true;
+        }
+        for event in events.iter() {
+            if event.token() == WAKER {
+                continue;
+            }
+            let state = self
+                .sources
+                .lock()
+                .slots
+                .get(event.token().0)
+                .cloned()
+                .flatten();
+            if let Some(state) = state {
+                let failed = event.is_error();
+                state.ready(
+                    failed || event.is_readable() || event.is_read_closed(),
+                    failed || event.is_writable() || event.is_write_closed(),
+                );
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,280 @@
+//! Networking on 127.0.0.1: thousands of concurrent echo connections with
+//! exact bytes, timeouts, half-close, resets as errors, no leaked fds.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use rt::net::{TcpListener, TcpStream};
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Raise the soft fd limit to the hard one (the test needs ~10,000).
+fn raise_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    limit.rlim_cur
+}
+
+/// An echo server: one coroutine per connection, until the listener's
+/// coroutine is cancelled.
+fn echo_server(listener: TcpListener) -> rt::JoinHandle<()> {
+    rt::spawn(move || {
+        for conn in listener.incoming() {
+            let mut conn = conn.expect("accept");
+            rt::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if conn.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    })
+}
+
+fn pattern(client: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (client * 31 + i * 7) as u8).collect()
+}
+
+/// Counting the process's fds needs a process of its own: other tests
+/// open sockets concurrently. Re-runs `test` alone in a child process;
+/// returns `true` in the child.
+fn in_child_process(test: &str) -> bool {
+    if std::env::var_os("RT_NET_CHILD").is_some() {
+        return true;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--test-threads=1"])
+        .env("RT_NET_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
+#[test]
+fn five_thousand_concurrent_echo_connections_exact_bytes_no_fd_leak() {
+    if !in_child_process("five_thousand_concurrent_echo_connections_exact_bytes_no_fd_leak") {
+        return;
+    }
+    const CLIENTS: usize = 5_000;
+    const LEN: usize = 2_000;
+    let limit = raise_fd_limit();
+    assert!(
+        limit >= 2 * CLIENTS as u64 + 100,
+        "fd limit {limit} too low for the test"
+    );
+    let before = open_fds();
+    let runtime = rt::Builder::new().workers(2).build().unwrap();
+    runtime.block_on(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = echo_server(listener);
+        let (ready_tx, ready_rx) = rt::chan::bounded::<()>(0);
+        let (go_tx, go_rx) = rt::chan::bounded::<()>(0);
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (ready_tx, go_rx) = (ready_tx.clone(), go_rx.clone());
+                rt::spawn(move || {
+                    let mut stream = TcpStream::connect(addr).unwrap();
+                    // One byte there and back: the server has accepted.
+                    stream.write_all(&[7]).unwrap();
+                    let mut first = [0u8];
+                    stream.read_exact(&mut first).unwrap();
+                    assert_eq!(first, [7]);
+                    // All connections are open at once before any talks.
+                    ready_tx.send(()).unwrap();
+                    let _ = go_rx.recv();
+                    let sent = pattern(c, LEN);
+                    let writer = {
+                        let mut w = stream.try_clone().unwrap();
+                        let sent = sent.clone();
+                        rt::spawn(move || w.write_all(&sent).unwrap())
+                    };
+                    let mut got = vec![0u8; LEN];
+                    stream.read_exact(&mut got).unwrap();
+                    writer.join().unwrap();
+                    assert_eq!(got, sent, "client {c} got other bytes");
+                    LEN
+                })
+            })
+            .collect();
+        for _ in 0..CLIENTS {
+            ready_rx.recv().unwrap();
+        }
+        // 5,000 client sockets + 5,000 accepted ones are open now.
+        let now = open_fds();
+        assert!(now >= before + 2 * CLIENTS, "{now} open, {before} before");
+        drop(go_tx); // closing releases every client
+        let total: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+        assert_eq!(total, CLIENTS * LEN);
+        server.cancel();
+        assert!(server.join().unwrap_err().is_cancelled());
+    });
+    drop(runtime); // the server's connection coroutines are cancelled
+    assert_eq!(open_fds(), before, "leaked file descriptors");
+}
+
+#[test]
+fn read_and_write_timeouts_fire_and_are_not_early() {
+    rt::Builder::new().workers(2).build().unwrap().block_on(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
+        let start = Instant::now();
+        let err = client.read(&mut [0; 16]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        // A write timeout: fill the socket buffers while nobody reads.
+        client
+            .set_write_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        let err = loop {
+            if let Err(err) = client.write(&chunk) {
+                break err;
+            }
+        };
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        drop(server);
+        // Zero timeouts are refused, as in std.
+        assert_eq!(
+            client
+                .set_read_timeout(Some(Duration::ZERO))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+    });
+}
+
+#[test]
+fn half_close_lets_the_peer_read_to_eof_and_still_answer() {
+    rt::Builder::new().workers(2).build().unwrap().block_on(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = rt::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            conn.read_to_end(&mut request).unwrap(); // until the client's FIN
+            conn.write_all(&request.iter().rev().copied().collect::<Vec<_>>())
+                .unwrap();
+            request.len()
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.write_all(b"abcdef").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let mut reply = String::new();
+        client.read_to_string(&mut reply).unwrap();
+        assert_eq!(reply, "fedcba");
+        assert_eq!(server.join().unwrap(), 6);
+    });
+}
+
+#[test]
+fn a_peer_reset_is_an_error_not_a_panic() {
+    rt::Builder::new().workers(2).build().unwrap().block_on(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        // Linger 0: closing sends RST instead of FIN.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt on a valid fd with a correctly sized value.
+        let rc = unsafe {
+            libc::setsockopt(
+                server.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
+        drop(server);
+        let err = client.read(&mut [0; 16]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        // Writing to a reset connection fails too (EPIPE or ECONNRESET).
+        assert!(client.write_all(b"x").is_err());
+    });
+}
+
+#[test]
+fn connecting_to_a_closed_port_is_refused() {
+    rt::Builder::new().workers(1).build().unwrap().block_on(|| {
+        let addr: SocketAddr = {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap()
+        }; // closed again
+        let err = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    });
+}
+
+#[test]
+fn plain_threads_talk_to_coroutines() {
+    let runtime = rt::Builder::new().workers(1).build().unwrap();
+    let listener = runtime.block_on(|| TcpListener::bind("127.0.0.1:0").unwrap());
+    let addr = listener.local_addr().unwrap();
+    let server = runtime.spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0; 4];
+        conn.read_exact(&mut buf).unwrap();
+        conn.write_all(&buf).unwrap();
+    });
+    // This thread is no coroutine: the stream parks the thread.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(b"ping").unwrap();
+    let mut buf = [0; 4];
+    stream.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_worker_blocked_in_io_does_not_block_other_coroutines() {
+    // One worker: a coroutine waiting for a read must not stop the others.
+    rt::Builder::new().workers(1).build().unwrap().block_on(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let reader = rt::spawn(move || {
+            let mut buf = [0; 3];
+            server.read_exact(&mut buf).unwrap();
+            buf
+        });
+        let counted: u32 = (0..100).map(|i| rt::spawn(move || i).join().unwrap()).sum();
+        assert_eq!(counted, 4950);
+        rt::sleep(Duration::from_millis(5));
+        (&client).write_all(b"end").unwrap();
+        assert_eq!(&reader.join().unwrap(), b"end");
+    });
+}
