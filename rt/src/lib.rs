@@ -24,9 +24,11 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 pub mod chan;
 mod coroutine;
 mod defer;
+pub mod fs;
 mod join;
 mod local;
 mod loom;
@@ -39,6 +41,7 @@ mod scope;
 pub mod sync;
 mod time;
 
+pub use crate::blocking::blocking;
 #[doc(hidden)]
 pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};

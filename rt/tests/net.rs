@@ -278,3 +278,140 @@ fn a_worker_blocked_in_io_does_not_block_other_coroutines() {
         assert_eq!(&reader.join().unwrap(), b"end");
     });
 }
+
+#[test]
+fn udp_echo_exact_datagrams() {
+    rt::Builder::new().workers(2).build().unwrap().block_on(|| {
+        let server = rt::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        let echo = rt::spawn(move || {
+            let mut buf = [0u8; 1500];
+            for _ in 0..200 {
+                let (n, from) = server.recv_from(&mut buf).unwrap();
+                server.send_to(&buf[..n], from).unwrap();
+            }
+        });
+        let clients: Vec<_> = (0..4)
+            .map(|c| {
+                rt::spawn(move || {
+                    let socket = rt::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                    socket.connect(addr).unwrap();
+                    for i in 0..50u32 {
+                        let msg = format!("client {c} datagram {i}");
+                        socket.send(msg.as_bytes()).unwrap();
+                        let mut buf = [0u8; 1500];
+                        let n = socket.recv(&mut buf).unwrap();
+                        assert_eq!(&buf[..n], msg.as_bytes());
+                    }
+                })
+            })
+            .collect();
+        clients.into_iter().for_each(|c| c.join().unwrap());
+        echo.join().unwrap();
+    });
+}
+
+#[test]
+fn unix_stream_echo_and_half_close() {
+    let path = std::env::temp_dir().join(format!("rt-net-test-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let runtime = rt::Builder::new().workers(2).build().unwrap();
+    let p = path.clone();
+    runtime.block_on(move || {
+        let listener = rt::net::unix::UnixListener::bind(&p).unwrap();
+        let server = rt::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut all = Vec::new();
+            conn.read_to_end(&mut all).unwrap();
+            conn.write_all(&all).unwrap();
+        });
+        let mut client = rt::net::unix::UnixStream::connect(&p).unwrap();
+        let sent: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let writer = {
+            let mut w = client.try_clone().unwrap();
+            let sent = sent.clone();
+            rt::spawn(move || {
+                w.write_all(&sent).unwrap();
+                w.shutdown(Shutdown::Write).unwrap();
+            })
+        };
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        writer.join().unwrap();
+        server.join().unwrap();
+        assert_eq!(got, sent);
+    });
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn blocking_runs_off_the_worker_and_returns_values_and_panics() {
+    rt::Builder::new().workers(1).build().unwrap().block_on(|| {
+        // One worker, eight 50 ms blocking calls: they overlap on the pool
+        // while the worker keeps running other coroutines.
+        let start = Instant::now();
+        let sleepers: Vec<_> = (0..8u64)
+            .map(|i| {
+                rt::spawn(move || {
+                    rt::blocking(move || {
+                        std::thread::sleep(Duration::from_millis(50));
+                        i * 2
+                    })
+                })
+            })
+            .collect();
+        let quick = rt::spawn(|| 7).join().unwrap();
+        assert_eq!(quick, 7);
+        let sum: u64 = sleepers.into_iter().map(|s| s.join().unwrap()).sum();
+        assert_eq!(sum, 56);
+        assert!(start.elapsed() < Duration::from_millis(8 * 50));
+        // A panic comes back to the coroutine, where it can be recovered.
+        let err = rt::spawn(|| rt::blocking(|| -> u32 { panic!("in the pool") }))
+            .join()
+            .unwrap_err();
+        assert_eq!(err.into_panic().message(), Some("in the pool"));
+    });
+}
+
+#[test]
+fn fs_helpers_round_trip() {
+    let dir = std::env::temp_dir().join(format!("rt-fs-test-{}", std::process::id()));
+    let d = dir.clone();
+    rt::Builder::new()
+        .workers(2)
+        .build()
+        .unwrap()
+        .block_on(move || {
+            rt::fs::create_dir_all(&d).unwrap();
+            let writers: Vec<_> = (0..16)
+                .map(|i| {
+                    let path = d.join(format!("f{i}"));
+                    rt::spawn(move || rt::fs::write(&path, format!("file {i}")).unwrap())
+                })
+                .collect();
+            writers.into_iter().for_each(|w| w.join().unwrap());
+            for i in 0..16 {
+                assert_eq!(
+                    rt::fs::read_to_string(d.join(format!("f{i}"))).unwrap(),
+                    format!("file {i}")
+                );
+            }
+            let mut file = rt::fs::File::create(d.join("big")).unwrap();
+            let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+            file.write_all(&data).unwrap();
+            file.sync_all().unwrap();
+            let mut back = Vec::new();
+            rt::fs::File::open(d.join("big"))
+                .unwrap()
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data);
+            assert_eq!(rt::fs::metadata(d.join("big")).unwrap().len(), 300_000);
+            assert_eq!(
+                rt::fs::read(d.join("missing")).unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
+            rt::fs::remove_dir_all(&d).unwrap();
+        });
+    assert!(!dir.exists());
+}

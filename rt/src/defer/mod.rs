@@ -103,10 +103,24 @@ pub(crate) fn end_forced_unwind() {
     with_state(|s| s.forced_in_flight.set(false));
 }
 
+thread_local! {
+    /// This thread hands every panic on to a coroutine (an `rt::blocking`
+    /// pool thread): record, never print.
+    static RECORD_ON_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Make the hook record (not print) panics raised on this thread: its
+/// panics are resumed in the coroutine that waits for it, which reports
+/// them if nobody recovers them.
+pub(crate) fn record_panics_on_this_thread() {
+    RECORD_ON_THREAD.with(|r| r.set(true));
+}
+
 /// Whether the panic hook should record panics instead of printing them:
 /// inside a coroutine, or inside an `rt::frame` on a plain thread.
 pub(crate) fn panics_are_recorded() -> bool {
     task::in_coroutine()
+        || RECORD_ON_THREAD.try_with(Cell::get).unwrap_or(false)
         || THREAD_STATE
             .try_with(|s| s.depth.get() > 0)
             .unwrap_or(false)

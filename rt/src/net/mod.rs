@@ -29,5 +29,8 @@
 
 mod registered;
 mod tcp;
+mod udp;
+pub mod unix;
 
 pub use self::tcp::{Incoming, TcpListener, TcpStream};
+pub use self::udp::UdpSocket;

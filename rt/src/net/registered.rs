@@ -2,6 +2,7 @@
 //! every blocking operation runs.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,3 +68,146 @@ impl<S: mio::event::Source> Drop for Registered<S> {
         self.shared.reactor.deregister(&mut self.source, self.token);
     }
 }
+
+/// A registered connection-like socket with std-style read and write
+/// timeouts (shared by its clones).
+pub(crate) struct Conn<S: mio::event::Source> {
+    io: Registered<S>,
+    /// Read timeout in nanoseconds; 0: none.
+    read_timeout: AtomicU64,
+    /// Write timeout in nanoseconds; 0: none.
+    write_timeout: AtomicU64,
+}
+
+impl<S: mio::event::Source> Conn<S> {
+    pub(crate) fn new(source: S) -> io::Result<Conn<S>> {
+        Ok(Conn {
+            io: Registered::new(source)?,
+            read_timeout: AtomicU64::new(0),
+            write_timeout: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn source(&self) -> &S {
+        self.io.source()
+    }
+
+    pub(crate) fn registered(&self) -> &Registered<S> {
+        &self.io
+    }
+
+    /// A read-side operation, honouring the read timeout.
+    pub(crate) fn read_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.io.run(Direction::Read, self.read_timeout(), op)
+    }
+
+    /// A write-side operation, honouring the write timeout.
+    pub(crate) fn write_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.io.run(Direction::Write, self.write_timeout(), op)
+    }
+
+    pub(crate) fn read_timeout(&self) -> Option<Duration> {
+        load_timeout(&self.read_timeout)
+    }
+
+    pub(crate) fn write_timeout(&self) -> Option<Duration> {
+        load_timeout(&self.write_timeout)
+    }
+
+    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        store_timeout(&self.read_timeout, timeout)
+    }
+
+    pub(crate) fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        store_timeout(&self.write_timeout, timeout)
+    }
+}
+
+fn load_timeout(nanos: &AtomicU64) -> Option<Duration> {
+    match nanos.load(Ordering::Relaxed) {
+        0 => None,
+        n => Some(Duration::from_nanos(n)),
+    }
+}
+
+/// Zero is refused, as std does.
+fn store_timeout(nanos: &AtomicU64, timeout: Option<Duration>) -> io::Result<()> {
+    let value = match timeout {
+        Some(t) if t.is_zero() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ))
+        }
+        Some(t) => u64::try_from(t.as_nanos()).unwrap_or(u64::MAX),
+        None => 0,
+    };
+    nanos.store(value, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `Read` and `Write` for a stream type `$t` (and `&$t`) whose `inner` is
+/// an `Arc<Conn<S>>` with `&S: Read + Write`.
+macro_rules! impl_read_write {
+    ($t:ty) => {
+        impl std::io::Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.inner
+                    .read_with(|mut s| std::io::Read::read(&mut s, buf))
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                self.inner
+                    .read_with(|mut s| std::io::Read::read_vectored(&mut s, bufs))
+            }
+        }
+
+        impl std::io::Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.inner
+                    .write_with(|mut s| std::io::Write::write(&mut s, buf))
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                self.inner
+                    .write_with(|mut s| std::io::Write::write_vectored(&mut s, bufs))
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(()) // no user-space buffer
+            }
+        }
+
+        impl std::io::Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &*self, buf)
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                std::io::Read::read_vectored(&mut &*self, bufs)
+            }
+        }
+
+        impl std::io::Write for $t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &*self, buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &*self, bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_read_write;

@@ -1,14 +1,13 @@
 //! [`TcpListener`] and [`TcpStream`]: `std::net`'s API over the reactor.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::registered::Registered;
+use super::registered::{Conn, Registered};
 use crate::reactor::Direction;
 
 /// A TCP socket server, listening for connections; `accept` parks the
@@ -174,15 +173,6 @@ impl Iterator for Incoming<'_> {
     }
 }
 
-/// What clones of one stream share.
-struct Inner {
-    io: Registered<mio::net::TcpStream>,
-    /// Read timeout in nanoseconds; 0: none.
-    read_timeout: AtomicU64,
-    /// Write timeout in nanoseconds; 0: none.
-    write_timeout: AtomicU64,
-}
-
 /// A TCP connection: `std::io::Read` and `Write` (also on `&TcpStream`)
 /// that park the coroutine while the socket is not ready.
 ///
@@ -212,7 +202,7 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct TcpStream {
-    inner: Arc<Inner>,
+    inner: Arc<Conn<mio::net::TcpStream>>,
 }
 
 impl TcpStream {
@@ -263,7 +253,7 @@ impl TcpStream {
 
     fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
-        let io = &stream.inner.io;
+        let io = stream.inner.registered();
         // Writable means connected or failed; a spurious event means wait more.
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         io.run(Direction::Write, timeout, |s| {
@@ -283,11 +273,7 @@ impl TcpStream {
 
     fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            inner: Arc::new(Inner {
-                io: Registered::new(stream)?,
-                read_timeout: AtomicU64::new(0),
-                write_timeout: AtomicU64::new(0),
-            }),
+            inner: Arc::new(Conn::new(stream)?),
         })
     }
 
@@ -304,30 +290,8 @@ impl TcpStream {
         TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
     }
 
-    fn io(&self) -> &Registered<mio::net::TcpStream> {
-        &self.inner.io
-    }
-
-    fn timeout(nanos: &AtomicU64) -> Option<Duration> {
-        match nanos.load(Ordering::Relaxed) {
-            0 => None,
-            n => Some(Duration::from_nanos(n)),
-        }
-    }
-
-    fn set_timeout(nanos: &AtomicU64, timeout: Option<Duration>) -> io::Result<()> {
-        let value = match timeout {
-            Some(t) if t.is_zero() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "cannot set a 0 duration timeout",
-                ))
-            }
-            Some(t) => u64::try_from(t.as_nanos()).unwrap_or(u64::MAX),
-            None => 0,
-        };
-        nanos.store(value, Ordering::Relaxed);
-        Ok(())
+    fn io(&self) -> &Conn<mio::net::TcpStream> {
+        &self.inner
     }
 
     /// The remote address.
@@ -441,7 +405,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_timeout(&self.inner.read_timeout, timeout)
+        self.inner.set_read_timeout(timeout)
     }
 
     /// The read timeout.
@@ -452,7 +416,7 @@ impl TcpStream {
     /// assert_eq!(stream.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(TcpStream::timeout(&self.inner.read_timeout))
+        Ok(self.inner.read_timeout())
     }
 
     /// Writes give up after `timeout` with `ErrorKind::TimedOut`.
@@ -465,7 +429,7 @@ impl TcpStream {
     /// assert_eq!(stream.write_timeout().unwrap(), Some(Duration::from_secs(1)));
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_timeout(&self.inner.write_timeout, timeout)
+        self.inner.set_write_timeout(timeout)
     }
 
     /// The write timeout.
@@ -476,7 +440,7 @@ impl TcpStream {
     /// assert_eq!(stream.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(TcpStream::timeout(&self.inner.write_timeout))
+        Ok(self.inner.write_timeout())
     }
 
     /// Another handle to the same connection (for reading in one coroutine
@@ -508,74 +472,11 @@ impl TcpStream {
     /// });
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let timeout = TcpStream::timeout(&self.inner.read_timeout);
-        self.io().run(Direction::Read, timeout, |s| s.peek(buf))
-    }
-
-    fn read_with(
-        &self,
-        op: impl FnMut(&mio::net::TcpStream) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        let timeout = TcpStream::timeout(&self.inner.read_timeout);
-        self.io().run(Direction::Read, timeout, op)
-    }
-
-    fn write_with(
-        &self,
-        op: impl FnMut(&mio::net::TcpStream) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        let timeout = TcpStream::timeout(&self.inner.write_timeout);
-        self.io().run(Direction::Write, timeout, op)
+        self.inner.read_with(|s| s.peek(buf))
     }
 }
 
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_with(|mut s| s.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.read_with(|mut s| s.read_vectored(bufs))
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_with(|mut s| s.write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.write_with(|mut s| s.write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+super::registered::impl_read_write!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

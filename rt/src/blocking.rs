@@ -1,0 +1,129 @@
+//! `rt::blocking`: run blocking code on a thread pool while the coroutine
+//! parks, so a slow system call (file I/O, DNS, a C library) does not stall
+//! the worker and every coroutine queued behind it.
+//!
+//! One process-wide pool: threads are started on demand up to
+//! [`MAX_THREADS`] and exit after [`KEEP_ALIVE`] without work. Jobs queue
+//! FIFO when every thread is busy.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+/// Most threads the pool runs at once (tokio's default is the same).
+pub(crate) const MAX_THREADS: usize = 512;
+/// An idle pool thread exits after this long without work.
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
+struct State {
+    jobs: VecDeque<Job>,
+    /// Threads waiting for a job.
+    idle: usize,
+    /// Threads alive.
+    threads: usize,
+}
+
+#[derive(Default)]
+struct Pool {
+    state: Mutex<State>,
+    work: Condvar,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(Pool::default)
+}
+
+impl Pool {
+    fn submit(&'static self, job: Job) {
+        let mut state = self.state.lock();
+        state.jobs.push_back(job);
+        if state.idle > 0 {
+            self.work.notify_one();
+        } else if state.threads < MAX_THREADS {
+            state.threads += 1;
+            let spawned = std::thread::Builder::new()
+                .name("rt-blocking".into())
+                .spawn(move || self.run());
+            if let Err(err) = spawned {
+                state.threads -= 1;
+                if state.threads == 0 {
+                    // Nobody will ever run the job: say so instead of hanging.
+                    panic!("rt::blocking: cannot start a pool thread: {err}");
+                }
+            }
+        }
+    }
+
+    fn run(&self) {
+        crate::defer::record_panics_on_this_thread();
+        let mut state = self.state.lock();
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                drop(state);
+                job();
+                state = self.state.lock();
+                continue;
+            }
+            state.idle += 1;
+            let timed_out = self.work.wait_for(&mut state, KEEP_ALIVE).timed_out();
+            state.idle -= 1;
+            if timed_out && state.jobs.is_empty() {
+                state.threads -= 1;
+                return;
+            }
+        }
+    }
+}
+
+/// Run `f` on the blocking thread pool and park the calling coroutine
+/// until it returns; its result (or panic) comes back here. Outside a
+/// coroutine `f` simply runs on the calling thread.
+///
+/// Use it for anything that blocks a thread: file system calls, DNS
+/// lookups, compression, C libraries. If the coroutine is cancelled while
+/// waiting, `f` still runs to completion and its result is dropped. A
+/// panic in `f` continues in the coroutine, as if raised there (it is
+/// printed only if nobody recovers it).
+///
+/// ```
+/// let n = rt::run(|| rt::blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0)));
+/// assert!(n > 0);
+///
+/// // Many coroutines can wait on slow calls without stalling the workers.
+/// rt::run(|| {
+///     let start = std::time::Instant::now();
+///     let hs: Vec<_> = (0..8)
+///         .map(|_| rt::spawn(|| rt::blocking(|| std::thread::sleep(std::time::Duration::from_millis(50)))))
+///         .collect();
+///     hs.into_iter().for_each(|h| h.join().unwrap());
+///     assert!(start.elapsed() < std::time::Duration::from_millis(400));
+/// });
+/// ```
+pub fn blocking<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if !crate::scheduler::task::in_coroutine() {
+        return f();
+    }
+    let (sender, receiver) = crate::chan::bounded(1);
+    pool().submit(Box::new(move || {
+        let result = catch_unwind(AssertUnwindSafe(f));
+        // The coroutine may have been cancelled meanwhile: then nobody
+        // receives, and the result is dropped.
+        let _ = sender.try_send(result);
+    }));
+    match receiver.recv() {
+        Ok(Ok(value)) => value,
+        Ok(Err(payload)) => resume_unwind(payload),
+        Err(_) => unreachable!("the blocking job always sends its result"),
+    }
+}
