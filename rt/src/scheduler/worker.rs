@@ -18,10 +18,9 @@ use crate::coroutine::{Resumed, Suspend};
 /// many times in a row, so two coroutines pinging each other cannot starve
 /// the rest of the worker's queue.
 const MAX_LIFO_STREAK: u32 = 3;
-/// Every this many scheduling ticks, shared queues are checked first.
+/// Every this many scheduling ticks, shared queues are checked first (and
+/// a busy worker polls for I/O).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
-/// Scheduling ticks between non-blocking I/O polls of a busy worker.
-const IO_POLL_INTERVAL: u32 = 61;
 /// Every this many ticks, fresh spawns go before woken coroutines.
 const FRESH_QUEUE_INTERVAL: u32 = 31;
 /// Finished tasks moved between a worker's cache and the shared pool at once.
@@ -193,10 +192,10 @@ impl Worker {
         }
     }
 
-    /// Every few dozen steps of a busy worker, collect I/O readiness
-    /// without blocking (if no idle worker is blocked in the poller).
+    /// Every [`GLOBAL_QUEUE_INTERVAL`] steps of a busy worker, collect I/O
+    /// readiness without blocking (if no idle worker holds the poller).
     fn poll_io_now(&self) {
-        if self.tick.get() % IO_POLL_INTERVAL == 0 && self.shared.reactor.is_active() {
+        if self.shared.reactor.is_active() {
             self.shared
                 .reactor
                 .poll(Some(std::time::Duration::ZERO), || true, || ());
@@ -229,7 +228,6 @@ impl Worker {
                 _ => {}
             }
             self.fire_timers();
-            self.poll_io_now();
             if let Some(task) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 self.run_task(task);
@@ -248,6 +246,7 @@ impl Worker {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            self.poll_io_now();
             if let Some(task) = self.take_from_injector().or_else(|| self.take_from_inbox()) {
                 return Some(task);
             }
