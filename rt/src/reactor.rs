@@ -40,6 +40,9 @@ pub(crate) enum Direction {
 pub(crate) struct IoState {
     /// Bumped by every readiness event, per direction.
     generation: [AtomicU64; 2],
+    /// `generation + 1` at which the direction was seen drained (a short
+    /// stream read or write); 0: not known. See [`IoState::set_drained`].
+    drained: [AtomicU64; 2],
     /// Who waits, per direction.
     waiters: Mutex<[Vec<Arc<Waiter>>; 2]>,
 }
@@ -48,6 +51,21 @@ impl IoState {
     /// The current generation: read it before the syscall.
     pub(crate) fn generation(&self, dir: Direction) -> u64 {
         self.generation[dir as usize].load(Ordering::Acquire)
+    }
+
+    /// A stream read (write) at generation `seen` moved fewer bytes than
+    /// asked: the socket buffer was empty (full) at that moment. Until the
+    /// next readiness event the next attempt would only say `WouldBlock`,
+    /// so it can be skipped — epoll reports every later arrival of data
+    /// (or of buffer space) as a new edge. Saves one system call per
+    /// request on a typical keep-alive connection.
+    pub(crate) fn set_drained(&self, dir: Direction, seen: u64) {
+        self.drained[dir as usize].store(seen + 1, Ordering::Relaxed);
+    }
+
+    /// Whether the direction is known to be drained at generation `seen`.
+    pub(crate) fn is_drained(&self, dir: Direction, seen: u64) -> bool {
+        self.drained[dir as usize].load(Ordering::Relaxed) == seen + 1
     }
 
     /// Park until a readiness event newer than `seen` (or `deadline`).

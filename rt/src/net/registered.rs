@@ -63,6 +63,39 @@ impl<S: mio::event::Source> Registered<S> {
     }
 }
 
+impl<S: mio::event::Source> Registered<S> {
+    /// [`Registered::run`] for a stream read or write of up to `len`
+    /// bytes: a short transfer marks the direction drained, and the next
+    /// call waits for readiness without trying the system call first (see
+    /// `IoState::set_drained`).
+    pub(crate) fn run_stream(
+        &self,
+        dir: Direction,
+        timeout: Option<Duration>,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let mut deadline = None;
+        loop {
+            let seen = self.state.generation(dir);
+            if !self.state.is_drained(dir, seen) {
+                match op(&self.source) {
+                    Ok(n) if n > 0 && n < len => {
+                        self.state.set_drained(dir, seen);
+                        return Ok(n);
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    result => return result,
+                }
+            }
+            if deadline.is_none() {
+                deadline = timeout.map(|t| Instant::now() + t);
+            }
+            self.state.wait(dir, seen, deadline)?;
+        }
+    }
+}
+
 impl<S: mio::event::Source> Drop for Registered<S> {
     fn drop(&mut self) {
         self.shared.reactor.deregister(&mut self.source, self.token);
@@ -104,6 +137,24 @@ impl<S: mio::event::Source> Conn<S> {
     /// A write-side operation, honouring the write timeout.
     pub(crate) fn write_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.io.run(Direction::Write, self.write_timeout(), op)
+    }
+
+    /// A stream read of up to `len` bytes (see [`Registered::run_stream`]).
+    pub(crate) fn stream_read(
+        &self,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.io.run_stream(Direction::Read, self.read_timeout(), len, op)
+    }
+
+    /// A stream write of up to `len` bytes (see [`Registered::run_stream`]).
+    pub(crate) fn stream_write(
+        &self,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.io.run_stream(Direction::Write, self.write_timeout(), len, op)
     }
 
     pub(crate) fn read_timeout(&self) -> Option<Duration> {
@@ -153,27 +204,29 @@ macro_rules! impl_read_write {
         impl std::io::Read for &$t {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.inner
-                    .read_with(|mut s| std::io::Read::read(&mut s, buf))
+                    .stream_read(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
             }
 
             fn read_vectored(
                 &mut self,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::io::Result<usize> {
+                let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .read_with(|mut s| std::io::Read::read_vectored(&mut s, bufs))
+                    .stream_read(len, |mut s| std::io::Read::read_vectored(&mut s, bufs))
             }
         }
 
         impl std::io::Write for &$t {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 self.inner
-                    .write_with(|mut s| std::io::Write::write(&mut s, buf))
+                    .stream_write(buf.len(), |mut s| std::io::Write::write(&mut s, buf))
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .write_with(|mut s| std::io::Write::write_vectored(&mut s, bufs))
+                    .stream_write(len, |mut s| std::io::Write::write_vectored(&mut s, bufs))
             }
 
             fn flush(&mut self) -> std::io::Result<()> {
