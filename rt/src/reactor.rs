@@ -16,7 +16,7 @@
 //! harmless: the syscall says `WouldBlock` again.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,10 @@ pub(crate) struct IoState {
     /// `generation + 1` at which the direction was seen drained (a short
     /// stream read or write); 0: not known. See [`IoState::set_drained`].
     drained: [AtomicU64; 2],
+    /// The peer closed this direction (or the socket failed): sticky, so a
+    /// FIN that arrived with the last data is never waited for (a read
+    /// after a short read must then see EOF at once).
+    closed: [AtomicBool; 2],
     /// Who waits, per direction.
     waiters: Mutex<[Vec<Arc<Waiter>>; 2]>,
 }
@@ -63,9 +67,11 @@ impl IoState {
         self.drained[dir as usize].store(seen + 1, Ordering::Relaxed);
     }
 
-    /// Whether the direction is known to be drained at generation `seen`.
+    /// Whether the direction is known to be drained at generation `seen`
+    /// (and not closed: then the call returns at once).
     pub(crate) fn is_drained(&self, dir: Direction, seen: u64) -> bool {
         self.drained[dir as usize].load(Ordering::Relaxed) == seen + 1
+            && !self.closed[dir as usize].load(Ordering::Acquire)
     }
 
     /// Park until a readiness event newer than `seen` (or `deadline`).
@@ -102,7 +108,14 @@ impl IoState {
     }
 
     /// A readiness event: bump the generations and wake the waiters.
-    fn ready(&self, read: bool, write: bool) {
+    /// `*_closed`: the peer shut that direction (or the socket failed).
+    fn ready(&self, read: bool, write: bool, read_closed: bool, write_closed: bool) {
+        if read_closed {
+            self.closed[Direction::Read as usize].store(true, Ordering::Release);
+        }
+        if write_closed {
+            self.closed[Direction::Write as usize].store(true, Ordering::Release);
+        }
         let mut waiters = self.waiters.lock();
         for (dir, is_ready) in [(Direction::Read, read), (Direction::Write, write)] {
             if is_ready {
@@ -252,9 +265,15 @@ impl Reactor {
                 .flatten();
             if let Some(state) = state {
                 let failed = event.is_error();
+                let (read_closed, write_closed) = (
+                    failed || event.is_read_closed(),
+                    failed || event.is_write_closed(),
+                );
                 state.ready(
-                    failed || event.is_readable() || event.is_read_closed(),
-                    failed || event.is_writable() || event.is_write_closed(),
+                    read_closed || event.is_readable(),
+                    write_closed || event.is_writable(),
+                    read_closed,
+                    write_closed,
                 );
             }
         }

@@ -415,3 +415,29 @@ fn fs_helpers_round_trip() {
         });
     assert!(!dir.exists());
 }
+
+/// The last data and the FIN often arrive together: after a short read the
+/// next read must see EOF at once, not wait for a readiness event that
+/// already came (regression test for the drained-socket shortcut).
+#[test]
+fn eof_arriving_with_the_last_data_is_seen_at_once() {
+    rt::Builder::new().workers(2).build().unwrap().block_on(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt::spawn(move || {
+            for (i, conn) in listener.incoming().enumerate().take(300) {
+                let mut conn = conn.unwrap();
+                rt::spawn(move || conn.write_all(format!("reply {i}").as_bytes()).unwrap());
+            }
+        });
+        for _ in 0..300 {
+            let mut reply = String::new();
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            stream.read_to_string(&mut reply).unwrap();
+            assert!(reply.starts_with("reply "));
+        }
+    });
+}

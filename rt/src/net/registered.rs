@@ -145,7 +145,8 @@ impl<S: mio::event::Source> Conn<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        self.io.run_stream(Direction::Read, self.read_timeout(), len, op)
+        self.io
+            .run_stream(Direction::Read, self.read_timeout(), len, op)
     }
 
     /// A stream write of up to `len` bytes (see [`Registered::run_stream`]).
@@ -154,7 +155,8 @@ impl<S: mio::event::Source> Conn<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        self.io.run_stream(Direction::Write, self.write_timeout(), len, op)
+        self.io
+            .run_stream(Direction::Write, self.write_timeout(), len, op)
     }
 
     pub(crate) fn read_timeout(&self) -> Option<Duration> {
