@@ -6,6 +6,7 @@
 //! saying why ([`Suspend`]). The owner (the scheduler) decides what happens
 //! next using the coroutine's [`state::State`].
 
+pub(crate) mod overflow;
 pub(crate) mod stack;
 pub mod state;
 

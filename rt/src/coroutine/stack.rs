@@ -81,6 +81,11 @@ impl PooledStack {
     pub(crate) fn size(&self) -> usize {
         self.top.get() - self.bottom.get()
     }
+
+    /// Lowest usable address; the guard page lies just below it.
+    pub(crate) fn bottom(&self) -> usize {
+        self.bottom.get()
+    }
 }
 
 /// A worker's private stash of stacks, so that spawning and finishing
@@ -179,6 +184,17 @@ struct Inner {
 unsafe impl Send for Inner {}
 
 impl StackPool {
+    /// Usable bytes per stack (what `Builder::stack_size` asked for,
+    /// rounded up to pages).
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    /// The guard size below each stack.
+    pub(crate) fn guard_size(&self) -> usize {
+        self.page
+    }
+
     /// A pool of stacks with at least `stack_size` usable bytes each.
     pub(crate) fn new(stack_size: usize) -> io::Result<StackPool> {
         if stack_size < MIN_STACK_SIZE {
@@ -194,6 +210,7 @@ impl StackPool {
             ));
         }
         let page = page_size();
+        super::overflow::install();
         Ok(StackPool {
             stack_size: stack_size.next_multiple_of(page),
             page,

@@ -74,6 +74,9 @@ pub(crate) struct Task {
     cancelling: Cell<bool>,
     /// Its innermost `rt::timeout` scope.
     pub(crate) deadline: crate::time::Deadline,
+    /// Lowest usable address of its stack once started (the guard page is
+    /// just below), for the stack overflow handler; 0 before.
+    stack_bottom: Cell<usize>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
@@ -108,6 +111,7 @@ impl Task {
             cancel_requested: AtomicBool::new(false),
             cancelling: Cell::new(false),
             deadline: crate::time::Deadline::default(),
+            stack_bottom: Cell::new(0),
             shared,
         }
     }
@@ -130,6 +134,7 @@ impl Task {
         *self.cancel_requested.get_mut() = false;
         self.cancelling.set(false);
         self.deadline = crate::time::Deadline::default();
+        self.stack_bottom.set(0);
     }
 
     /// The worker this coroutine is pinned to, if it has started.
@@ -157,7 +162,9 @@ impl Task {
             };
             // SAFETY: `run`'s borrows outlive the task (spawn's contract),
             // and bodies built by `crate::join` catch every panic.
-            *body = Body::Started(Fiber::new_unchecked(pick(stack), &self.suspend_point, run));
+            let stack = pick(stack);
+            self.stack_bottom.set(stack.bottom());
+            *body = Body::Started(Fiber::new_unchecked(stack, &self.suspend_point, run));
         });
     }
 
@@ -285,6 +292,24 @@ pub(crate) fn current_task() -> Option<&'static Task> {
 /// The running task, as a counted reference.
 pub(crate) fn current_arc() -> Option<Arc<Task>> {
     with_current(|task| task.cloned())
+}
+
+/// The coroutine running on this thread, if `address` is in the guard
+/// page below its stack. Called from the SIGSEGV handler: reads only a
+/// thread-local and plain fields of the running task.
+pub(crate) fn overflow_at(address: usize) -> Option<crate::coroutine::overflow::Overflow<'static>> {
+    // SAFETY: as in `current_task`; the task runs (or faulted) on this thread.
+    let task = unsafe { current_ptr().as_ref() }?;
+    let bottom = task.stack_bottom.get();
+    let guard = task.shared.stacks.guard_size();
+    if bottom == 0 || address >= bottom || address < bottom - guard {
+        return None;
+    }
+    Some(crate::coroutine::overflow::Overflow {
+        id: task.id.as_u64(),
+        name: task.name.as_deref(),
+        stack_size: task.shared.stacks.stack_size(),
+    })
 }
 
 /// Whether the caller runs inside a coroutine.
