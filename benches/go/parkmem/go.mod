@@ -1,0 +1,3 @@
+module rtbench/parkmem
+
+go 1.23

@@ -1,0 +1,62 @@
+//! park_memory (BENCHMARKS.md, issue 6): park N coroutines on one channel,
+//! report resident memory per parked coroutine (VmRSS growth / N), then
+//! close the channel and report the time per release (close → every
+//! coroutine finished, / N). Memory is not a criterion metric, so this is
+//! a plain program; Go's counterpart is `benches/go/parkmem`.
+//!
+//! `cargo bench -p rt-benches --bench park_memory` (N = 1,000,000; set
+//! `PARK_N` to change it).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .expect("VmRSS");
+    kb * 1024
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let n: usize = std::env::var("PARK_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let runtime = rt::Builder::new().build().expect("runtime");
+    let (rss_per, release_ns) = runtime.block_on(|| {
+        let (close, parked_on) = rt::chan::bounded::<()>(0);
+        let parked = Arc::new(rt::sync::WaitGroup::new());
+        let finished = Arc::new(rt::sync::WaitGroup::new());
+        parked.add(n);
+        finished.add(n);
+        // Warm up the allocator and the stack pool's first slabs so the
+        // baseline is not the empty process.
+        rt::spawn(|| ()).join().unwrap();
+        let before = rss_bytes();
+        for _ in 0..n {
+            let (rx, parked, finished) = (parked_on.clone(), parked.clone(), finished.clone());
+            drop(rt::spawn(move || {
+                parked.done();
+                let _ = rx.recv(); // parks until the channel closes
+                finished.done();
+            }));
+        }
+        parked.wait();
+        rt::sleep(Duration::from_millis(200)); // the last ones reach their park
+        let after = rss_bytes();
+        let start = Instant::now();
+        drop(close);
+        drop(parked_on);
+        finished.wait();
+        let release = start.elapsed();
+        (
+            (after.saturating_sub(before)) as f64 / n as f64,
+            release.as_nanos() as f64 / n as f64,
+        )
+    });
+    println!("park_memory/rt: {n} parked coroutines: {rss_per:.0} bytes RSS each; release {release_ns:.1} ns each");
+}
