@@ -364,6 +364,16 @@ impl<T> JoinHandle<T> {
     }
 
     /// The coroutine's identity.
+    ///
+    /// ```
+    /// rt::run(|| {
+    ///     let builder = rt::CoroutineBuilder::new().name("job");
+    ///     let h = builder.spawn(|| rt::current().unwrap().id()).unwrap();
+    ///     assert_eq!(h.coroutine().name(), Some("job"));
+    ///     let id = h.coroutine().id();
+    ///     assert_eq!(h.join().unwrap(), id); // the coroutine's own view agrees
+    /// });
+    /// ```
     pub fn coroutine(&self) -> Coroutine {
         Coroutine(self.task.clone())
     }
@@ -386,7 +396,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
-/// Why a coroutine produced no value: it panicked, or it was cancelled.
+/// Why a coroutine produced no value: it panicked, was cancelled, or
+/// ended itself with [`rt::exit`](crate::exit).
 ///
 /// ```
 /// let err = rt::run(|| rt::spawn(|| -> u8 { panic!("no") }).join().unwrap_err());
@@ -406,6 +417,13 @@ enum Repr {
 
 impl JoinError {
     /// The coroutine panicked.
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| panic!("bad input")).join().unwrap_err());
+    /// assert!(err.is_panic());
+    /// assert!(!err.is_cancelled() && !err.is_exited());
+    /// assert_eq!(err.to_string(), "coroutine panicked: bad input");
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.0, Repr::Panicked(_))
     }
@@ -413,24 +431,56 @@ impl JoinError {
     /// The coroutine was cancelled: by [`JoinHandle::cancel`], or by
     /// runtime shutdown before it finished. Its deferred closures and
     /// destructors ran.
+    ///
+    /// ```
+    /// let err = rt::run(|| {
+    ///     let h = rt::spawn(|| loop {
+    ///         rt::yield_now();
+    ///     });
+    ///     h.cancel();
+    ///     h.join().unwrap_err()
+    /// });
+    /// assert!(err.is_cancelled() && !err.is_panic());
+    /// assert_eq!(err.to_string(), "coroutine was cancelled");
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.0, Repr::Cancelled)
     }
 
     /// The coroutine ended itself with [`rt::exit`](crate::exit) (its
     /// deferred closures ran).
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| -> u8 { rt::exit() }).join().unwrap_err());
+    /// assert!(err.is_exited() && !err.is_panic() && !err.is_cancelled());
+    /// assert_eq!(err.to_string(), "coroutine exited");
+    /// ```
     pub fn is_exited(&self) -> bool {
         matches!(self.0, Repr::Exited)
     }
 
-    /// The panic. Panics if the coroutine was cancelled instead; see
+    /// The panic. Panics if the coroutine was cancelled or exited instead; see
     /// [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| panic!("lost {}", 42)).join().unwrap_err());
+    /// let panic = err.into_panic();
+    /// assert_eq!(panic.message(), Some("lost 42"));
+    /// ```
     pub fn into_panic(self) -> Panic {
         self.try_into_panic()
-            .expect("JoinError::into_panic on a cancelled coroutine")
+            .expect("JoinError::into_panic on a cancelled or exited coroutine")
     }
 
-    /// The panic, or the error back if the coroutine was cancelled.
+    /// The panic, or the error back if the coroutine was cancelled or exited.
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| panic!("p")).join().unwrap_err());
+    /// assert_eq!(err.try_into_panic().unwrap().message(), Some("p"));
+    /// let err = rt::run(|| rt::spawn(|| -> u8 { rt::exit() }).join().unwrap_err());
+    /// let err = err.try_into_panic().unwrap_err(); // not a panic: the error comes back
+    /// assert!(err.is_exited());
+    /// ```
     pub fn try_into_panic(self) -> Result<Panic, JoinError> {
         match self.0 {
             Repr::Panicked(panic) => Ok(panic),
@@ -439,6 +489,14 @@ impl JoinError {
     }
 
     /// The panic, if it was one (without consuming the error).
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| panic!("peek")).join().unwrap_err());
+    /// assert_eq!(err.panic().unwrap().message(), Some("peek"));
+    /// assert!(err.is_panic()); // the error is still there
+    /// let err = rt::run(|| rt::spawn(|| -> u8 { rt::exit() }).join().unwrap_err());
+    /// assert!(err.panic().is_none());
+    /// ```
     pub fn panic(&self) -> Option<&Panic> {
         match &self.0 {
             Repr::Panicked(panic) => Some(panic),

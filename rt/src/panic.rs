@@ -35,16 +35,38 @@ pub struct Location {
 
 impl Location {
     /// The source file the panic was raised in.
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| panic!("here")).join().unwrap_err());
+    /// let panic = err.into_panic();
+    /// assert_eq!(panic.location().unwrap().file(), file!());
+    /// ```
     pub fn file(&self) -> &str {
         &self.file
     }
 
     /// The line number.
+    ///
+    /// ```
+    /// let (err, line) = rt::run(|| (rt::spawn(|| panic!("here")).join().unwrap_err(), line!()));
+    /// assert_eq!(err.into_panic().location().unwrap().line(), line);
+    /// ```
     pub fn line(&self) -> u32 {
         self.line
     }
 
     /// The column number.
+    ///
+    /// ```
+    /// let err = rt::run(|| {
+    ///     rt::spawn(|| {
+    ///         panic!("here") // column 9
+    ///     })
+    ///     .join()
+    ///     .unwrap_err()
+    /// });
+    /// assert_eq!(err.into_panic().location().unwrap().column(), 9);
+    /// ```
     pub fn column(&self) -> u32 {
         self.column
     }
@@ -151,6 +173,13 @@ impl Panic {
     }
 
     /// The message, if the payload is a string (`panic!("...")` always is).
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| panic!("code {}", 7)).join().unwrap_err());
+    /// assert_eq!(err.into_panic().message(), Some("code 7"));
+    /// let err = rt::run(|| rt::spawn(|| std::panic::panic_any(7_u8)).join().unwrap_err());
+    /// assert_eq!(err.into_panic().message(), None); // not a string
+    /// ```
     pub fn message(&self) -> Option<&str> {
         if let Some(s) = self.payload.downcast_ref::<&'static str>() {
             Some(s)
@@ -166,6 +195,13 @@ impl Panic {
     }
 
     /// Where the panic was raised, when known.
+    ///
+    /// ```
+    /// let (err, line) = rt::run(|| (rt::spawn(|| panic!("here")).join().unwrap_err(), line!()));
+    /// let panic = err.into_panic();
+    /// let location = panic.location().expect("raised in a coroutine");
+    /// assert_eq!((location.file(), location.line()), (file!(), line));
+    /// ```
     pub fn location(&self) -> Option<&Location> {
         self.location.as_ref()
     }
@@ -222,6 +258,13 @@ impl Panic {
 
     /// The payload, e.g. to continue unwinding with
     /// `std::panic::resume_unwind`.
+    ///
+    /// ```
+    /// let err = rt::run(|| rt::spawn(|| std::panic::panic_any(3_u16)).join().unwrap_err());
+    /// let panic = err.into_panic();
+    /// assert_eq!(panic.payload().downcast_ref::<u16>(), Some(&3));
+    /// assert!(panic.payload().downcast_ref::<String>().is_none());
+    /// ```
     pub fn payload(&self) -> &(dyn Any + Send) {
         &*self.payload
     }

@@ -40,6 +40,12 @@ impl Default for Builder {
 
 impl Builder {
     /// Defaults: one worker per available CPU, 64 KiB stacks.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().build()?; // one worker per CPU, 64 KiB stacks
+    /// assert_eq!(rt.block_on(|| 6 * 7), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder {
             workers: None,
@@ -49,6 +55,16 @@ impl Builder {
     }
 
     /// Number of worker threads (at least 1).
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// let (mine, other) = rt.block_on(|| {
+    ///     let other = rt::spawn(|| std::thread::current().id());
+    ///     (std::thread::current().id(), other.join().unwrap())
+    /// });
+    /// assert_eq!(mine, other); // one worker: every coroutine runs on its thread
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn workers(mut self, n: usize) -> Builder {
         self.workers = Some(n);
         self
@@ -57,12 +73,31 @@ impl Builder {
     /// Usable bytes of every coroutine stack, rounded up to whole pages.
     /// Memory is committed lazily, so a large size costs address space, not
     /// RAM. Must be between 16 KiB and 1 GiB.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().stack_size(1024 * 1024).build()?;
+    /// let sum = rt.block_on(|| {
+    ///     let big = std::hint::black_box([1_u8; 256 * 1024]); // would overflow 64 KiB
+    ///     big.iter().map(|&b| u32::from(b)).sum::<u32>()
+    /// });
+    /// assert_eq!(sum, 256 * 1024);
+    /// let err = rt::Builder::new().stack_size(1024).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = bytes;
         self
     }
 
     /// Name prefix of the worker threads (`<prefix>-<index>`).
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).thread_name("svc").build()?;
+    /// let name = rt.block_on(|| std::thread::current().name().map(str::to_owned));
+    /// assert_eq!(name.as_deref(), Some("svc-0"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
         self.thread_name = prefix.into();
         self
@@ -381,17 +416,39 @@ pub struct CoroutineBuilder {
 
 impl CoroutineBuilder {
     /// No options set.
+    ///
+    /// ```
+    /// let h = rt::CoroutineBuilder::new().spawn(|| rt::current().unwrap().name().is_none())?;
+    /// assert!(h.join().unwrap()); // no name given
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> CoroutineBuilder {
         CoroutineBuilder::default()
     }
 
     /// Name the coroutine.
+    ///
+    /// ```
+    /// let h = rt::CoroutineBuilder::new().name("indexer").spawn(|| 1)?;
+    /// assert_eq!(h.coroutine().name(), Some("indexer"));
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> CoroutineBuilder {
         self.name = Some(name.into());
         self
     }
 
     /// Spawn it (see [`spawn`]); errors as [`try_spawn`].
+    ///
+    /// ```
+    /// let n = rt::run(|| {
+    ///     let h = rt::CoroutineBuilder::new().spawn(|| 40 + 2)?;
+    ///     Ok::<_, std::io::Error>(h.join().unwrap())
+    /// })?;
+    /// assert_eq!(n, 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,

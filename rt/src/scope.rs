@@ -201,11 +201,33 @@ impl<T> ScopedJoinHandle<'_, T> {
     }
 
     /// Whether the coroutine has finished.
+    ///
+    /// ```
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let h = s.spawn(|| 1);
+    ///         while !h.is_finished() {
+    ///             rt::yield_now();
+    ///         }
+    ///         assert_eq!(h.join().unwrap(), 1); // does not block
+    ///     })
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.result.is_complete()
     }
 
     /// The coroutine's identity.
+    ///
+    /// ```
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let h = s.spawn(|| rt::current().unwrap().id());
+    ///         let id = h.coroutine().id();
+    ///         assert_eq!(h.join().unwrap(), id);
+    ///     })
+    /// });
+    /// ```
     pub fn coroutine(&self) -> Coroutine {
         Coroutine(self.task.clone())
     }

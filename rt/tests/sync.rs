@@ -352,3 +352,61 @@ fn timeouts_expire_or_succeed_in_coroutines_and_threads() {
         giver.join().unwrap();
     });
 }
+
+/// Cancellation, `rt::timeout` and `rt::exit` unwind through lock guards
+/// without poisoning them (nothing panicked); a cancelled `Once`
+/// initializer leaves the `Once` to be run again, not poisoned.
+#[test]
+fn forced_unwinds_do_not_poison() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    rt::Builder::new().workers(2).build().unwrap().block_on(|| {
+        let mutex = Arc::new(rt::sync::Mutex::new(0));
+        let rwlock = Arc::new(rt::sync::RwLock::new(0));
+        // Timeout while holding both.
+        let r = rt::timeout(Duration::from_millis(5), || {
+            let _m = mutex.lock().unwrap();
+            let _w = rwlock.write().unwrap();
+            rt::sleep(Duration::from_secs(60));
+        });
+        assert!(r.is_err());
+        assert!(!mutex.is_poisoned() && !rwlock.is_poisoned());
+        // Cancellation while holding.
+        let (m, w) = (mutex.clone(), rwlock.clone());
+        let holder = rt::spawn(move || {
+            let _m = m.lock().unwrap();
+            let _w = w.write().unwrap();
+            rt::sleep(Duration::from_secs(60));
+        });
+        rt::sleep(Duration::from_millis(5));
+        holder.cancel();
+        assert!(holder.join().unwrap_err().is_cancelled());
+        // rt::exit while holding.
+        let (m, w) = (mutex.clone(), rwlock.clone());
+        let exiting = rt::spawn(move || {
+            let _m = m.lock().unwrap();
+            let _w = w.write().unwrap();
+            rt::exit();
+        });
+        assert!(exiting.join().unwrap_err().is_exited());
+        assert!(mutex.lock().is_ok() && rwlock.read().is_ok());
+        // A real panic still poisons.
+        let m = mutex.clone();
+        let _ = rt::spawn(move || {
+            let _m = m.lock().unwrap();
+            panic!("while holding");
+        })
+        .join();
+        assert!(mutex.is_poisoned());
+        // A Once whose initializer times out runs again later.
+        let once = rt::sync::Once::new();
+        let r = rt::timeout(Duration::from_millis(5), || {
+            once.call_once(|| rt::sleep(Duration::from_secs(60)))
+        });
+        assert!(r.is_err());
+        assert!(!once.is_completed());
+        let mut ran = false;
+        once.call_once(|| ran = true);
+        assert!(ran && once.is_completed());
+    });
+}

@@ -93,6 +93,16 @@ impl DeferState {
     }
 }
 
+/// Whether the caller is unwinding because of a *panic* — not an
+/// `rt::exit`, a cancellation, an `rt::timeout` or a shutdown teardown,
+/// which unwind too (`std::thread::panicking()` is true for all of them)
+/// but are not failures: locks must not be poisoned by them.
+pub(crate) fn panicking() -> bool {
+    std::thread::panicking()
+        && !with_state(|s| s.forced_in_flight.get())
+        && !task::current_task().is_some_and(|t| t.is_unwinding())
+}
+
 /// An `rt::timeout` signal is about to unwind: nothing may recover it.
 pub(crate) fn begin_forced_unwind() {
     with_state(DeferState::begin_forced_unwind);

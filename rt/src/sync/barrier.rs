@@ -40,6 +40,18 @@ pub struct BarrierWaitResult(bool);
 
 impl BarrierWaitResult {
     /// Whether this caller was the one whose arrival released the round.
+    ///
+    /// ```
+    /// let barrier = rt::sync::Barrier::new(2);
+    /// let leaders = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let other = s.spawn(|| barrier.wait().is_leader());
+    ///         let me = barrier.wait().is_leader();
+    ///         usize::from(me) + usize::from(other.join().unwrap())
+    ///     })
+    /// });
+    /// assert_eq!(leaders, 1); // exactly one per round
+    /// ```
     pub fn is_leader(&self) -> bool {
         self.0
     }
@@ -47,6 +59,12 @@ impl BarrierWaitResult {
 
 impl Barrier {
     /// A barrier for `n` parties (`n = 0` behaves as 1).
+    ///
+    /// ```
+    /// let barrier = rt::sync::Barrier::new(0); // as 1: never waits
+    /// assert!(barrier.wait().is_leader());
+    /// assert!(barrier.wait().is_leader());
+    /// ```
     pub fn new(n: usize) -> Barrier {
         Barrier {
             n: n.max(1),
@@ -55,6 +73,24 @@ impl Barrier {
     }
 
     /// Park until `n` callers have arrived in this round.
+    ///
+    /// ```
+    /// let (barrier, log) = (rt::sync::Barrier::new(2), rt::sync::Mutex::new(Vec::new()));
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         for _ in 0..2 {
+    ///             s.spawn(|| {
+    ///                 for round in 0..3 {
+    ///                     log.lock().unwrap().push(round);
+    ///                     barrier.wait();
+    ///                 }
+    ///             });
+    ///         }
+    ///     })
+    /// });
+    /// // Nobody starts a round before both finished the previous one.
+    /// assert_eq!(log.into_inner().unwrap(), [0, 0, 1, 1, 2, 2]);
+    /// ```
     pub fn wait(&self) -> BarrierWaitResult {
         let (waiter, round) = {
             let mut state = self.state.lock();

@@ -35,11 +35,37 @@ pub struct Condvar {
 
 impl Condvar {
     /// A condition variable with no waiters.
+    ///
+    /// ```
+    /// let cv = rt::sync::Condvar::new();
+    /// cv.notify_all(); // nobody waits: nothing happens
+    /// let m = rt::sync::Mutex::new(());
+    /// let zero = std::time::Duration::ZERO;
+    /// let (_guard, result) = cv.wait_timeout(m.lock().unwrap(), zero).unwrap();
+    /// assert!(result.timed_out()); // the earlier notify was not remembered
+    /// ```
     pub fn new() -> Condvar {
         Condvar::default()
     }
 
     /// Unlock `guard`'s mutex, park until notified, lock it again.
+    ///
+    /// ```
+    /// let (m, cv) = (rt::sync::Mutex::new(0), rt::sync::Condvar::new());
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         s.spawn(|| {
+    ///             *m.lock().unwrap() = 1;
+    ///             cv.notify_one();
+    ///         });
+    ///         let mut n = m.lock().unwrap();
+    ///         while *n == 0 {
+    ///             n = cv.wait(n).unwrap();
+    ///         }
+    ///         assert_eq!(*n, 1);
+    ///     })
+    /// });
+    /// ```
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         let mutex = MutexGuard::mutex(&guard);
         let waiter = Waiter::current();
@@ -92,6 +118,24 @@ impl Condvar {
     }
 
     /// Wait until `condition` is false, re-checking after every wake-up.
+    ///
+    /// ```
+    /// let (m, cv) = (rt::sync::Mutex::new(Vec::new()), rt::sync::Condvar::new());
+    /// let len = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         for i in 0..3 {
+    ///             let (m, cv) = (&m, &cv);
+    ///             s.spawn(move || {
+    ///                 m.lock().unwrap().push(i);
+    ///                 cv.notify_all();
+    ///             });
+    ///         }
+    ///         let items = cv.wait_while(m.lock().unwrap(), |items| items.len() < 3).unwrap();
+    ///         items.len()
+    ///     })
+    /// });
+    /// assert_eq!(len, 3);
+    /// ```
     pub fn wait_while<'a, T: ?Sized>(
         &self,
         mut guard: MutexGuard<'a, T>,
@@ -104,11 +148,38 @@ impl Condvar {
     }
 
     /// Wake the longest-waiting waiter, if any.
+    ///
+    /// ```
+    /// let (ready, cv) = (rt::sync::Mutex::new(false), rt::sync::Condvar::new());
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let waiter = s.spawn(|| *cv.wait_while(ready.lock().unwrap(), |r| !*r).unwrap());
+    ///         *ready.lock().unwrap() = true;
+    ///         cv.notify_one();
+    ///         assert!(waiter.join().unwrap());
+    ///     })
+    /// });
+    /// ```
     pub fn notify_one(&self) {
         self.waiters.lock().notify_one();
     }
 
     /// Wake every waiter.
+    ///
+    /// ```
+    /// let (go, cv) = (rt::sync::Mutex::new(false), rt::sync::Condvar::new());
+    /// let woken = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let waiters: Vec<_> = (0..3)
+    ///             .map(|_| s.spawn(|| *cv.wait_while(go.lock().unwrap(), |go| !*go).unwrap()))
+    ///             .collect();
+    ///         *go.lock().unwrap() = true;
+    ///         cv.notify_all();
+    ///         waiters.into_iter().map(|h| h.join().unwrap()).filter(|&w| w).count()
+    ///     })
+    /// });
+    /// assert_eq!(woken, 3);
+    /// ```
     pub fn notify_all(&self) {
         self.waiters.lock().notify_all();
     }
@@ -135,6 +206,23 @@ pub struct WaitTimeoutResult(bool);
 
 impl WaitTimeoutResult {
     /// The wait ended because the timeout elapsed (not a notification).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (m, cv) = (rt::sync::Mutex::new(()), rt::sync::Condvar::new());
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let guard = m.lock().unwrap();
+    ///         // Can lock only once we wait, so its notify finds us waiting.
+    ///         s.spawn(|| {
+    ///             drop(m.lock());
+    ///             cv.notify_one();
+    ///         });
+    ///         let (_guard, result) = cv.wait_timeout(guard, Duration::from_secs(60)).unwrap();
+    ///         assert!(!result.timed_out()); // notified
+    ///     })
+    /// });
+    /// ```
     pub fn timed_out(&self) -> bool {
         self.0
     }

@@ -202,6 +202,12 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
     /// A new, unlocked mutex.
+    ///
+    /// ```
+    /// let m = rt::sync::Mutex::new(5);
+    /// assert_eq!(*m.lock().unwrap(), 5);
+    /// assert!(!m.is_poisoned());
+    /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             raw: RawMutex::new(),
@@ -225,6 +231,21 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// Wait for the lock and take it.
+    ///
+    /// ```
+    /// let m = rt::sync::Mutex::new(Vec::new());
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         for i in 0..3 {
+    ///             let m = &m;
+    ///             s.spawn(move || m.lock().unwrap().push(i));
+    ///         }
+    ///     })
+    /// });
+    /// let mut v = m.into_inner().unwrap();
+    /// v.sort();
+    /// assert_eq!(v, [0, 1, 2]);
+    /// ```
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         self.raw.lock();
         self.guard()
@@ -249,22 +270,59 @@ impl<T: ?Sized> Mutex<T> {
     fn guard(&self) -> LockResult<MutexGuard<'_, T>> {
         let guard = MutexGuard {
             mutex: self,
-            panicking: std::thread::panicking(),
+            panicking: crate::defer::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard)
     }
 
     /// Whether a holder panicked.
+    ///
+    /// ```
+    /// let m = rt::sync::Mutex::new(0);
+    /// let _ = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         s.spawn(|| {
+    ///             let _guard = m.lock().unwrap();
+    ///             panic!("while holding the lock");
+    ///         })
+    ///         .join()
+    ///     })
+    /// });
+    /// assert!(m.is_poisoned());
+    /// assert!(m.lock().is_err()); // the guard comes inside a PoisonError
+    /// ```
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.load(SeqCst)
     }
 
     /// Clear the poisoned flag.
+    ///
+    /// ```
+    /// let m = rt::sync::Mutex::new(0);
+    /// let _ = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         s.spawn(|| {
+    ///             let _guard = m.lock().unwrap();
+    ///             panic!("while holding the lock");
+    ///         })
+    ///         .join()
+    ///     })
+    /// });
+    /// m.clear_poison();
+    /// assert!(!m.is_poisoned());
+    /// assert_eq!(*m.lock().unwrap(), 0);
+    /// ```
     pub fn clear_poison(&self) {
         self.poisoned.store(false, SeqCst);
     }
 
     /// The value, through exclusive access (no locking needed).
+    ///
+    /// ```
+    /// let mut m = rt::sync::Mutex::new(1);
+    /// *m.get_mut().unwrap() += 1; // `&mut` access: no locking
+    /// assert_eq!(m.into_inner().unwrap(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.is_poisoned();
         let value = self.data.get_mut();
@@ -332,7 +390,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && std::thread::panicking() {
+        if !self.panicking && crate::defer::panicking() {
             self.mutex.poisoned.store(true, SeqCst);
         }
         self.mutex.raw.unlock();

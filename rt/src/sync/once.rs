@@ -46,6 +46,13 @@ impl Default for Once {
 
 impl Once {
     /// A `Once` that has not run.
+    ///
+    /// ```
+    /// static INIT: rt::sync::Once = rt::sync::Once::new(); // const: fits a static
+    /// assert!(!INIT.is_completed());
+    /// INIT.call_once(|| {});
+    /// assert!(INIT.is_completed());
+    /// ```
     pub const fn new() -> Once {
         Once {
             state: parking_lot::const_mutex((Phase::New, WaitList::new())),
@@ -54,6 +61,14 @@ impl Once {
 
     /// Run `f` if nobody has; otherwise park until the one running it is
     /// done. Panics if a previous `f` panicked.
+    ///
+    /// ```
+    /// let once = rt::sync::Once::new();
+    /// let mut runs = 0;
+    /// once.call_once(|| runs += 1);
+    /// once.call_once(|| runs += 1); // already done: not run
+    /// assert_eq!(runs, 1);
+    /// ```
     pub fn call_once(&self, f: impl FnOnce()) {
         loop {
             let waiter = {
@@ -82,20 +97,39 @@ impl Once {
     }
 
     fn run(&self, f: impl FnOnce()) {
-        struct Finish<'a>(&'a Once, Phase);
+        /// Publishes the outcome, also when `f` unwinds: a panic poisons
+        /// the Once (as std's); a cancellation, timeout or `rt::exit` only
+        /// abandons this attempt, and the next caller (or a waiter) runs
+        /// its `f`.
+        struct Finish<'a>(&'a Once, bool);
         impl Drop for Finish<'_> {
             fn drop(&mut self) {
+                let phase = if self.1 {
+                    Phase::Done
+                } else if crate::defer::panicking() {
+                    Phase::Poisoned
+                } else {
+                    Phase::New
+                };
                 let mut state = self.0.state.lock();
-                state.0 = self.1;
+                state.0 = phase;
                 state.1.notify_all();
             }
         }
-        let mut finish = Finish(self, Phase::Poisoned);
+        let mut finish = Finish(self, false);
         f();
-        finish.1 = Phase::Done;
+        finish.1 = true;
     }
 
     /// Whether `call_once` has completed.
+    ///
+    /// ```
+    /// let once = rt::sync::Once::new();
+    /// let init = || once.call_once(|| panic!("init failed"));
+    /// let r = rt::run(|| rt::scope(|s| s.spawn(init).join()));
+    /// assert!(r.unwrap_err().is_panic());
+    /// assert!(!once.is_completed()); // poisoned: a later call_once panics
+    /// ```
     pub fn is_completed(&self) -> bool {
         self.state.lock().0 == Phase::Done
     }

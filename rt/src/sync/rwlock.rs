@@ -58,6 +58,12 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 impl<T> RwLock<T> {
     /// A new, unlocked lock.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new("v");
+    /// assert_eq!(*lock.read().unwrap(), "v");
+    /// assert!(!lock.is_poisoned());
+    /// ```
     pub fn new(value: T) -> RwLock<T> {
         RwLock {
             state: parking_lot::Mutex::new(State::default()),
@@ -67,6 +73,12 @@ impl<T> RwLock<T> {
     }
 
     /// The value, consuming the lock.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(vec![1]);
+    /// lock.write().unwrap().push(2);
+    /// assert_eq!(lock.into_inner().unwrap(), [1, 2]);
+    /// ```
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poisoned.load(SeqCst);
         let value = self.data.into_inner();
@@ -76,6 +88,17 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// Park until no writer holds or waits for the lock, then share it.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(10);
+    /// let total = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let readers: Vec<_> = (0..4).map(|_| s.spawn(|| *lock.read().unwrap())).collect();
+    ///         readers.into_iter().map(|h| h.join().unwrap()).sum::<i32>()
+    ///     })
+    /// });
+    /// assert_eq!(total, 40);
+    /// ```
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         loop {
             let waiter = {
@@ -97,6 +120,18 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Park until nobody holds the lock, then take it exclusively.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(0);
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         for _ in 0..10 {
+    ///             s.spawn(|| *lock.write().unwrap() += 1);
+    ///         }
+    ///     })
+    /// });
+    /// assert_eq!(lock.into_inner().unwrap(), 10);
+    /// ```
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let mut counted = false;
         loop {
@@ -128,7 +163,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         let guard = RwLockWriteGuard {
             lock: self,
-            panicking: std::thread::panicking(),
+            panicking: crate::defer::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard)
     }
@@ -148,6 +183,21 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Whether a writer panicked.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(0);
+    /// let _ = rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         s.spawn(|| {
+    ///             let _writer = lock.write().unwrap();
+    ///             panic!("while writing");
+    ///         })
+    ///         .join()
+    ///     })
+    /// });
+    /// assert!(lock.is_poisoned());
+    /// assert!(lock.read().is_err());
+    /// ```
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.load(SeqCst)
     }
@@ -222,7 +272,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && std::thread::panicking() {
+        if !self.panicking && crate::defer::panicking() {
             self.lock.poisoned.store(true, SeqCst);
         }
         let mut state = self.lock.state.lock();

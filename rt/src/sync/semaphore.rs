@@ -45,6 +45,11 @@ pub struct Semaphore {
 
 impl Semaphore {
     /// A semaphore with `permits` permits.
+    ///
+    /// ```
+    /// let sem = rt::sync::Semaphore::new(3);
+    /// assert_eq!(sem.available_permits(), 3);
+    /// ```
     pub fn new(permits: usize) -> Semaphore {
         Semaphore {
             state: parking_lot::Mutex::new(State {
@@ -55,6 +60,16 @@ impl Semaphore {
     }
 
     /// Park until a permit is free and take it; it returns when the guard drops.
+    ///
+    /// ```
+    /// let sem = rt::sync::Semaphore::new(1);
+    /// rt::run(|| {
+    ///     let permit = sem.acquire();
+    ///     assert_eq!(sem.available_permits(), 0);
+    ///     drop(permit);
+    ///     assert_eq!(sem.available_permits(), 1);
+    /// });
+    /// ```
     pub fn acquire(&self) -> SemaphorePermit<'_> {
         let waiter = {
             let mut state = self.state.lock();
@@ -105,6 +120,14 @@ impl Semaphore {
     }
 
     /// Take a permit if one is free and nobody waits for one.
+    ///
+    /// ```
+    /// let sem = rt::sync::Semaphore::new(1);
+    /// let permit = sem.try_acquire().expect("one permit is free");
+    /// assert!(sem.try_acquire().is_none());
+    /// drop(permit);
+    /// assert!(sem.try_acquire().is_some());
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         let mut state = self.state.lock();
         if state.available > 0 && state.waiters.is_empty() {
@@ -116,6 +139,18 @@ impl Semaphore {
     }
 
     /// Add `n` permits.
+    ///
+    /// ```
+    /// let sem = rt::sync::Semaphore::new(0);
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         let waiter = s.spawn(|| drop(sem.acquire()));
+    ///         sem.add_permits(2); // one goes to the waiter if it waits already
+    ///         waiter.join().unwrap();
+    ///     })
+    /// });
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
     pub fn add_permits(&self, n: usize) {
         let mut state = self.state.lock();
         for _ in 0..n {
@@ -124,6 +159,12 @@ impl Semaphore {
     }
 
     /// Permits free right now.
+    ///
+    /// ```
+    /// let sem = rt::sync::Semaphore::new(2);
+    /// let _permit = sem.acquire();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn available_permits(&self) -> usize {
         self.state.lock().available
     }
@@ -176,6 +217,15 @@ impl fmt::Debug for SemaphorePermit<'_> {
 impl Semaphore {
     /// Like [`acquire`](Self::acquire), for a semaphore in an `Arc`; the
     /// permit can move into another coroutine.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(rt::sync::Semaphore::new(1));
+    /// let permit = sem.clone().acquire_owned();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// rt::spawn(move || drop(permit)).join().unwrap(); // released in a coroutine
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
         std::mem::forget(self.acquire());
         OwnedSemaphorePermit { semaphore: self }

@@ -35,11 +35,24 @@ pub struct WaitGroup {
 
 impl WaitGroup {
     /// A wait group with a count of zero.
+    ///
+    /// ```
+    /// let wg = rt::sync::WaitGroup::new();
+    /// assert_eq!(wg.count(), 0);
+    /// wg.wait(); // zero: returns at once
+    /// ```
     pub fn new() -> WaitGroup {
         WaitGroup::default()
     }
 
     /// Add `n` to the count.
+    ///
+    /// ```
+    /// let wg = rt::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.add(1);
+    /// assert_eq!(wg.count(), 3);
+    /// ```
     pub fn add(&self, n: usize) {
         let mut inner = self.inner.lock();
         inner.0 = inner.0.checked_add(n).expect("WaitGroup count overflow");
@@ -68,11 +81,36 @@ impl WaitGroup {
     }
 
     /// The current count.
+    ///
+    /// ```
+    /// let wg = rt::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 1);
+    /// ```
     pub fn count(&self) -> usize {
         self.inner.lock().0
     }
 
     /// Park until the count is zero (at once if it is).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// let (wg, finished) = (rt::sync::WaitGroup::new(), AtomicUsize::new(0));
+    /// rt::run(|| {
+    ///     rt::scope(|s| {
+    ///         for _ in 0..3 {
+    ///             wg.add(1);
+    ///             s.spawn(|| {
+    ///                 finished.fetch_add(1, SeqCst);
+    ///                 wg.done();
+    ///             });
+    ///         }
+    ///         wg.wait();
+    ///         assert_eq!(finished.load(SeqCst), 3); // before the scope joins them
+    ///     })
+    /// });
+    /// ```
     pub fn wait(&self) {
         loop {
             let waiter = {
