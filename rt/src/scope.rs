@@ -184,6 +184,23 @@ pub struct ScopedJoinHandle<'scope, T> {
 }
 
 impl<T> ScopedJoinHandle<'_, T> {
+    /// Ask the coroutine to unwind at its next park point (see
+    /// [`JoinHandle::cancel`](crate::JoinHandle::cancel)); the scope still
+    /// waits for it to finish unwinding.
+    ///
+    /// ```
+    /// let (_tx, rx) = rt::chan::bounded::<u32>(0);
+    /// let cancelled = rt::run(|| rt::scope(|s| {
+    ///     let waiting = s.spawn(|| rx.recv());
+    ///     waiting.cancel();
+    ///     waiting.join().unwrap_err().is_cancelled()
+    /// }));
+    /// assert!(cancelled);
+    /// ```
+    pub fn cancel(&self) {
+        self.task.cancel();
+    }
+
     /// Wait for the coroutine and take its result.
     ///
     /// ```

@@ -410,3 +410,40 @@ fn forced_unwinds_do_not_poison() {
         assert!(ran && once.is_completed());
     });
 }
+
+#[test]
+fn semaphore_add_permits_hands_off_then_refuses_overflow() {
+    let sem = rt::sync::Semaphore::new(0);
+    sem.add_permits(3);
+    assert_eq!(sem.available_permits(), 3);
+    let full = rt::sync::Semaphore::new(usize::MAX);
+    let err = std::panic::catch_unwind(|| full.add_permits(1)).unwrap_err();
+    let message = err.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(
+        message.contains("more than usize::MAX permits"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rwlock_try_read_and_try_write_never_wait() {
+    let lock = rt::sync::RwLock::new(5);
+    {
+        let r1 = lock.try_read().unwrap();
+        let r2 = lock.try_read().unwrap();
+        assert_eq!(*r1 + *r2, 10);
+        assert!(matches!(
+            lock.try_write(),
+            Err(std::sync::TryLockError::WouldBlock)
+        ));
+    }
+    {
+        let mut w = lock.try_write().unwrap();
+        *w = 6;
+        assert!(matches!(
+            lock.try_read(),
+            Err(std::sync::TryLockError::WouldBlock)
+        ));
+    }
+    assert_eq!(*lock.read().unwrap(), 6);
+}

@@ -4,7 +4,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::LockResult;
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use super::poison_result;
 
@@ -200,6 +200,76 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.load(SeqCst)
+    }
+
+    /// Share the lock if that can be done without waiting.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(1);
+    /// let reader = lock.try_read().unwrap();
+    /// assert_eq!(*reader, 1);
+    /// assert!(lock.try_write().is_err()); // a reader holds it
+    /// ```
+    pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        {
+            let mut state = self.state.lock();
+            if state.writer || state.writers_waiting > 0 {
+                return Err(TryLockError::WouldBlock);
+            }
+            state.readers += 1;
+        }
+        poison_result(self.poisoned.load(SeqCst), RwLockReadGuard { lock: self })
+            .map_err(TryLockError::Poisoned)
+    }
+
+    /// Take the lock exclusively if that can be done without waiting.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(1);
+    /// *lock.try_write().unwrap() += 1;
+    /// assert_eq!(*lock.read().unwrap(), 2);
+    /// ```
+    pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        {
+            let mut state = self.state.lock();
+            if state.writer || state.readers > 0 {
+                return Err(TryLockError::WouldBlock);
+            }
+            state.writer = true;
+        }
+        let guard = RwLockWriteGuard {
+            lock: self,
+            panicking: crate::defer::panicking(),
+        };
+        poison_result(self.poisoned.load(SeqCst), guard).map_err(TryLockError::Poisoned)
+    }
+
+    /// Forget that a writer panicked.
+    ///
+    /// ```
+    /// let lock = rt::sync::RwLock::new(0);
+    /// let _ = rt::run(|| rt::scope(|s| s.spawn(|| {
+    ///     let _w = lock.write().unwrap();
+    ///     panic!("poison it");
+    /// }).join()));
+    /// assert!(lock.is_poisoned());
+    /// lock.clear_poison();
+    /// assert!(!lock.is_poisoned());
+    /// ```
+    pub fn clear_poison(&self) {
+        self.poisoned.store(false, SeqCst);
+    }
+
+    /// The value, through exclusive access (no locking needed).
+    ///
+    /// ```
+    /// let mut lock = rt::sync::RwLock::new(1);
+    /// *lock.get_mut().unwrap() += 1;
+    /// assert_eq!(lock.into_inner().unwrap(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        let poisoned = self.is_poisoned();
+        poison_result(poisoned, self.data.get_mut())
     }
 }
 

@@ -151,11 +151,21 @@ impl Semaphore {
     /// });
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the number of available permits would exceed `usize::MAX`.
     pub fn add_permits(&self, n: usize) {
         let mut state = self.state.lock();
-        for _ in 0..n {
-            Self::release_locked(&mut state);
+        // Waiters first (each notified one owns a permit), then the rest.
+        let mut left = n;
+        while left > 0 && state.waiters.notify_one() {
+            left -= 1;
         }
+        state.available = state
+            .available
+            .checked_add(left)
+            .expect("rt::sync::Semaphore::add_permits: more than usize::MAX permits");
     }
 
     /// Permits free right now.
