@@ -417,8 +417,13 @@ fn semaphore_add_permits_hands_off_then_refuses_overflow() {
     sem.add_permits(3);
     assert_eq!(sem.available_permits(), 3);
     let full = rt::sync::Semaphore::new(usize::MAX);
-    let err = std::panic::catch_unwind(|| full.add_permits(1)).unwrap_err();
-    let message = err.downcast_ref::<&str>().copied().unwrap_or_default();
+    let err =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| full.add_permits(1))).unwrap_err();
+    let message = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
     assert!(
         message.contains("more than usize::MAX permits"),
         "{message}"
