@@ -32,6 +32,7 @@ pub mod fs;
 mod join;
 mod local;
 mod loom;
+mod metrics;
 pub mod net;
 mod panic;
 mod reactor;
@@ -47,6 +48,7 @@ pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};
 pub use crate::join::{JoinError, JoinHandle};
 pub use crate::local::LocalKey;
+pub use crate::metrics::{Metrics, WorkerMetrics};
 pub use crate::panic::{Location, Panic};
 pub use crate::runtime::{
     run, spawn, try_spawn, Builder, CoroutineBuilder, Runtime, DEFAULT_STACK_SIZE,

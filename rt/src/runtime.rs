@@ -172,6 +172,11 @@ pub struct Runtime {
     threads: Vec<thread::JoinHandle<()>>,
 }
 
+// A panic on the caller's side never leaves the runtime half-updated
+// (coroutine panics are caught inside it), like std's thread handles.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
@@ -241,6 +246,60 @@ impl Runtime {
     /// ```
     pub fn spawned(&self) -> u64 {
         self.shared.spawned()
+    }
+
+    /// A snapshot of the runtime's counters: live and spawned coroutines,
+    /// parks, steals, queue depths per worker.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// let (tx, rx) = rt::chan::bounded::<()>(0);
+    /// let waiting = rt.spawn(move || rx.recv());
+    /// while rt.metrics().parks == 0 {
+    ///     std::thread::yield_now(); // until the coroutine parked in recv
+    /// }
+    /// assert_eq!(rt.metrics().live_coroutines, 1);
+    /// drop(tx);
+    /// assert!(waiting.join().unwrap().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn metrics(&self) -> crate::Metrics {
+        self.shared.metrics()
+    }
+
+    /// Panic unless every coroutine of this runtime has finished, waiting
+    /// up to `grace` for stragglers — Go's `goleak.VerifyNone` for tests:
+    /// call it at the end of a test to catch coroutines left behind.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// rt.block_on(|| rt::spawn(|| ()).join().unwrap());
+    /// rt.assert_no_leaks(Duration::from_secs(1)); // passes
+    ///
+    /// let (_tx, rx) = rt::chan::bounded::<()>(0);
+    /// drop(rt.spawn(move || rx.recv())); // detached, waits forever
+    /// let leak = std::panic::catch_unwind(|| rt.assert_no_leaks(Duration::from_millis(10)));
+    /// assert!(leak.is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn assert_no_leaks(&self, grace: std::time::Duration) {
+        let deadline = std::time::Instant::now() + grace;
+        loop {
+            let metrics = self.metrics();
+            if metrics.live_coroutines == 0 {
+                return;
+            }
+            if std::time::Instant::now() >= deadline {
+                panic!(
+                    "rt: {} coroutine(s) still alive after {grace:?} ({} spawned); \
+                     something spawned them and did not wait for them",
+                    metrics.live_coroutines, metrics.spawned
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 

@@ -50,9 +50,26 @@ struct Remote {
     stealer: Stealer<Arc<Task>>,
     /// Where the worker sleeps when idle.
     parker: Parker,
-    /// Coroutines spawned on this worker (a metric; written by the owner
-    /// only, on its own cache line so the write costs no sharing).
-    spawned: CachePadded<AtomicU64>,
+    /// Metrics, written by the owner only (plain load + store, no
+    /// read-modify-write), on their own cache line so the writes cost no
+    /// sharing.
+    counters: CachePadded<Counters>,
+}
+
+/// One worker's metric counters (see `crate::metrics`).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) finished: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) steals: AtomicU64,
+}
+
+impl Counters {
+    /// Add one; only the owning worker writes.
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
 }
 
 /// State shared by all workers of one runtime.
@@ -93,7 +110,7 @@ impl Shared {
                     inbox: Injector::new(),
                     stealer,
                     parker: Parker::new(),
-                    spawned: CachePadded::new(AtomicU64::new(0)),
+                    counters: CachePadded::new(Counters::default()),
                 })
                 .collect(),
             injector: Injector::new(),
@@ -152,8 +169,7 @@ impl Shared {
         };
         match worker {
             Some(worker) => {
-                let spawned = &self.remotes[worker.index()].spawned;
-                spawned.store(spawned.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                Counters::bump(&self.remotes[worker.index()].counters.spawned);
                 worker.push_fresh(task.clone());
             }
             None => {
@@ -262,9 +278,42 @@ impl Shared {
         let on_workers: u64 = self
             .remotes
             .iter()
-            .map(|r| r.spawned.load(Ordering::Relaxed))
+            .map(|r| r.counters.spawned.load(Ordering::Relaxed))
             .sum();
         on_workers + self.spawned_outside.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of the counters and queue depths.
+    pub(crate) fn metrics(&self) -> crate::metrics::Metrics {
+        let workers: Vec<crate::metrics::WorkerMetrics> = self
+            .remotes
+            .iter()
+            .map(|r| {
+                let c = &r.counters;
+                crate::metrics::WorkerMetrics {
+                    spawned: c.spawned.load(Ordering::Relaxed),
+                    finished: c.finished.load(Ordering::Relaxed),
+                    parks: c.parks.load(Ordering::Relaxed),
+                    steals: c.steals.load(Ordering::Relaxed),
+                    queue_depth: r.stealer.len() + r.inbox.len(),
+                }
+            })
+            .collect();
+        let finished: u64 = workers.iter().map(|w| w.finished).sum();
+        let spawned = self.spawned();
+        crate::metrics::Metrics {
+            live_coroutines: spawned.saturating_sub(finished),
+            spawned,
+            parks: workers.iter().map(|w| w.parks).sum(),
+            steals: workers.iter().map(|w| w.steals).sum(),
+            injector_depth: self.injector.len(),
+            workers,
+        }
+    }
+
+    /// This worker's counters.
+    pub(crate) fn counters(&self, worker: usize) -> &Counters {
+        &self.remotes[worker].counters
     }
 }
 

@@ -9,7 +9,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::task::{self, Body, Task};
 use super::timers::Timers;
-use super::Shared;
+use super::{Counters, Shared};
 use crate::coroutine::stack::{PooledStack, StackCache};
 use crate::coroutine::state::Parked;
 use crate::coroutine::{Resumed, Suspend};
@@ -308,6 +308,7 @@ impl Worker {
             }
             let stealer = &remotes[victim].stealer;
             if let Some(task) = steal_one(|| stealer.steal_batch_and_pop(&self.fresh)) {
+                Counters::bump(&self.shared.counters(self.index).steals);
                 return Some(task);
             }
         }
@@ -381,18 +382,22 @@ impl Worker {
         let resumed = task.resume();
         task::set_current(outer);
         match resumed {
-            Resumed::Suspended(Suspend::Park) => match task.state.transition_to_idle() {
-                // The IDLE state owns this reference from now on; the unpark
-                // that schedules the task takes it back (`Task::unpark`), so
-                // a park/wake cycle costs no reference-count traffic.
-                Parked::Idle => std::mem::forget(task),
-                Parked::Notified => self.ready.borrow_mut().push_back(task),
-            },
+            Resumed::Suspended(Suspend::Park) => {
+                Counters::bump(&self.shared.counters(self.index).parks);
+                match task.state.transition_to_idle() {
+                    // The IDLE state owns this reference from now on; the unpark
+                    // that schedules the task takes it back (`Task::unpark`), so
+                    // a park/wake cycle costs no reference-count traffic.
+                    Parked::Idle => std::mem::forget(task),
+                    Parked::Notified => self.ready.borrow_mut().push_back(task),
+                }
+            }
             Resumed::Suspended(Suspend::Yield) => {
                 self.ready.borrow_mut().push_back(task);
                 self.yielded.set(true);
             }
             Resumed::Finished => {
+                Counters::bump(&self.shared.counters(self.index).finished);
                 task.state.transition_to_done();
                 self.registry.borrow_mut().remove(&task);
                 let Body::Started(fiber) = task.take_body() else {
