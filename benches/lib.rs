@@ -12,3 +12,7 @@ pub const YIELDS: usize = 1_000_000;
 /// Round trips per run of `chan_pingpong`: two tasks bounce a `u64` over a
 /// pair of rendezvous channels, on 1 and on 2 workers.
 pub const PINGPONG_ROUND_TRIPS: usize = 500_000;
+
+/// The `http_plaintext` protocol shared by the Rust peers in `http/`.
+#[path = "http/proto.rs"]
+pub mod http;

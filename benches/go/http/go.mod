@@ -1,0 +1,3 @@
+module rtbench/http
+
+go 1.23
