@@ -13,6 +13,7 @@ pub const YIELDS: usize = 1_000_000;
 /// pair of rendezvous channels, on 1 and on 2 workers.
 pub const PINGPONG_ROUND_TRIPS: usize = 500_000;
 
-/// The `http_plaintext` protocol shared by the Rust peers in `http/`.
-#[path = "http/proto.rs"]
+/// The `http_plaintext` protocol shared by rt's `examples/http_hello.rs`
+/// and the Rust peers in `http/`.
+#[path = "../examples/http_proto.rs"]
 pub mod http;

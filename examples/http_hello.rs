@@ -27,101 +27,15 @@ use std::time::Duration;
 
 use rt::net::{TcpListener, TcpStream};
 
-/// The response to every request; `HELLO_CLOSE` to one that closes.
-const HELLO: &[u8] = concat!(
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n",
-    "\r\nHello, World!"
-)
-.as_bytes();
-const HELLO_CLOSE: &[u8] = concat!(
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n",
-    "Connection: close\r\n\r\nHello, World!"
-)
-.as_bytes();
-/// Read buffer per connection: the largest request we accept.
-const BUF_LEN: usize = 8192;
+#[path = "http_proto.rs"]
+mod proto;
 
-/// The first request at the start of a buffer.
-enum Parse {
-    /// All of it is here: `len` bytes (head and body).
-    Complete { len: usize, close: bool },
-    /// More bytes are needed.
-    Partial,
-    /// Not HTTP we understand: close the connection.
-    Invalid,
-}
-
-fn parse(buf: &[u8]) -> Parse {
-    let Some(head_len) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Parse::Partial;
-    };
-    let mut lines = buf[..head_len].split(|&b| b == b'\n');
-    let request_line = lines.next().unwrap_or_default();
-    let mut close = request_line.trim_ascii_end().ends_with(b"HTTP/1.0");
-    let mut body = 0;
-    for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return Parse::Invalid;
-        };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        if name.eq_ignore_ascii_case(b"connection") {
-            close = value.eq_ignore_ascii_case(b"close")
-                || (close && !value.eq_ignore_ascii_case(b"keep-alive"));
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                Some(n) => body = n,
-                None => return Parse::Invalid,
-            }
-        }
-    }
-    let len = head_len + 4 + body;
-    if buf.len() < len {
-        return Parse::Partial;
-    }
-    Parse::Complete { len, close }
-}
-
-/// Answer the complete requests at the start of `buf` into `out`: how many
-/// bytes they took, and whether the connection closes after `out`.
-fn respond(buf: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
-    let mut used = 0;
-    loop {
-        match parse(&buf[used..]) {
-            Parse::Complete { len, close } => {
-                out.extend_from_slice(if close { HELLO_CLOSE } else { HELLO });
-                used += len;
-                if close {
-                    return (used, true);
-                }
-            }
-            Parse::Partial => return (used, false),
-            Parse::Invalid => return (used, true),
-        }
-    }
-}
+use proto::{HELLO, HELLO_CLOSE};
 
 /// One connection, until the client closes it or asks us to.
-fn serve_connection(mut conn: TcpStream) -> io::Result<()> {
+fn serve_connection(conn: TcpStream) -> io::Result<()> {
     conn.set_nodelay(true)?;
-    let (mut buf, mut filled) = (vec![0; BUF_LEN], 0);
-    let mut out = Vec::with_capacity(BUF_LEN);
-    loop {
-        let n = conn.read(&mut buf[filled..])?;
-        if n == 0 {
-            return Ok(());
-        }
-        filled += n;
-        let (used, close) = respond(&buf[..filled], &mut out);
-        if !out.is_empty() {
-            conn.write_all(&out)?;
-            out.clear();
-        }
-        if close || (used == 0 && filled == BUF_LEN) {
-            return Ok(());
-        }
-        buf.copy_within(used..filled, 0);
-        filled -= used;
-    }
+    proto::serve_connection(conn)
 }
 
 /// Accept forever, one coroutine per connection.

@@ -1,4 +1,4 @@
-//! `http_plaintext` peer: the shared protocol (`proto.rs`) hand-rolled on
+//! `http_plaintext` peer: the shared protocol (`examples/http_proto.rs`) hand-rolled on
 //! `may::net`, one coroutine per connection, plain blocking reads and
 //! writes — the same program as rt's `examples/http_hello.rs`.
 //!

@@ -1,4 +1,4 @@
-//! `http_plaintext` peer: the shared protocol (`proto.rs`) on `std::net`,
+//! `http_plaintext` peer: the shared protocol (`examples/http_proto.rs`) on `std::net`,
 //! one OS thread per connection (`--workers` is accepted and ignored).
 //!
 //! `cargo run --release -p rt-benches --example http_std -- --addr 127.0.0.1:8080`

@@ -1,4 +1,4 @@
-//! `http_plaintext` peer: the shared protocol (`proto.rs`) hand-rolled on
+//! `http_plaintext` peer: the shared protocol (`examples/http_proto.rs`) hand-rolled on
 //! `tokio::net`, one task per connection; a current-thread runtime for
 //! `--workers 1`, a multi-thread one otherwise.
 //!

@@ -1,6 +1,6 @@
-//! The `http_plaintext` protocol every Rust peer speaks: the same parser,
-//! responses and connection loop as rt's side, `examples/http_hello.rs`
-//! (which keeps its own copy so that it reads on its own).
+//! The `http_plaintext` protocol every Rust server speaks — rt's
+//! `examples/http_hello.rs` and the peers in `benches/http/` include this
+//! one file, so they answer byte for byte alike.
 //! `http_hello --check ADDR` verifies a running peer byte for byte, and
 //! `benches/http.sh` runs it against each peer before measuring.
 //!
@@ -9,6 +9,10 @@
 //! with one write; a request split across reads waits for the rest; a
 //! `Content-Length` body is skipped; a malformed request, or one that does
 //! not fit in [`BUF_LEN`], closes the connection.
+
+// Each includer uses a different part of it (the peers `args`, the
+// example its own command line).
+#![allow(dead_code)]
 
 use std::io::{self, Read, Write};
 
