@@ -13,6 +13,7 @@
 ///     let hs: Vec<_> = (0..100).map(|_| rt::spawn(rt::yield_now)).collect();
 ///     hs.into_iter().for_each(|h| h.join().unwrap());
 /// });
+/// rt.assert_no_leaks(std::time::Duration::from_secs(5)); // all finished
 /// let m = rt.metrics();
 /// assert_eq!(m.spawned, 101); // block_on's coroutine and 100 more
 /// assert_eq!(m.live_coroutines, 0);

@@ -4,6 +4,7 @@ use std::io;
 use std::panic::resume_unwind;
 use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
@@ -11,6 +12,10 @@ use crate::coroutine::stack::StackPool;
 use crate::join::{report_unobserved, run_to_completion, wait_typed, JoinHandle};
 use crate::scheduler::task::Task;
 use crate::scheduler::{self, Shared, Worker};
+
+/// How long a worker may run one coroutine before the monitor reports it
+/// ([`Builder::monitor`]).
+pub const DEFAULT_MONITOR_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// Default usable bytes per coroutine stack.
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
@@ -30,6 +35,8 @@ pub struct Builder {
     stack_size: usize,
     /// Prefix of worker thread names.
     thread_name: String,
+    /// Report a worker stuck in one coroutine this long; `None`: off.
+    monitor: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -51,7 +58,25 @@ impl Builder {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
             thread_name: "rt-worker".to_owned(),
+            monitor: Some(DEFAULT_MONITOR_THRESHOLD),
         }
+    }
+
+    /// Report (on stderr, once per episode) a worker that has been running
+    /// one coroutine for longer than `threshold` without it parking or
+    /// yielding — typically a blocking call that belongs in
+    /// [`rt::blocking`](crate::blocking). `None` turns the monitor thread
+    /// off. Default: 100 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = rt::Builder::new().monitor(Some(Duration::from_secs(1))).build()?;
+    /// let quiet = rt::Builder::new().monitor(None).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn monitor(mut self, threshold: Option<Duration>) -> Builder {
+        self.monitor = threshold;
+        self
     }
 
     /// Number of worker threads (at least 1).
@@ -148,6 +173,11 @@ impl Builder {
                 .spawn(move || Worker::new(index, shared, deque).run())?;
             runtime.threads.push(thread);
         }
+        if let Some(threshold) = self.monitor {
+            runtime
+                .threads
+                .push(crate::scheduler::monitor::start(shared, threshold)?);
+        }
         Ok(runtime)
     }
 }
@@ -199,6 +229,7 @@ impl Runtime {
     /// assert_eq!(n, 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send,
@@ -228,6 +259,7 @@ impl Runtime {
     /// assert_eq!(rt.spawn(|| 1 + 1).join().unwrap(), 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -349,6 +381,7 @@ pub(crate) unsafe fn wait_unwind_safe<T>(task: &Task) -> Result<T, crate::JoinEr
 ///
 /// Everything `f` borrows must stay valid until the task's result is
 /// complete.
+#[track_caller]
 pub(crate) unsafe fn spawn_raw<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
@@ -367,9 +400,10 @@ where
         }
     };
     // SAFETY: forwarded to our caller.
-    unsafe { shared.spawn(name, body) }
+    unsafe { shared.spawn(name, std::panic::Location::caller(), body) }
 }
 
+#[track_caller]
 fn spawn_named<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
@@ -412,6 +446,7 @@ fn default_runtime() -> &'static Runtime {
 /// let answer = rt::run(|| rt::spawn(|| 42).join().unwrap());
 /// assert_eq!(answer, 42);
 /// ```
+#[track_caller]
 pub fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send,
@@ -433,6 +468,7 @@ where
 ///     assert_eq!(h.join().unwrap(), "hello");
 /// });
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -448,6 +484,7 @@ where
 /// let h = rt::try_spawn(|| 1).expect("a stack is available");
 /// assert_eq!(h.join().unwrap(), 1);
 /// ```
+#[track_caller]
 pub fn try_spawn<F, T>(f: F) -> io::Result<JoinHandle<T>>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -508,6 +545,7 @@ impl CoroutineBuilder {
     /// assert_eq!(n, 42);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,

@@ -130,6 +130,7 @@ impl<'scope> Scope<'scope, '_> {
     /// }));
     /// assert_eq!(sum, 6);
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -153,7 +154,10 @@ impl<'scope> Scope<'scope, '_> {
         self.state.running.fetch_add(1, Ordering::AcqRel);
         // SAFETY: `scope` waits for `running` to drop to zero before it
         // returns, even while unwinding, so the borrows of `f` outlive it.
-        match unsafe { self.shared.spawn(None, body) } {
+        match unsafe {
+            self.shared
+                .spawn(None, std::panic::Location::caller(), body)
+        } {
             Ok(task) => ScopedJoinHandle {
                 task,
                 scope: &self.state,

@@ -16,6 +16,7 @@
 //! See `docs/scheduler.md` for the design and `idle.rs` for the wake rules.
 
 mod idle;
+pub(crate) mod monitor;
 mod parker;
 pub(crate) mod task;
 mod timers;
@@ -56,13 +57,20 @@ struct Remote {
     counters: CachePadded<Counters>,
 }
 
-/// One worker's metric counters (see `crate::metrics`).
+/// One worker's metric counters (see `crate::metrics`) and what it is
+/// running now (for the monitor, `monitor.rs`).
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) finished: AtomicU64,
     pub(crate) parks: AtomicU64,
     pub(crate) steals: AtomicU64,
+    /// Coroutines resumed so far: unchanged for long = stuck in one.
+    pub(crate) resumes: AtomicU64,
+    /// Id of the coroutine being resumed; 0 while the worker is idle.
+    pub(crate) running: AtomicU64,
+    /// Where that coroutine was spawned (a `&'static Location`).
+    pub(crate) running_spawned_at: std::sync::atomic::AtomicPtr<std::panic::Location<'static>>,
 }
 
 impl Counters {
@@ -146,6 +154,7 @@ impl Shared {
     pub(crate) unsafe fn spawn(
         self: &Arc<Self>,
         name: Option<Box<str>>,
+        spawned_at: &'static std::panic::Location<'static>,
         body: impl FnOnce() + Send,
     ) -> io::Result<Arc<Task>> {
         let worker = worker::current_of(self);
@@ -162,10 +171,10 @@ impl Shared {
         let task = match worker.and_then(Worker::take_recycled) {
             Some(mut task) => {
                 let reused = Arc::get_mut(&mut task).expect("recycled tasks are unshared");
-                reused.reuse(id, name, body);
+                reused.reuse(id, name, spawned_at, body);
                 task
             }
-            None => Arc::new(Task::new(self.clone(), id, name, body)),
+            None => Arc::new(Task::new(self.clone(), id, name, spawned_at, body)),
         };
         match worker {
             Some(worker) => {

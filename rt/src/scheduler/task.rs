@@ -45,6 +45,8 @@ pub(crate) struct Task {
     id: CoroutineId,
     /// Optional name, for messages and dumps.
     name: Option<Box<str>>,
+    /// Where it was spawned (for the monitor's and dump's messages).
+    spawned_at: &'static std::panic::Location<'static>,
     /// Index of the worker it first ran on and must always run on (written
     /// once, by that worker, before anyone can unpark it).
     home: AtomicUsize,
@@ -93,12 +95,14 @@ impl Task {
         shared: Arc<Shared>,
         id: CoroutineId,
         name: Option<Box<str>>,
+        spawned_at: &'static std::panic::Location<'static>,
         body: Body,
     ) -> Task {
         Task {
             state: State::new_scheduled(),
             id,
             name,
+            spawned_at,
             home: AtomicUsize::new(NO_HOME),
             body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
@@ -118,10 +122,17 @@ impl Task {
 
     /// Make a finished, unshared task a new one (see `Worker::recycle`),
     /// keeping its allocation and its runtime.
-    pub(super) fn reuse(&mut self, id: CoroutineId, name: Option<Box<str>>, body: Body) {
+    pub(super) fn reuse(
+        &mut self,
+        id: CoroutineId,
+        name: Option<Box<str>>,
+        spawned_at: &'static std::panic::Location<'static>,
+        body: Body,
+    ) {
         self.state = State::new_scheduled();
         self.id = id;
         self.name = name;
+        self.spawned_at = spawned_at;
         *self.home.get_mut() = NO_HOME;
         self.body = UnsafeCell::new(body);
         self.unwinding.set(false);
@@ -253,6 +264,16 @@ impl Task {
             // holds it, and teardown follows.
             drop(unsafe { Arc::from_raw(self) });
         }
+    }
+
+    /// Its id.
+    pub(crate) fn id(&self) -> CoroutineId {
+        self.id
+    }
+
+    /// Where it was spawned.
+    pub(crate) fn spawned_at(&self) -> &'static std::panic::Location<'static> {
+        self.spawned_at
     }
 
     /// A printable name: `coroutine 7 "name"`.

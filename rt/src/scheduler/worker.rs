@@ -324,6 +324,11 @@ impl Worker {
 
     /// Sleep until woken; rule 3 of `idle.rs` on the way down.
     fn park(&self) {
+        // Not running anything: the monitor must not think it is stuck.
+        self.shared
+            .counters(self.index)
+            .running
+            .store(0, Ordering::Relaxed);
         let was_searching = self.searching.replace(false);
         let idle = &self.shared.idle;
         let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
@@ -378,6 +383,15 @@ impl Worker {
             self.registry.borrow_mut().insert(&task);
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
+        let counters = self.shared.counters(self.index);
+        Counters::bump(&counters.resumes);
+        counters
+            .running
+            .store(task.id().as_u64(), Ordering::Relaxed);
+        counters.running_spawned_at.store(
+            std::ptr::from_ref(task.spawned_at()).cast_mut(),
+            Ordering::Relaxed,
+        );
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
         task::set_current(outer);
