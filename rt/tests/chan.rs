@@ -496,3 +496,38 @@ fn close_wakes_a_parked_select() {
         assert_eq!(other_rx.recv(), Ok(1));
     });
 }
+
+/// Close empties the wait queues in batches: with far more waiters than a
+/// batch, every receiver still sees the close and every sender gets its
+/// value back.
+#[test]
+fn close_wakes_thousands_of_waiters() {
+    runtime(2).block_on(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let receivers: Vec<_> = (0..1_000)
+            .map(|_| {
+                let rx = rx.clone();
+                rt::spawn(move || rx.recv())
+            })
+            .collect();
+        let (tx2, _rx2) = chan::bounded::<u32>(0);
+        let senders: Vec<_> = (0..1_000)
+            .map(|i| {
+                let tx2 = tx2.clone();
+                rt::spawn(move || tx2.send(i).map_err(|e| e.into_inner()))
+            })
+            .collect();
+        rt::sleep(Duration::from_millis(20));
+        assert!(tx.close());
+        assert!(tx2.close());
+        assert!(receivers
+            .into_iter()
+            .all(|r| r.join().unwrap() == Err(RecvError)));
+        let mut back: Vec<u32> = senders
+            .into_iter()
+            .map(|s| s.join().unwrap().unwrap_err())
+            .collect();
+        back.sort_unstable();
+        assert_eq!(back, (0..1_000).collect::<Vec<_>>());
+    });
+}

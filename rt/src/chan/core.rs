@@ -139,10 +139,14 @@ impl<T> Waiters<T> {
         false
     }
 
-    /// Claim every live entry (close): each completes with its slot as it is.
-    fn claim_all(&mut self, wake: &mut Vec<Wake>) {
-        while let Some(claimed) = self.claim(std::ptr::null()) {
-            wake.push(claimed.done());
+    /// Claim up to `n` live entries (close): each completes with its slot
+    /// as it is.
+    fn claim_some(&mut self, n: usize, wake: &mut Vec<Wake>) {
+        for _ in 0..n {
+            match self.claim(std::ptr::null()) {
+                Some(claimed) => wake.push(claimed.done()),
+                None => return,
+            }
         }
     }
 }
@@ -355,18 +359,29 @@ impl<T> Chan<T> {
     /// the channel closed; buffered values stay for the receivers.
     /// Returns `false` if it was already closed.
     pub(crate) fn close(&self) -> bool {
-        let mut wake_up = Vec::new();
-        {
-            let mut inner = self.inner.lock();
-            if inner.closed {
-                return false;
-            }
-            inner.closed = true;
-            inner.senders.claim_all(&mut wake_up);
-            inner.receivers.claim_all(&mut wake_up);
+        /// Waiters woken per lock hold: bounded memory and lock hold time
+        /// however many wait (a million parked receivers, say).
+        const BATCH: usize = 64;
+        let mut wake_up = Vec::with_capacity(BATCH);
+        let mut inner = self.inner.lock();
+        if inner.closed {
+            return false;
         }
-        wake_up.into_iter().for_each(|w| wake(Some(w)));
-        true
+        // From here on nobody queues (every operation sees `closed`), so
+        // the queues can be emptied over several lock holds.
+        inner.closed = true;
+        loop {
+            inner.senders.claim_some(BATCH, &mut wake_up);
+            inner
+                .receivers
+                .claim_some(BATCH - wake_up.len(), &mut wake_up);
+            if wake_up.is_empty() {
+                return true;
+            }
+            drop(inner);
+            wake_up.drain(..).for_each(|w| wake(Some(w)));
+            inner = self.inner.lock();
+        }
     }
 
     /// The last receiver is gone: close, and drop what nobody can receive.
