@@ -96,14 +96,21 @@ impl Pool {
 /// let n = rt::run(|| rt::blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0)));
 /// assert!(n > 0);
 ///
-/// // Many coroutines can wait on slow calls without stalling the workers.
-/// rt::run(|| {
-///     let start = std::time::Instant::now();
+/// // Many coroutines can wait on slow calls at once, on a single worker:
+/// // eight jobs that each wait until all eight are running finish only
+/// // because the pool runs them side by side while the worker moves on.
+/// use std::sync::{Arc, Barrier};
+/// let rt = rt::Builder::new().workers(1).build().unwrap();
+/// let all_running = Arc::new(Barrier::new(8));
+/// rt.block_on(|| {
 ///     let hs: Vec<_> = (0..8)
-///         .map(|_| rt::spawn(|| rt::blocking(|| std::thread::sleep(std::time::Duration::from_millis(50)))))
+///         .map(|_| {
+///             let all_running = all_running.clone();
+///             rt::spawn(move || rt::blocking(move || all_running.wait().is_leader()))
+///         })
 ///         .collect();
-///     hs.into_iter().for_each(|h| h.join().unwrap());
-///     assert!(start.elapsed() < std::time::Duration::from_millis(400));
+///     let leaders = hs.into_iter().map(|h| h.join().unwrap()).filter(|&l| l).count();
+///     assert_eq!(leaders, 1);
 /// });
 /// ```
 pub fn blocking<F, T>(f: F) -> T

@@ -4,6 +4,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rt::net::{TcpListener, TcpStream};
@@ -347,14 +348,23 @@ fn unix_stream_echo_and_half_close() {
 #[test]
 fn blocking_runs_off_the_worker_and_returns_values_and_panics() {
     rt::Builder::new().workers(1).build().unwrap().block_on(|| {
-        // One worker, eight 50 ms blocking calls: they overlap on the pool
-        // while the worker keeps running other coroutines.
-        let start = Instant::now();
-        let sleepers: Vec<_> = (0..8u64)
+        // One worker, eight blocking calls that each wait (up to 10 s) until
+        // all eight are running: they can only all succeed if the pool runs
+        // them side by side while the worker keeps scheduling coroutines.
+        let running = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+        let jobs: Vec<_> = (0..8u64)
             .map(|i| {
+                let running = running.clone();
                 rt::spawn(move || {
                     rt::blocking(move || {
-                        std::thread::sleep(Duration::from_millis(50));
+                        let (count, all) = &*running;
+                        let mut count = count.lock().unwrap();
+                        *count += 1;
+                        all.notify_all();
+                        let (count, timeout) = all
+                            .wait_timeout_while(count, Duration::from_secs(10), |c| *c < 8)
+                            .unwrap();
+                        assert!(!timeout.timed_out(), "only {} ran at once", *count);
                         i * 2
                     })
                 })
@@ -362,9 +372,8 @@ fn blocking_runs_off_the_worker_and_returns_values_and_panics() {
             .collect();
         let quick = rt::spawn(|| 7).join().unwrap();
         assert_eq!(quick, 7);
-        let sum: u64 = sleepers.into_iter().map(|s| s.join().unwrap()).sum();
+        let sum: u64 = jobs.into_iter().map(|s| s.join().unwrap()).sum();
         assert_eq!(sum, 56);
-        assert!(start.elapsed() < Duration::from_millis(8 * 50));
         // A panic comes back to the coroutine, where it can be recovered.
         let err = rt::spawn(|| rt::blocking(|| -> u32 { panic!("in the pool") }))
             .join()
