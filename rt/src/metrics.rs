@@ -27,7 +27,8 @@ pub struct Metrics {
     pub live_coroutines: u64,
     /// Coroutines spawned since the runtime started.
     pub spawned: u64,
-    /// Times a coroutine parked (waited for a channel, lock, timer, I/O…).
+    /// Times a coroutine switched out without finishing: it parked
+    /// (waited for a channel, lock, timer, I/O…) or yielded.
     pub parks: u64,
     /// Batches of unstarted coroutines stolen between workers.
     pub steals: u64,
@@ -53,7 +54,7 @@ pub struct WorkerMetrics {
     pub spawned: u64,
     /// Coroutines that finished on this worker.
     pub finished: u64,
-    /// Parks of coroutines homed on this worker.
+    /// Parks (and yields) of coroutines homed on this worker.
     pub parks: u64,
     /// Steals this worker made from the others.
     pub steals: u64,

@@ -63,7 +63,6 @@ struct Remote {
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) finished: AtomicU64,
-    pub(crate) parks: AtomicU64,
     pub(crate) steals: AtomicU64,
     /// Coroutines resumed so far: unchanged for long = stuck in one.
     pub(crate) resumes: AtomicU64,
@@ -104,12 +103,18 @@ pub(crate) struct Shared {
     spawned_outside: AtomicU64,
     /// Socket readiness, polled by idle workers.
     pub(crate) reactor: Reactor,
+    /// A monitor thread watches the workers: they publish what they run.
+    pub(crate) monitored: bool,
 }
 
 impl Shared {
     /// Shared state for `num_workers` workers whose local FIFOs are
     /// stolen from through `stealers`.
-    pub(crate) fn new(stealers: Vec<Stealer<Arc<Task>>>, stacks: StackPool) -> io::Result<Shared> {
+    pub(crate) fn new(
+        stealers: Vec<Stealer<Arc<Task>>>,
+        stacks: StackPool,
+        monitored: bool,
+    ) -> io::Result<Shared> {
         let num_workers = stealers.len();
         Ok(Shared {
             remotes: stealers
@@ -129,6 +134,7 @@ impl Shared {
             has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
             reactor: Reactor::new()?,
+            monitored,
         })
     }
 
@@ -302,7 +308,11 @@ impl Shared {
                 crate::metrics::WorkerMetrics {
                     spawned: c.spawned.load(Ordering::Relaxed),
                     finished: c.finished.load(Ordering::Relaxed),
-                    parks: c.parks.load(Ordering::Relaxed),
+                    // Every resume ends in a park, a yield or the end.
+                    parks: c
+                        .resumes
+                        .load(Ordering::Relaxed)
+                        .saturating_sub(c.finished.load(Ordering::Relaxed)),
                     steals: c.steals.load(Ordering::Relaxed),
                     queue_depth: r.stealer.len() + r.inbox.len(),
                 }

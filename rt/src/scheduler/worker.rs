@@ -202,6 +202,18 @@ impl Worker {
         }
     }
 
+    /// For the monitor (`monitor.rs`): what this worker runs from now on
+    /// (plain stores to its own cache line).
+    fn publish_running(counters: &Counters, task: &Task) {
+        counters
+            .running
+            .store(task.id().as_u64(), Ordering::Relaxed);
+        counters.running_spawned_at.store(
+            std::ptr::from_ref(task.spawned_at()).cast_mut(),
+            Ordering::Relaxed,
+        );
+    }
+
     /// Queue an unstarted coroutine spawned on this worker.
     pub(super) fn push_fresh(&self, task: Arc<Task>) {
         self.fresh.push(task);
@@ -385,19 +397,14 @@ impl Worker {
         }
         let counters = self.shared.counters(self.index);
         Counters::bump(&counters.resumes);
-        counters
-            .running
-            .store(task.id().as_u64(), Ordering::Relaxed);
-        counters.running_spawned_at.store(
-            std::ptr::from_ref(task.spawned_at()).cast_mut(),
-            Ordering::Relaxed,
-        );
+        if self.shared.monitored {
+            Self::publish_running(counters, &task);
+        }
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
         task::set_current(outer);
         match resumed {
             Resumed::Suspended(Suspend::Park) => {
-                Counters::bump(&self.shared.counters(self.index).parks);
                 match task.state.transition_to_idle() {
                     // The IDLE state owns this reference from now on; the unpark
                     // that schedules the task takes it back (`Task::unpark`), so
