@@ -15,6 +15,12 @@ use crate::scheduler::{self, Shared, Worker};
 
 /// How long a worker may run one coroutine before the monitor reports it
 /// ([`Builder::monitor`]).
+///
+/// ```
+/// // Twice as patient as the default:
+/// let rt = rt::Builder::new().monitor(Some(2 * rt::DEFAULT_MONITOR_THRESHOLD)).build()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const DEFAULT_MONITOR_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// Default usable bytes per coroutine stack.

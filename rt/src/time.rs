@@ -45,13 +45,9 @@ pub fn sleep(duration: Duration) {
 /// assert!(Instant::now() >= deadline);
 /// ```
 pub fn sleep_until(deadline: Instant) {
-    let on_coroutine = scheduler::wake_at(deadline);
+    let timer = scheduler::wake_at(deadline);
     while Instant::now() < deadline {
-        if on_coroutine {
-            task::park();
-        } else {
-            task::park_thread_until(deadline);
-        }
+        task::park_until(deadline, timer);
     }
 }
 

@@ -395,6 +395,11 @@ impl<T> Chan<T> {
         self.inner.lock().closed
     }
 
+    /// The buffer size; `None` for an unbounded channel.
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        (self.cap != usize::MAX).then_some(self.cap)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.inner.lock().buf.len()
     }

@@ -230,7 +230,7 @@ impl<T> Sender<T> {
     /// assert_eq!(rt::chan::unbounded::<u8>().0.capacity(), None);
     /// ```
     pub fn capacity(&self) -> Option<usize> {
-        (self.chan.cap != usize::MAX).then_some(self.chan.cap)
+        self.chan.capacity()
     }
 }
 
@@ -400,7 +400,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rt::chan::bounded::<u8>(8).1.capacity(), Some(8));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
-        (self.chan.cap != usize::MAX).then_some(self.chan.cap)
+        self.chan.capacity()
     }
 
     pub(crate) fn chan(&self) -> &Chan<T> {

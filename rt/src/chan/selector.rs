@@ -193,7 +193,7 @@ impl Selector {
             }
         }
         let guard = OnUnwind(self, dequeue, std::marker::PhantomData);
-        let on_coroutine = deadline.is_some_and(crate::scheduler::wake_at);
+        let timer = deadline.is_some_and(crate::scheduler::wake_at);
         let woken = loop {
             if self.done.load(Ordering::Acquire) {
                 break self.fired();
@@ -214,11 +214,7 @@ impl Selector {
                             Err(arm) => Woken::Fired(arm),
                         };
                     }
-                    if on_coroutine {
-                        park();
-                    } else {
-                        crate::scheduler::task::park_thread_until(deadline);
-                    }
+                    crate::scheduler::task::park_until(deadline, timer);
                 }
             }
         };

@@ -40,30 +40,16 @@ impl<S: mio::event::Source> Registered<S> {
     }
 
     /// Run the non-blocking `op` until it does not say `WouldBlock`,
-    /// parking for `dir` readiness in between, until `deadline` if any.
+    /// parking for `dir` readiness in between, for at most `timeout`.
     pub(crate) fn run<R>(
         &self,
         dir: Direction,
         timeout: Option<Duration>,
-        mut op: impl FnMut(&S) -> io::Result<R>,
+        op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        let mut deadline = None;
-        loop {
-            let seen = self.state.generation(dir);
-            match op(&self.source) {
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    if deadline.is_none() {
-                        deadline = timeout.map(|t| Instant::now() + t);
-                    }
-                    self.state.wait(dir, seen, deadline)?;
-                }
-                result => return result,
-            }
-        }
+        self.run_marking(dir, timeout, op, |_| false)
     }
-}
 
-impl<S: mio::event::Source> Registered<S> {
     /// [`Registered::run`] for a stream read or write of up to `len`
     /// bytes: a short transfer marks the direction drained, and the next
     /// call waits for readiness without trying the system call first (see
@@ -73,19 +59,33 @@ impl<S: mio::event::Source> Registered<S> {
         dir: Direction,
         timeout: Option<Duration>,
         len: usize,
-        mut op: impl FnMut(&S) -> io::Result<usize>,
+        op: impl FnMut(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
+        self.run_marking(dir, timeout, op, |&n| n > 0 && n < len)
+    }
+
+    /// The loop of both: `drained(result)` says whether a success left the
+    /// direction known-drained.
+    fn run_marking<R>(
+        &self,
+        dir: Direction,
+        timeout: Option<Duration>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> io::Result<R> {
         let mut deadline = None;
         loop {
             let seen = self.state.generation(dir);
             if !self.state.is_drained(dir, seen) {
                 match op(&self.source) {
-                    Ok(n) if n > 0 && n < len => {
-                        self.state.set_drained(dir, seen);
-                        return Ok(n);
+                    Ok(value) => {
+                        if drained(&value) {
+                            self.state.set_drained(dir, seen);
+                        }
+                        return Ok(value);
                     }
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                    result => return result,
+                    Err(err) => return Err(err),
                 }
             }
             if deadline.is_none() {
@@ -93,6 +93,25 @@ impl<S: mio::event::Source> Registered<S> {
             }
             self.state.wait(dir, seen, deadline)?;
         }
+    }
+}
+
+/// The result of a non-blocking `connect` once the socket is writable:
+/// `Ok` if connected, the socket's error if it failed, `WouldBlock`
+/// (wait more) if the readiness was spurious.
+pub(crate) fn connected<A>(
+    pending_error: io::Result<Option<io::Error>>,
+    peer: io::Result<A>,
+) -> io::Result<()> {
+    if let Some(err) = pending_error? {
+        return Err(err);
+    }
+    match peer {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::NotConnected => {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        Err(err) => Err(err),
     }
 }
 

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::registered::{Conn, Registered};
+use super::registered::{connected, Conn, Registered};
 use crate::reactor::Direction;
 
 /// A TCP socket server, listening for connections; `accept` parks the
@@ -257,16 +257,7 @@ impl TcpStream {
         // Writable means connected or failed; a spurious event means wait more.
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         io.run(Direction::Write, timeout, |s| {
-            if let Some(err) = s.take_error()? {
-                return Err(err);
-            }
-            match s.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-                Err(err) => Err(err),
-            }
+            connected(s.take_error(), s.peer_addr())
         })?;
         Ok(stream)
     }

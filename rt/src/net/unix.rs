@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::registered::{Conn, Registered};
+use super::registered::{connected, Conn, Registered};
 use crate::reactor::Direction;
 
 /// A Unix domain socket server.
@@ -168,16 +168,7 @@ impl UnixStream {
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
         stream.inner.registered().run(Direction::Write, None, |s| {
-            if let Some(err) = s.take_error()? {
-                return Err(err);
-            }
-            match s.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-                Err(err) => Err(err),
-            }
+            connected(s.take_error(), s.peer_addr())
         })?;
         Ok(stream)
     }

@@ -478,9 +478,16 @@ fn park_thread(until: Option<Instant>) {
     });
 }
 
-/// [`park`] for a plain thread that must also wake at `deadline`.
-pub(crate) fn park_thread_until(deadline: Instant) {
-    park_thread(Some(deadline));
+/// [`park`] that also returns around `deadline`: `timer` is what
+/// `scheduler::wake_at(deadline)` said — a coroutine with a timer parks
+/// normally, anything else (a plain thread, a coroutine being torn down)
+/// parks its thread with a timeout.
+pub(crate) fn park_until(deadline: Instant, timer: bool) {
+    if timer {
+        park();
+    } else {
+        park_thread(Some(deadline));
+    }
 }
 
 /// Let other coroutines on this worker run, then continue.

@@ -142,7 +142,7 @@ pub(crate) fn wait_until(
             }
         }
         Some(deadline) => {
-            let in_coroutine = crate::scheduler::wake_at(deadline);
+            let timer = crate::scheduler::wake_at(deadline);
             while !waiter.is_notified() {
                 let now = Instant::now();
                 if now >= deadline {
@@ -150,11 +150,7 @@ pub(crate) fn wait_until(
                     // notified after all, and pass that on).
                     return false;
                 }
-                if in_coroutine {
-                    park();
-                } else {
-                    crate::scheduler::task::park_thread_until(deadline);
-                }
+                crate::scheduler::task::park_until(deadline, timer);
             }
         }
     }
