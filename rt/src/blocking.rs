@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::scheduler::task::WaitReason;
+
 /// Most threads the pool runs at once (tokio's default is the same).
 pub(crate) const MAX_THREADS: usize = 512;
 /// An idle pool thread exits after this long without work.
@@ -113,6 +115,7 @@ impl Pool {
 ///     assert_eq!(leaders, 1);
 /// });
 /// ```
+#[track_caller]
 pub fn blocking<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send + 'static,
@@ -128,7 +131,7 @@ where
         // receives, and the result is dropped.
         let _ = sender.try_send(result);
     }));
-    match receiver.recv() {
+    match receiver.recv_for(WaitReason::Blocking) {
         Ok(Ok(value)) => value,
         Ok(Err(payload)) => resume_unwind(payload),
         Err(_) => unreachable!("the blocking job always sends its result"),

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use crate::blocking::blocking;
 
 /// Run a `std::fs` call on the blocking pool with an owned path.
+#[track_caller]
 fn on_pool<T: Send + 'static>(
     path: &Path,
     f: impl FnOnce(PathBuf) -> io::Result<T> + Send + 'static,
@@ -37,6 +38,7 @@ fn on_pool<T: Send + 'static>(
 /// assert_eq!(rt::run(|| rt::fs::read(&path)).unwrap(), [1, 2, 3]);
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
+#[track_caller]
 pub fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     on_pool(path.as_ref(), std::fs::read)
 }
@@ -49,6 +51,7 @@ pub fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// assert_eq!(rt::run(|| rt::fs::read_to_string(&path)).unwrap(), "text");
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
+#[track_caller]
 pub fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     on_pool(path.as_ref(), std::fs::read_to_string)
 }
@@ -61,6 +64,7 @@ pub fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"bytes");
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
+#[track_caller]
 pub fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let contents = contents.as_ref().to_vec();
     on_pool(path.as_ref(), move |path| std::fs::write(path, contents))
@@ -74,6 +78,7 @@ pub fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<(
 /// assert!(dir.is_dir());
 /// # std::fs::remove_dir_all(dir.parent().unwrap().parent().unwrap()).unwrap();
 /// ```
+#[track_caller]
 pub fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     on_pool(path.as_ref(), std::fs::create_dir_all)
 }
@@ -86,6 +91,7 @@ pub fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 /// rt::run(|| rt::fs::remove_file(&path)).unwrap();
 /// assert!(!path.exists());
 /// ```
+#[track_caller]
 pub fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
     on_pool(path.as_ref(), std::fs::remove_file)
 }
@@ -98,6 +104,7 @@ pub fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
 /// rt::run(|| rt::fs::remove_dir_all(&dir)).unwrap();
 /// assert!(!dir.exists());
 /// ```
+#[track_caller]
 pub fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     on_pool(path.as_ref(), std::fs::remove_dir_all)
 }
@@ -110,6 +117,7 @@ pub fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 /// assert_eq!(rt::run(|| rt::fs::metadata(&path)).unwrap().len(), 4);
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
+#[track_caller]
 pub fn metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
     on_pool(path.as_ref(), std::fs::metadata)
 }
@@ -143,6 +151,7 @@ impl File {
     /// let missing = rt::run(|| rt::fs::File::open("/nonexistent/rt-file"));
     /// assert_eq!(missing.unwrap_err().kind(), std::io::ErrorKind::NotFound);
     /// ```
+    #[track_caller]
     pub fn open(path: impl AsRef<Path>) -> io::Result<File> {
         Ok(File::from_std(on_pool(path.as_ref(), std::fs::File::open)?))
     }
@@ -154,6 +163,7 @@ impl File {
     /// let file = rt::run(|| rt::fs::File::create(&path)).unwrap();
     /// # drop(file); std::fs::remove_file(&path).unwrap();
     /// ```
+    #[track_caller]
     pub fn create(path: impl AsRef<Path>) -> io::Result<File> {
         Ok(File::from_std(on_pool(
             path.as_ref(),
@@ -180,6 +190,7 @@ impl File {
     /// rt::run(|| rt::fs::File::create(&path).unwrap().sync_all()).unwrap();
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
+    #[track_caller]
     pub fn sync_all(&self) -> io::Result<()> {
         self.on_pool(|file| file.sync_all())
     }
@@ -190,6 +201,7 @@ impl File {
     /// let file = rt::fs::File::open("/dev/null").unwrap();
     /// assert_eq!(file.metadata().unwrap().len(), 0);
     /// ```
+    #[track_caller]
     pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
         self.on_pool(|file| file.metadata())
     }
@@ -203,10 +215,12 @@ impl File {
     /// assert_eq!(file.metadata().unwrap().len(), 10);
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
+    #[track_caller]
     pub fn set_len(&self, len: u64) -> io::Result<()> {
         self.on_pool(move |file| file.set_len(len))
     }
 
+    #[track_caller]
     fn on_pool<T: Send + 'static>(
         &self,
         f: impl FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
@@ -217,6 +231,7 @@ impl File {
 }
 
 impl Read for File {
+    #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
         let data = self.on_pool(move |mut file| {
@@ -231,6 +246,7 @@ impl Read for File {
 }
 
 impl Write for File {
+    #[track_caller]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let data = buf.to_vec();
         self.on_pool(move |mut file| file.write(&data))
@@ -242,6 +258,7 @@ impl Write for File {
 }
 
 impl Seek for File {
+    #[track_caller]
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.on_pool(move |mut file| file.seek(pos))
     }

@@ -11,7 +11,8 @@ use crate::defer::{self, Caught, ExitSignal};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
 use crate::panic::Panic;
-use crate::scheduler::task::{self, park, Coroutine, Task, Unparker};
+use crate::scheduler::task::WaitReason;
+use crate::scheduler::task::{self, park, Coroutine, Task, Unparker, WaitSite};
 
 /// No result yet, nobody waiting.
 const EMPTY: u8 = 0;
@@ -86,6 +87,7 @@ impl<T> JoinCell<T> {
     }
 
     /// Block (park) until the result is ready, then take it.
+    #[track_caller]
     pub fn wait(&self) -> Result<T, JoinError> {
         if !self.is_complete() {
             // SAFETY: before WAITING is published the completer does not
@@ -97,8 +99,9 @@ impl<T> JoinCell<T> {
                 .compare_exchange(EMPTY, WAITING, AcqRel, Acquire)
                 .is_ok()
             {
+                let site = WaitSite::here(WaitReason::Join);
                 while !self.is_complete() {
-                    park();
+                    park(site);
                 }
             }
         }
@@ -223,6 +226,7 @@ pub(crate) fn complete_cancelled(result: &TaskResult) {
 /// # Safety
 ///
 /// `T` must be the return type of the task's body.
+#[track_caller]
 pub(crate) unsafe fn wait_typed<T>(task: &Task) -> Result<T, JoinError> {
     // SAFETY: forwarded to our caller.
     task.result.wait().map(|value| unsafe { value.take::<T>() })
@@ -317,6 +321,7 @@ impl<T> JoinHandle<T> {
     /// assert!(err.is_panic());
     /// assert_eq!(err.into_panic().message(), Some("boom"));
     /// ```
+    #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         let this = ManuallyDrop::new(self);
         // SAFETY: we own `this.task` and never use or drop `this` again.

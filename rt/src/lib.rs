@@ -16,7 +16,8 @@
 //! - [`spawn`], [`go!`], [`JoinHandle::join`]: start coroutines and wait.
 //! - [`Builder`] / [`Runtime`] / [`run`]: the worker threads.
 //! - [`scope`]: coroutines that borrow from the caller.
-//! - [`yield_now`], [`current`]: cooperate and introspect.
+//! - [`yield_now`], [`current`]: cooperate and introspect; [`dump`] and
+//!   [`Runtime::metrics`]: what every coroutine is doing.
 //! - [`chan`] and [`select!`]: Go channels; [`sync`]: locks and friends.
 //!
 //! Design notes live in `docs/` of the repository: `scheduler.md` explains
@@ -28,6 +29,7 @@ mod blocking;
 pub mod chan;
 mod coroutine;
 mod defer;
+mod dump;
 pub mod fs;
 mod join;
 mod local;
@@ -46,6 +48,7 @@ pub use crate::blocking::blocking;
 #[doc(hidden)]
 pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};
+pub use crate::dump::{dump, BusyWorker, CoroutineInfo, CoroutineState, Dump};
 pub use crate::join::{JoinError, JoinHandle};
 pub use crate::local::LocalKey;
 pub use crate::metrics::{Metrics, WorkerMetrics};

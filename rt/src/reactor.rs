@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
 
-use crate::sync::waiter::{wait_until, Waiter};
+use crate::scheduler::task::WaitReason;
+use crate::sync::waiter::{wait_until, WaitSite, Waiter};
 
 /// The token of the waker, never a socket's.
 const WAKER: Token = Token(usize::MAX);
@@ -77,6 +78,7 @@ impl IoState {
     /// Park until a readiness event newer than `seen` (or `deadline`).
     /// Returns at once if one already arrived. `Err(TimedOut)` at the
     /// deadline.
+    #[track_caller]
     pub(crate) fn wait(
         &self,
         dir: Direction,
@@ -91,7 +93,11 @@ impl IoState {
             }
             waiters[dir as usize].push(waiter.clone());
         }
-        let woken = wait_until(&waiter, deadline, |notified| {
+        let why = match dir {
+            Direction::Read => WaitReason::IoRead,
+            Direction::Write => WaitReason::IoWrite,
+        };
+        let woken = wait_until(&waiter, deadline, WaitSite::here(why), |notified| {
             if !notified {
                 let list = &mut self.waiters.lock()[dir as usize];
                 list.retain(|w| !Arc::ptr_eq(w, &waiter));

@@ -10,7 +10,8 @@ use crossbeam_deque::Worker as Deque;
 
 use crate::coroutine::stack::StackPool;
 use crate::join::{report_unobserved, run_to_completion, wait_typed, JoinHandle};
-use crate::scheduler::task::Task;
+use crate::scheduler::task::WaitReason;
+use crate::scheduler::task::{Task, WaitSite};
 use crate::scheduler::{self, Shared, Worker};
 
 /// How long a worker may run one coroutine before the monitor reports it
@@ -43,6 +44,8 @@ pub struct Builder {
     thread_name: String,
     /// Report a worker stuck in one coroutine this long; `None`: off.
     monitor: Option<Duration>,
+    /// Print `rt::dump` on SIGQUIT.
+    dump_on_sigquit: bool,
 }
 
 impl Default for Builder {
@@ -65,16 +68,18 @@ impl Builder {
             stack_size: DEFAULT_STACK_SIZE,
             thread_name: "rt-worker".to_owned(),
             monitor: Some(DEFAULT_MONITOR_THRESHOLD),
+            dump_on_sigquit: false,
         }
     }
 
     /// Report (on stderr, once per episode) a worker that has been running
     /// one coroutine for longer than `threshold` without it parking or
     /// yielding — typically a blocking call that belongs in
-    /// [`rt::blocking`](crate::blocking). `None` turns the monitor thread
-    /// off, and with it the bookkeeping workers do for it on every
-    /// coroutine switch (a few percent of a channel ping-pong). Default:
-    /// 100 ms.
+    /// [`rt::blocking`](crate::blocking). `None` turns the report off, and
+    /// with it the bookkeeping workers do for it on every coroutine switch
+    /// (a few percent of a channel ping-pong); the monitor thread still
+    /// keeps the coarse clock [`dump`](crate::dump) measures waits with.
+    /// Default: 100 ms.
     ///
     /// ```
     /// use std::time::Duration;
@@ -84,6 +89,22 @@ impl Builder {
     /// ```
     pub fn monitor(mut self, threshold: Option<Duration>) -> Builder {
         self.monitor = threshold;
+        self
+    }
+
+    /// On `SIGQUIT` (Ctrl-\\ in a terminal, `kill -QUIT <pid>`), print
+    /// [`Runtime::dump`] to stderr — every coroutine, what it waits for and
+    /// where — and keep running (Go prints and exits; a server you want to
+    /// inspect should stay up). Off by default: it takes over `SIGQUIT`
+    /// for the whole process (whose default action, quit with a core dump,
+    /// does not come back when the runtime drops).
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().dump_on_sigquit(true).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump_on_sigquit(mut self, on: bool) -> Builder {
+        self.dump_on_sigquit = on;
         self
     }
 
@@ -173,7 +194,8 @@ impl Builder {
         )?);
         let mut runtime = Runtime {
             shared: shared.clone(),
-            threads: Vec::with_capacity(workers),
+            threads: Vec::with_capacity(workers + 2),
+            sigquit: None,
         };
         for (index, deque) in deques.into_iter().enumerate() {
             let shared = shared.clone();
@@ -182,11 +204,14 @@ impl Builder {
                 .spawn(move || Worker::new(index, shared, deque).run())?;
             runtime.threads.push(thread);
         }
-        if let Some(threshold) = self.monitor {
-            runtime
-                .threads
-                .push(crate::scheduler::monitor::start(shared, threshold)?);
+        if self.dump_on_sigquit {
+            let (handle, thread) = crate::dump::print_on_sigquit(Arc::downgrade(&shared))?;
+            runtime.sigquit = Some(handle);
+            runtime.threads.push(thread);
         }
+        runtime
+            .threads
+            .push(crate::scheduler::monitor::start(shared, self.monitor)?);
         Ok(runtime)
     }
 }
@@ -207,8 +232,11 @@ impl Builder {
 pub struct Runtime {
     /// What the workers share.
     shared: Arc<Shared>,
-    /// The worker threads, joined on drop.
+    /// The worker threads (and the monitor's, and the SIGQUIT printer's),
+    /// joined on drop.
     threads: Vec<thread::JoinHandle<()>>,
+    /// Stops the SIGQUIT printer ([`Builder::dump_on_sigquit`]).
+    sigquit: Option<signal_hook::iterator::Handle>,
 }
 
 // A panic on the caller's side never leaves the runtime half-updated
@@ -308,6 +336,23 @@ impl Runtime {
         self.shared.metrics()
     }
 
+    /// Every live coroutine of this runtime: what it waits for, where, for
+    /// how long; see [`rt::dump`](crate::dump()).
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().workers(1).build()?;
+    /// let (tx, rx) = rt::chan::bounded::<()>(0);
+    /// let receiver = rt.spawn(move || rx.recv());
+    /// let dump = rt.dump(); // unstarted or parked in recv, by now
+    /// assert_eq!(dump.coroutines.len(), 1);
+    /// assert_eq!(dump.coroutines[0].id, receiver.coroutine().id());
+    /// drop(tx);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump(&self) -> crate::Dump {
+        crate::dump::collect(&self.shared)
+    }
+
     /// Panic unless every coroutine of this runtime has finished, waiting
     /// up to `grace` for stragglers — Go's `goleak.VerifyNone` for tests:
     /// call it at the end of a test to catch coroutines left behind.
@@ -350,6 +395,9 @@ impl Drop for Runtime {
             !self.shared.is_own_worker(),
             "a Runtime cannot be dropped from one of its own coroutines"
         );
+        if let Some(sigquit) = self.sigquit.take() {
+            sigquit.close();
+        }
         self.shared.begin_shutdown();
         for thread in self.threads.drain(..) {
             // Coroutine panics never reach the worker loop; a panicking
@@ -372,7 +420,7 @@ pub(crate) unsafe fn wait_unwind_safe<T>(task: &Task) -> Result<T, crate::JoinEr
     impl Drop for Finish<'_> {
         fn drop(&mut self) {
             while !self.0.result.is_complete() {
-                crate::scheduler::task::park();
+                crate::scheduler::task::park(WaitSite::here(WaitReason::BlockOn));
             }
         }
     }
@@ -434,10 +482,18 @@ pub(crate) fn ambient() -> Arc<Shared> {
     scheduler::current_shared().unwrap_or_else(|| default_runtime().shared.clone())
 }
 
+/// The default runtime's shared state, if it has started.
+pub(crate) fn default_shared() -> Option<Arc<Shared>> {
+    DEFAULT.get().map(|rt| rt.shared.clone())
+}
+
+/// The process-wide runtime behind [`run`], started on first use with one
+/// worker per CPU. It is never dropped.
+static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+
 /// The process-wide runtime behind [`run`], started on first use with one
 /// worker per CPU. It is never dropped.
 fn default_runtime() -> &'static Runtime {
-    static DEFAULT: OnceLock<Runtime> = OnceLock::new();
     DEFAULT.get_or_init(|| {
         Builder::new()
             .thread_name("rt-default")

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::join::{run_to_completion, wait_typed, JoinError};
-use crate::scheduler::task::{park, Coroutine, Task, Unparker};
+use crate::scheduler::task::WaitReason;
+use crate::scheduler::task::{park, Coroutine, Task, Unparker, WaitSite};
 use crate::scheduler::Shared;
 
 /// What a scope and its coroutines share.
@@ -32,7 +33,7 @@ impl ScopeState {
     }
 
     /// Park until every coroutine of the scope has finished.
-    fn wait_all(&self) {
+    fn wait_all(&self, site: WaitSite) {
         loop {
             let mut waiter = self.waiter.lock();
             if self.running.load(Ordering::Acquire) == 0 {
@@ -40,7 +41,7 @@ impl ScopeState {
             }
             *waiter = Some(Unparker::current());
             drop(waiter);
-            park();
+            park(site);
         }
     }
 }
@@ -83,6 +84,7 @@ pub struct Scope<'scope, 'env: 'scope> {
 /// });
 /// assert_eq!(counts, [0, 10, 20, 30]);
 /// ```
+#[track_caller]
 pub fn scope<'env, F, T>(f: F) -> T
 where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
@@ -99,13 +101,13 @@ where
     };
     // Wait even if the caller is torn down meanwhile: the coroutines still
     // borrow from this frame (park does not switch during a teardown).
-    struct WaitAll<'a>(&'a ScopeState);
+    struct WaitAll<'a>(&'a ScopeState, WaitSite);
     impl Drop for WaitAll<'_> {
         fn drop(&mut self) {
-            self.0.wait_all();
+            self.0.wait_all(self.1);
         }
     }
-    let wait = WaitAll(&scope.state);
+    let wait = WaitAll(&scope.state, WaitSite::here(WaitReason::Scope));
     let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
     drop(wait);
     match result {
@@ -212,6 +214,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// let total = rt::run(|| rt::scope(|s| s.spawn(|| v.iter().sum::<i32>()).join().unwrap()));
     /// assert_eq!(total, 6);
     /// ```
+    #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: we own `this.task` and never use or drop `this` again

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::chan::{self, Receiver, TrySendError};
 use crate::join::JoinHandle;
+use crate::scheduler::task::WaitReason;
 use crate::scheduler::{self, task};
 
 /// Park the calling coroutine for at least `duration` (Go's `time.Sleep`).
@@ -29,6 +30,7 @@ use crate::scheduler::{self, task};
 ///     assert!(start.elapsed() >= Duration::from_millis(20));
 /// });
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) {
     sleep_until(Instant::now() + duration);
 }
@@ -44,10 +46,12 @@ pub fn sleep(duration: Duration) {
 /// rt::run(|| rt::sleep_until(deadline));
 /// assert!(Instant::now() >= deadline);
 /// ```
+#[track_caller]
 pub fn sleep_until(deadline: Instant) {
     let timer = scheduler::wake_at(deadline);
+    let site = task::WaitSite::here(WaitReason::Sleep);
     while Instant::now() < deadline {
-        task::park_until(deadline, timer);
+        task::park_until(deadline, timer, site);
     }
 }
 
@@ -263,9 +267,10 @@ impl Ticker {
     /// let first = ticker.tick();
     /// assert!(ticker.tick() > first);
     /// ```
+    #[track_caller]
     pub fn tick(&self) -> Instant {
         self.receiver
-            .recv()
+            .recv_for(WaitReason::Ticker)
             .expect("a ticker's channel stays open while the ticker lives")
     }
 

@@ -21,6 +21,7 @@ use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
 use crate::loom::sync::Mutex;
+use crate::scheduler::task::{WaitReason, WaitSite};
 
 /// One waiting operation: a blocked `send`/`recv` or one arm of a select.
 /// It lives on the waiter's stack; see [`Waiters`] for why that is sound.
@@ -278,6 +279,7 @@ impl<T> Chan<T> {
     }
 
     /// Send, parking while the channel is full, until `deadline` if any.
+    #[track_caller]
     pub(crate) fn send(
         &self,
         value: T,
@@ -302,7 +304,10 @@ impl<T> Chan<T> {
         inner.senders.push(&entry);
         drop(inner);
         // Giving up (timeout, unwinding) takes the entry out under the lock.
-        let woken = selector.wait(deadline, &mut || self.inner.lock().senders.remove(&entry));
+        let site = WaitSite::here(WaitReason::ChanSend);
+        let woken = selector.wait(deadline, site, &mut || {
+            self.inner.lock().senders.remove(&entry)
+        });
         if woken == Woken::TimedOut {
             let value = entry.take().expect("an abandoned send keeps its value");
             return Err(SendTimeoutError::Timeout(value));
@@ -313,8 +318,14 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Receive, parking while the channel is empty, until `deadline` if any.
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    /// Receive, parking while the channel is empty, until `deadline` if
+    /// any; a parked receiver shows in dumps as waiting for `why`.
+    #[track_caller]
+    pub(crate) fn recv(
+        &self,
+        deadline: Option<Instant>,
+        why: WaitReason,
+    ) -> Result<T, RecvTimeoutError> {
         let mut inner = self.inner.lock();
         match inner.try_recv(std::ptr::null()) {
             Ok((value, waiter)) => {
@@ -333,7 +344,10 @@ impl<T> Chan<T> {
         entry.bind(&selector, 0);
         inner.receivers.push(&entry);
         drop(inner);
-        let woken = selector.wait(deadline, &mut || self.inner.lock().receivers.remove(&entry));
+        let site = WaitSite::here(why);
+        let woken = selector.wait(deadline, site, &mut || {
+            self.inner.lock().receivers.remove(&entry)
+        });
         if woken == Woken::TimedOut {
             return Err(RecvTimeoutError::Timeout);
         }

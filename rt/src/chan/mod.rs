@@ -44,6 +44,7 @@ use self::core::Chan;
 pub use self::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+use crate::scheduler::task::WaitReason;
 
 #[doc(hidden)]
 pub mod __private {
@@ -131,6 +132,7 @@ impl<T> Sender<T> {
     /// tx.send(42).unwrap();
     /// assert_eq!(rx.recv(), Ok(42));
     /// ```
+    #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.chan
             .send(value, None)
@@ -157,6 +159,7 @@ impl<T> Sender<T> {
     /// let err = tx.send_timeout("x", Duration::from_millis(5)).unwrap_err();
     /// assert!(err.is_timeout());
     /// ```
+    #[track_caller]
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.send_deadline(value, Instant::now() + timeout)
     }
@@ -169,6 +172,7 @@ impl<T> Sender<T> {
     /// assert!(tx.send_deadline(1, Instant::now() + Duration::from_secs(1)).is_ok());
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
+    #[track_caller]
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         self.chan.send(value, Some(deadline))
     }
@@ -294,8 +298,9 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Ok('a'));
     /// assert_eq!(rx.recv(), Err(rt::chan::RecvError));
     /// ```
+    #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.chan.recv(None).map_err(|_| RecvError)
+        self.recv_for(WaitReason::ChanReceive)
     }
 
     /// Receive if a value is ready now.
@@ -320,6 +325,7 @@ impl<T> Receiver<T> {
     /// tx.send(1).unwrap();
     /// assert_eq!(rx.recv_timeout(Duration::from_millis(2)), Ok(1));
     /// ```
+    #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_deadline(Instant::now() + timeout)
     }
@@ -333,8 +339,15 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_deadline(deadline).is_err());
     /// assert!(Instant::now() >= deadline);
     /// ```
+    #[track_caller]
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.chan.recv(Some(deadline))
+        self.chan.recv(Some(deadline), WaitReason::ChanReceive)
+    }
+
+    /// [`recv`](Self::recv), waiting for `why` (for rt's own blocking calls).
+    #[track_caller]
+    pub(crate) fn recv_for(&self, why: WaitReason) -> Result<T, RecvError> {
+        self.chan.recv(None, why).map_err(|_| RecvError)
     }
 
     /// Iterate over received values until the channel is closed and drained.
@@ -460,6 +473,7 @@ pub struct Iter<'a, T> {
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
 
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.receiver.recv().ok()
     }
@@ -501,6 +515,7 @@ pub struct IntoIter<T> {
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
 
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.receiver.recv().ok()
     }

@@ -22,7 +22,8 @@ use super::core::{wake, Chan, Entry};
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::selector::{Selector, Woken};
 use super::{Receiver, Sender};
-use crate::scheduler::task::park;
+use crate::scheduler::task::WaitReason;
+use crate::scheduler::task::{park, WaitSite};
 
 /// How long [`select`] may wait.
 #[derive(Debug, Clone, Copy)]
@@ -246,6 +247,7 @@ impl Drop for Registered<'_> {
 
 /// Complete exactly one of `arms`; returns its index, or `None` when the
 /// mode's `default`/deadline applied instead.
+#[track_caller]
 pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
     let n = arms.len();
     // Under loom the model must be deterministic: always start at arm 0.
@@ -269,7 +271,7 @@ pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
         match deadline {
             Some(deadline) => crate::time::sleep_until(deadline),
             None => loop {
-                park();
+                park(WaitSite::here(WaitReason::SelectNoArms));
             },
         }
         return None;
@@ -294,7 +296,7 @@ pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
                 Err(fired) => fired,
             }
         } else {
-            match selector.wait(deadline, &mut || true) {
+            match selector.wait(deadline, WaitSite::here(WaitReason::Select), &mut || true) {
                 Woken::Fired(fired) => fired,
                 Woken::TimedOut => return None,
             }

@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::scheduler::task::{park, WakeRef};
+use crate::scheduler::task::{park, WaitSite, WakeRef};
 
 /// Nobody has claimed the selector yet.
 const WAITING: usize = 0;
@@ -179,6 +179,7 @@ impl Selector {
     pub(crate) fn wait(
         &self,
         deadline: Option<Instant>,
+        site: WaitSite,
         dequeue: &mut dyn FnMut() -> bool,
     ) -> Woken {
         /// Gives up (or awaits the claimed transfer) if the wait unwinds.
@@ -205,7 +206,7 @@ impl Selector {
                 break self.fired();
             }
             match deadline {
-                None => park(),
+                None => park(site),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
@@ -214,7 +215,7 @@ impl Selector {
                             Err(arm) => Woken::Fired(arm),
                         };
                     }
-                    crate::scheduler::task::park_until(deadline, timer);
+                    crate::scheduler::task::park_until(deadline, timer, site);
                 }
             }
         };

@@ -149,6 +149,12 @@ impl State {
         }
     }
 
+    /// Whether it sleeps in `park` with no wake-up pending (for dumps: a
+    /// snapshot, stale as soon as it is read).
+    pub fn is_parked(&self) -> bool {
+        self.0.load(Relaxed) == IDLE
+    }
+
     /// The coroutine returned or was unwound; later `unpark`s do nothing.
     pub fn transition_to_done(&self) {
         self.0.swap(DONE, AcqRel);

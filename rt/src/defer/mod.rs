@@ -87,6 +87,12 @@ impl DeferState {
         unsafe { &mut *self.arena.get() }
     }
 
+    /// Deferred closures waiting for their frames to exit (for dumps; call
+    /// only while the owner is suspended, or from the owner).
+    pub(crate) fn pending(&self) -> usize {
+        self.arena().len()
+    }
+
     /// An `exit` or cancellation is about to unwind: nothing may recover it.
     pub(crate) fn begin_forced_unwind(&self) {
         self.forced_in_flight.set(true);

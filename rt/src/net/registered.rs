@@ -41,6 +41,7 @@ impl<S: mio::event::Source> Registered<S> {
 
     /// Run the non-blocking `op` until it does not say `WouldBlock`,
     /// parking for `dir` readiness in between, for at most `timeout`.
+    #[track_caller]
     pub(crate) fn run<R>(
         &self,
         dir: Direction,
@@ -54,6 +55,7 @@ impl<S: mio::event::Source> Registered<S> {
     /// bytes: a short transfer marks the direction drained, and the next
     /// call waits for readiness without trying the system call first (see
     /// `IoState::set_drained`).
+    #[track_caller]
     pub(crate) fn run_stream(
         &self,
         dir: Direction,
@@ -66,6 +68,7 @@ impl<S: mio::event::Source> Registered<S> {
 
     /// The loop of both: `drained(result)` says whether a success left the
     /// direction known-drained.
+    #[track_caller]
     fn run_marking<R>(
         &self,
         dir: Direction,
@@ -149,16 +152,19 @@ impl<S: mio::event::Source> Conn<S> {
     }
 
     /// A read-side operation, honouring the read timeout.
+    #[track_caller]
     pub(crate) fn read_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.io.run(Direction::Read, self.read_timeout(), op)
     }
 
     /// A write-side operation, honouring the write timeout.
+    #[track_caller]
     pub(crate) fn write_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.io.run(Direction::Write, self.write_timeout(), op)
     }
 
     /// A stream read of up to `len` bytes (see [`Registered::run_stream`]).
+    #[track_caller]
     pub(crate) fn stream_read(
         &self,
         len: usize,
@@ -169,6 +175,7 @@ impl<S: mio::event::Source> Conn<S> {
     }
 
     /// A stream write of up to `len` bytes (see [`Registered::run_stream`]).
+    #[track_caller]
     pub(crate) fn stream_write(
         &self,
         len: usize,
@@ -223,11 +230,13 @@ fn store_timeout(nanos: &AtomicU64, timeout: Option<Duration>) -> io::Result<()>
 macro_rules! impl_read_write {
     ($t:ty) => {
         impl std::io::Read for &$t {
+            #[track_caller]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.inner
                     .stream_read(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
             }
 
+            #[track_caller]
             fn read_vectored(
                 &mut self,
                 bufs: &mut [std::io::IoSliceMut<'_>],
@@ -239,11 +248,13 @@ macro_rules! impl_read_write {
         }
 
         impl std::io::Write for &$t {
+            #[track_caller]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 self.inner
                     .stream_write(buf.len(), |mut s| std::io::Write::write(&mut s, buf))
             }
 
+            #[track_caller]
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
                 let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
@@ -256,10 +267,12 @@ macro_rules! impl_read_write {
         }
 
         impl std::io::Read for $t {
+            #[track_caller]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 std::io::Read::read(&mut &*self, buf)
             }
 
+            #[track_caller]
             fn read_vectored(
                 &mut self,
                 bufs: &mut [std::io::IoSliceMut<'_>],
@@ -269,10 +282,12 @@ macro_rules! impl_read_write {
         }
 
         impl std::io::Write for $t {
+            #[track_caller]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 std::io::Write::write(&mut &*self, buf)
             }
 
+            #[track_caller]
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
                 std::io::Write::write_vectored(&mut &*self, bufs)
             }

@@ -72,6 +72,7 @@ impl TcpListener {
     ///     assert_eq!(peer, client.join().unwrap().local_addr().unwrap());
     /// });
     /// ```
+    #[track_caller]
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, addr) = self.io.run(Direction::Read, None, |l| l.accept())?;
         Ok((TcpStream::from_mio(stream)?, addr))
@@ -168,6 +169,7 @@ pub struct Incoming<'a> {
 impl Iterator for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
+    #[track_caller]
     fn next(&mut self) -> Option<io::Result<TcpStream>> {
         Some(self.listener.accept().map(|(stream, _)| stream))
     }
@@ -213,6 +215,7 @@ impl TcpStream {
     /// let stream = rt::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     /// assert_eq!(stream.peer_addr().unwrap(), listener.local_addr().unwrap());
     /// ```
+    #[track_caller]
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         TcpStream::connect_each(addr, None)
     }
@@ -225,6 +228,7 @@ impl TcpStream {
     /// let addr = listener.local_addr().unwrap();
     /// assert!(rt::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok());
     /// ```
+    #[track_caller]
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         if timeout.is_zero() {
             return Err(io::Error::new(
@@ -235,6 +239,7 @@ impl TcpStream {
         TcpStream::connect_each(addr, Some(Instant::now() + timeout))
     }
 
+    #[track_caller]
     fn connect_each(addr: impl ToSocketAddrs, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let mut last_err = None;
         for addr in addr.to_socket_addrs()? {
@@ -251,6 +256,7 @@ impl TcpStream {
         }))
     }
 
+    #[track_caller]
     fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
         let io = stream.inner.registered();
@@ -462,6 +468,7 @@ impl TcpStream {
     ///     assert_eq!(&buf, b"abc");
     /// });
     /// ```
+    #[track_caller]
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| s.peek(buf))
     }

@@ -57,6 +57,7 @@ impl UdpSocket {
     /// let socket = rt::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert_eq!(socket.send_to(b"x", socket.local_addr().unwrap()).unwrap(), 1);
     /// ```
+    #[track_caller]
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
@@ -72,6 +73,7 @@ impl UdpSocket {
     /// let mut buf = [0; 8];
     /// assert_eq!(socket.recv_from(&mut buf).unwrap().0, 4);
     /// ```
+    #[track_caller]
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.read_with(|s| s.recv_from(buf))
     }
@@ -85,6 +87,7 @@ impl UdpSocket {
     /// assert_eq!(socket.peek_from(&mut buf).unwrap().0, 2);
     /// assert_eq!(socket.recv_from(&mut buf).unwrap().0, 2);
     /// ```
+    #[track_caller]
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.read_with(|s| s.peek_from(buf))
     }
@@ -120,6 +123,7 @@ impl UdpSocket {
     /// a.connect(a.local_addr().unwrap()).unwrap();
     /// assert_eq!(a.send(b"hi").unwrap(), 2);
     /// ```
+    #[track_caller]
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_with(|s| s.send(buf))
     }
@@ -133,6 +137,7 @@ impl UdpSocket {
     /// let mut buf = [0; 4];
     /// assert_eq!(a.recv(&mut buf).unwrap(), 2);
     /// ```
+    #[track_caller]
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| s.recv(buf))
     }

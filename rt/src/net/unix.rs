@@ -88,6 +88,7 @@ impl UnixListener {
     /// });
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
+    #[track_caller]
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, addr) = self.io.run(Direction::Read, None, |l| l.accept())?;
         Ok((UnixStream::from_mio(stream)?, addr))
@@ -165,6 +166,7 @@ impl UnixStream {
     /// let err = rt::net::unix::UnixStream::connect("/nonexistent/rt.sock").unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// ```
+    #[track_caller]
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
         stream.inner.registered().run(Direction::Write, None, |s| {

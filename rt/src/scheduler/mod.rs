@@ -15,6 +15,7 @@
 //!
 //! See `docs/scheduler.md` for the design and `idle.rs` for the wake rules.
 
+pub(crate) mod dump;
 mod idle;
 pub(crate) mod monitor;
 mod parker;
@@ -51,6 +52,8 @@ struct Remote {
     stealer: Stealer<Arc<Task>>,
     /// Where the worker sleeps when idle.
     parker: Parker,
+    /// An `rt::dump` waits for this worker's answer (see `dump.rs`).
+    dump_wanted: std::sync::atomic::AtomicBool,
     /// Metrics, written by the owner only (plain load + store, no
     /// read-modify-write), on their own cache line so the writes cost no
     /// sharing.
@@ -105,6 +108,10 @@ pub(crate) struct Shared {
     pub(crate) reactor: Reactor,
     /// A monitor thread watches the workers: they publish what they run.
     pub(crate) monitored: bool,
+    /// Coarse time, for `rt::dump`'s "parked for".
+    pub(crate) clock: monitor::Clock,
+    /// `rt::dump` requests the workers have yet to answer.
+    pub(crate) dumps: dump::Requests,
 }
 
 impl Shared {
@@ -123,6 +130,7 @@ impl Shared {
                     inbox: Injector::new(),
                     stealer,
                     parker: Parker::new(),
+                    dump_wanted: AtomicBool::new(false),
                     counters: CachePadded::new(Counters::default()),
                 })
                 .collect(),
@@ -135,6 +143,8 @@ impl Shared {
             spawned_outside: AtomicU64::new(0),
             reactor: Reactor::new()?,
             monitored,
+            clock: monitor::Clock::new(),
+            dumps: dump::Requests::default(),
         })
     }
 

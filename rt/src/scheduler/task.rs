@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -79,6 +80,10 @@ pub(crate) struct Task {
     /// Lowest usable address of its stack once started (the guard page is
     /// just below), for the stack overflow handler; 0 before.
     stack_bottom: Cell<usize>,
+    /// Where and why it last parked or yielded (for `rt::dump`).
+    wait_site: Cell<Option<WaitSite>>,
+    /// The runtime's coarse clock when it was spawned or last switched out.
+    switched_at: Cell<u64>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
@@ -116,6 +121,8 @@ impl Task {
             cancelling: Cell::new(false),
             deadline: crate::time::Deadline::default(),
             stack_bottom: Cell::new(0),
+            wait_site: Cell::new(None),
+            switched_at: Cell::new(shared.clock.now()),
             shared,
         }
     }
@@ -146,6 +153,8 @@ impl Task {
         self.cancelling.set(false);
         self.deadline = crate::time::Deadline::default();
         self.stack_bottom.set(0);
+        self.wait_site.set(None);
+        self.switched_at.set(self.shared.clock.now());
     }
 
     /// The worker this coroutine is pinned to, if it has started.
@@ -274,6 +283,39 @@ impl Task {
     /// Where it was spawned.
     pub(crate) fn spawned_at(&self) -> &'static std::panic::Location<'static> {
         self.spawned_at
+    }
+
+    /// About to park or yield at `site`: note it, and the time, for dumps
+    /// (three plain stores; the clock is a shared, rarely written word).
+    fn switch_out(&self, site: WaitSite) {
+        self.wait_site.set(Some(site));
+        self.switched_at.set(self.shared.clock.now());
+    }
+
+    /// What `rt::dump` shows of it. Only its home worker (or the coroutine
+    /// itself) may call this: the fields read are its own.
+    pub(super) fn snapshot(
+        &self,
+        state: crate::dump::CoroutineState,
+        now: u64,
+    ) -> crate::dump::CoroutineInfo {
+        use crate::dump::CoroutineState::{Parked, Runnable};
+        // Where a parked coroutine waits, and where a runnable one resumes.
+        let site = match state {
+            Parked | Runnable => self.wait_site.get(),
+            _ => None,
+        };
+        crate::dump::CoroutineInfo {
+            id: self.id,
+            name: self.name.as_deref().map(str::to_owned),
+            state,
+            since: std::time::Duration::from_millis(now.saturating_sub(self.switched_at.get())),
+            waiting_for: site.map(|s| s.why.as_str()),
+            parked_at: site.map(|s| s.at),
+            spawned_at: self.spawned_at,
+            pending_defers: self.defer.pending(),
+            worker: self.home(),
+        }
     }
 
     /// A printable name: `coroutine 7 "name"`.
@@ -432,10 +474,91 @@ impl WakeRef {
     }
 }
 
+/// What a parked coroutine waits for (`rt::dump` shows it as text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitReason {
+    ChanReceive,
+    ChanSend,
+    Select,
+    SelectNoArms,
+    Sleep,
+    Ticker,
+    Yield,
+    Join,
+    Scope,
+    BlockOn,
+    Blocking,
+    Dump,
+    Mutex,
+    RwLockRead,
+    RwLockWrite,
+    Condvar,
+    WaitGroup,
+    Semaphore,
+    Barrier,
+    Once,
+    IoRead,
+    IoWrite,
+}
+
+impl WaitReason {
+    /// In a few words, naming the call.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoArms => "select (no arms)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::Ticker => "Ticker::tick",
+            WaitReason::Yield => "yield",
+            WaitReason::Join => "join",
+            WaitReason::Scope => "scope",
+            WaitReason::BlockOn => "block_on",
+            WaitReason::Blocking => "rt::blocking",
+            WaitReason::Dump => "rt::dump",
+            WaitReason::Mutex => "Mutex::lock",
+            WaitReason::RwLockRead => "RwLock::read",
+            WaitReason::RwLockWrite => "RwLock::write",
+            WaitReason::Condvar => "Condvar::wait",
+            WaitReason::WaitGroup => "WaitGroup::wait",
+            WaitReason::Semaphore => "Semaphore::acquire",
+            WaitReason::Barrier => "Barrier::wait",
+            WaitReason::Once => "Once::call_once",
+            WaitReason::IoRead => "I/O read",
+            WaitReason::IoWrite => "I/O write",
+        }
+    }
+}
+
+/// Where and why a coroutine waits, recorded when it parks and shown by
+/// `rt::dump`: the public blocking call that parked it (captured with
+/// `#[track_caller]`) and what it waits for. Two words, passed in
+/// registers down to `park`, which stores them only if it really parks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitSite {
+    /// What it waits for.
+    pub(crate) why: WaitReason,
+    /// The user's call that waits.
+    pub(crate) at: &'static Location<'static>,
+}
+
+impl WaitSite {
+    /// The caller's caller (a `#[track_caller]` public API), waiting for `why`.
+    #[track_caller]
+    pub(crate) fn here(why: WaitReason) -> WaitSite {
+        WaitSite {
+            why,
+            at: Location::caller(),
+        }
+    }
+}
+
 /// Block the caller until its [`Unparker`] is used (or spuriously).
 ///
-/// In a coroutine this parks the coroutine, not the worker thread.
-pub(crate) fn park() {
+/// In a coroutine this parks the coroutine, not the worker thread; `site`
+/// says where and why, for `rt::dump`.
+pub(crate) fn park(site: WaitSite) {
     let task = current_ptr();
     if task.is_null() {
         park_thread(None);
@@ -451,6 +574,7 @@ pub(crate) fn park() {
     task.check_cancel();
     task.deadline.check();
     if !task.state.try_consume_notification() {
+        task.switch_out(site);
         task.parked_in_unwind.set(std::thread::panicking());
         task.suspend_point.suspend(Suspend::Park);
         task.parked_in_unwind.set(false);
@@ -482,9 +606,9 @@ fn park_thread(until: Option<Instant>) {
 /// `scheduler::wake_at(deadline)` said — a coroutine with a timer parks
 /// normally, anything else (a plain thread, a coroutine being torn down)
 /// parks its thread with a timeout.
-pub(crate) fn park_until(deadline: Instant, timer: bool) {
+pub(crate) fn park_until(deadline: Instant, timer: bool, site: WaitSite) {
     if timer {
-        park();
+        park(site);
     } else {
         park_thread(Some(deadline));
     }
@@ -501,12 +625,14 @@ pub(crate) fn park_until(deadline: Instant, timer: bool) {
 ///     assert_eq!(other.join().unwrap(), 1);
 /// });
 /// ```
+#[track_caller]
 pub fn yield_now() {
     // SAFETY: as in `park`.
     match unsafe { current_ptr().as_ref() } {
         Some(task) if !task.unwinding.get() => {
             task.check_cancel();
             task.deadline.check();
+            task.switch_out(WaitSite::here(WaitReason::Yield));
             task.suspend_point.suspend(Suspend::Yield);
             task.check_cancel();
             task.deadline.check();
@@ -544,6 +670,11 @@ impl CoroutineId {
             next
         });
         CoroutineId(NonZeroU64::new(id).expect("ids start at 1"))
+    }
+
+    /// The id that `as_u64` gave, or `None` for 0.
+    pub(crate) fn from_raw(id: u64) -> Option<CoroutineId> {
+        NonZeroU64::new(id).map(CoroutineId)
     }
 
     /// The id as a number, for logs. Ids are unique and never reused, but

@@ -252,12 +252,69 @@ impl Worker {
         CURRENT_WORKER.with(|c| c.set(outer));
     }
 
+    /// Answer the `rt::dump` requests in progress, if any (see `dump.rs`).
+    /// Checked every [`GLOBAL_QUEUE_INTERVAL`] steps of a busy worker and
+    /// before an idle one sleeps (a dump wakes it), not on every step.
+    fn answer_dumps(&self) {
+        let remote = &self.shared.remotes[self.index];
+        if remote.dump_wanted.load(Ordering::Relaxed) {
+            self.answer_dumps_now();
+        }
+    }
+
+    #[cold]
+    fn answer_dumps_now(&self) {
+        let remote = &self.shared.remotes[self.index];
+        // Acquire: see the requests posted before the flag was set.
+        remote.dump_wanted.swap(false, Ordering::Acquire);
+        for request in self.shared.dumps.pending() {
+            if request.wants(self.index) {
+                request.answer(self.index, self.list_coroutines(request.now));
+            }
+        }
+    }
+
+    /// For `rt::dump`: this worker's coroutines — the started ones it owns
+    /// and the unstarted ones in its queue. Called on this worker's thread
+    /// between coroutines, or by the one coroutine running on it (which
+    /// shows as running).
+    pub(super) fn list_coroutines(&self, now: u64) -> Vec<crate::dump::CoroutineInfo> {
+        use crate::dump::CoroutineState;
+        let running = task::current_ptr();
+        let mut rows: Vec<_> = self
+            .registry
+            .borrow()
+            .tasks()
+            .map(|task| {
+                let state = if std::ptr::eq(Arc::as_ptr(task), running) {
+                    CoroutineState::Running
+                } else if task.state.is_parked() {
+                    CoroutineState::Parked
+                } else {
+                    CoroutineState::Runnable
+                };
+                task.snapshot(state, now)
+            })
+            .collect();
+        // The FIFO cannot be walked: empty it and refill it in order.
+        let mut unstarted = Vec::new();
+        while let Some(task) = self.fresh.pop() {
+            unstarted.push(task);
+        }
+        for task in unstarted {
+            rows.push(task.snapshot(CoroutineState::Unstarted, now));
+            self.fresh.push(task);
+        }
+        rows
+    }
+
     /// The next runnable coroutine from this worker's own queues or the
     /// injector, fairly ordered.
     fn next_local(&self) -> Option<Arc<Task>> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            self.answer_dumps();
             self.poll_io_now();
             if let Some(task) = self.take_from_injector().or_else(|| self.take_from_inbox()) {
                 return Some(task);
@@ -336,6 +393,7 @@ impl Worker {
 
     /// Sleep until woken; rule 3 of `idle.rs` on the way down.
     fn park(&self) {
+        self.answer_dumps();
         // Not running anything: the monitor must not think it is stuck.
         self.shared
             .counters(self.index)

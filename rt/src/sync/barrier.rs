@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, WaitList, WaitSite, Waiter};
+use crate::scheduler::task::WaitReason;
 
 /// Lets `n` coroutines (or threads) meet: each [`wait`](Self::wait) parks
 /// until `n` have arrived, then all continue; one of them is the leader.
@@ -91,6 +92,7 @@ impl Barrier {
     /// // Nobody starts a round before both finished the previous one.
     /// assert_eq!(log.into_inner().unwrap(), [0, 0, 1, 1, 2, 2]);
     /// ```
+    #[track_caller]
     pub fn wait(&self) -> BarrierWaitResult {
         let (waiter, round) = {
             let mut state = self.state.lock();
@@ -105,7 +107,7 @@ impl Barrier {
             state.2.push(waiter.clone());
             (waiter, state.1)
         };
-        wait(&waiter, |_| {
+        wait(&waiter, WaitSite::here(WaitReason::Barrier), |_| {
             let mut state = self.state.lock();
             if state.2.remove(&waiter) && state.1 == round {
                 state.0 -= 1; // leaving before the round completed

@@ -5,7 +5,8 @@ use std::sync::{LockResult, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
-use super::waiter::{wait, wait_until, WaitList, Waiter};
+use super::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
+use crate::scheduler::task::WaitReason;
 
 /// A condition variable for [`Mutex`](super::Mutex): `wait` parks the
 /// coroutine (or thread) until notified. As with any condition variable,
@@ -66,13 +67,14 @@ impl Condvar {
     ///     })
     /// });
     /// ```
+    #[track_caller]
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         let mutex = MutexGuard::mutex(&guard);
         let waiter = Waiter::current();
         // Enqueue before unlocking: a notify after the unlock finds us.
         self.waiters.lock().push(waiter.clone());
         drop(guard);
-        wait(&waiter, |notified| {
+        wait(&waiter, WaitSite::here(WaitReason::Condvar), |notified| {
             let mut waiters = self.waiters.lock();
             if !waiters.remove(&waiter) && notified {
                 // A notify_one meant for us must not be lost.
@@ -94,6 +96,7 @@ impl Condvar {
     ///     assert!(timed_out.timed_out()); // nobody notified
     /// });
     /// ```
+    #[track_caller]
     pub fn wait_timeout<'a, T: ?Sized>(
         &self,
         guard: MutexGuard<'a, T>,
@@ -104,12 +107,17 @@ impl Condvar {
         let waiter = Waiter::current();
         self.waiters.lock().push(waiter.clone());
         drop(guard);
-        let notified = wait_until(&waiter, Some(deadline), |notified| {
-            let mut waiters = self.waiters.lock();
-            if !waiters.remove(&waiter) && notified {
-                waiters.notify_one();
-            }
-        });
+        let notified = wait_until(
+            &waiter,
+            Some(deadline),
+            WaitSite::here(WaitReason::Condvar),
+            |notified| {
+                let mut waiters = self.waiters.lock();
+                if !waiters.remove(&waiter) && notified {
+                    waiters.notify_one();
+                }
+            },
+        );
         let result = WaitTimeoutResult(!notified);
         match mutex.lock() {
             Ok(guard) => Ok((guard, result)),
@@ -136,6 +144,7 @@ impl Condvar {
     /// });
     /// assert_eq!(len, 3);
     /// ```
+    #[track_caller]
     pub fn wait_while<'a, T: ?Sized>(
         &self,
         mut guard: MutexGuard<'a, T>,

@@ -6,6 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use super::poison_result;
+use crate::scheduler::task::WaitReason;
 
 use crate::loom::sync::atomic::{
     AtomicBool, AtomicU8, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst,
@@ -14,7 +15,7 @@ use crate::loom::sync::atomic::{
 /// Failed checks of the lock before a contended locker parks.
 const SPIN_LIMIT: u32 = if cfg!(loom) { 1 } else { 100 };
 
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, WaitList, WaitSite, Waiter};
 
 /// Set while someone holds the lock.
 const LOCKED: u8 = 1;
@@ -69,6 +70,7 @@ impl RawMutex {
     }
 
     /// Take the lock, parking until it is free.
+    #[track_caller]
     pub fn lock(&self) {
         if self
             .state
@@ -80,6 +82,7 @@ impl RawMutex {
     }
 
     #[cold]
+    #[track_caller]
     fn lock_contended(&self) {
         // Critical sections are usually short and the holder usually runs
         // on another worker: spin briefly before paying for a park (a
@@ -122,7 +125,7 @@ impl RawMutex {
                 waiters.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, |notified| {
+            wait(&waiter, WaitSite::here(WaitReason::Mutex), |notified| {
                 let mut waiters = self.waiters.lock();
                 if !waiters.remove(&waiter) && notified {
                     // Woken for an unlock we will not use: pass it on.
@@ -246,6 +249,7 @@ impl<T: ?Sized> Mutex<T> {
     /// v.sort();
     /// assert_eq!(v, [0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         self.raw.lock();
         self.guard()

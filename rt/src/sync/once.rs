@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, WaitList, WaitSite, Waiter};
+use crate::scheduler::task::WaitReason;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -69,6 +70,7 @@ impl Once {
     /// once.call_once(|| runs += 1); // already done: not run
     /// assert_eq!(runs, 1);
     /// ```
+    #[track_caller]
     pub fn call_once(&self, f: impl FnOnce()) {
         loop {
             let waiter = {
@@ -90,7 +92,7 @@ impl Once {
             let Some(waiter) = waiter else {
                 return self.run(f);
             };
-            wait(&waiter, |_| {
+            wait(&waiter, WaitSite::here(WaitReason::Once), |_| {
                 self.state.lock().1.remove(&waiter);
             });
         }

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use super::poison_result;
+use crate::scheduler::task::WaitReason;
 
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, WaitList, WaitSite, Waiter};
 
 /// Who holds the lock and who waits.
 #[derive(Default)]
@@ -99,6 +100,7 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// assert_eq!(total, 40);
     /// ```
+    #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         loop {
             let waiter = {
@@ -111,7 +113,7 @@ impl<T: ?Sized> RwLock<T> {
                 state.read_waiters.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, |_| {
+            wait(&waiter, WaitSite::here(WaitReason::RwLockRead), |_| {
                 self.state.lock().read_waiters.remove(&waiter);
             });
         }
@@ -132,6 +134,7 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// assert_eq!(lock.into_inner().unwrap(), 10);
     /// ```
+    #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let mut counted = false;
         loop {
@@ -152,14 +155,18 @@ impl<T: ?Sized> RwLock<T> {
                 state.write_waiters.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, |notified| {
-                let mut state = self.state.lock();
-                state.write_waiters.remove(&waiter);
-                state.writers_waiting -= 1;
-                if notified || state.writers_waiting == 0 {
-                    Self::wake_next(&mut state);
-                }
-            });
+            wait(
+                &waiter,
+                WaitSite::here(WaitReason::RwLockWrite),
+                |notified| {
+                    let mut state = self.state.lock();
+                    state.write_waiters.remove(&waiter);
+                    state.writers_waiting -= 1;
+                    if notified || state.writers_waiting == 0 {
+                        Self::wake_next(&mut state);
+                    }
+                },
+            );
         }
         let guard = RwLockWriteGuard {
             lock: self,

@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::waiter::{wait, wait_until, WaitList, Waiter};
+use super::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
+use crate::scheduler::task::WaitReason;
 
 /// Permits and who waits for one. A released permit goes straight to the
 /// longest waiter (fair: a stream of `try_acquire`s cannot starve it).
@@ -70,6 +71,7 @@ impl Semaphore {
     ///     assert_eq!(sem.available_permits(), 1);
     /// });
     /// ```
+    #[track_caller]
     pub fn acquire(&self) -> SemaphorePermit<'_> {
         let waiter = {
             let mut state = self.state.lock();
@@ -81,7 +83,7 @@ impl Semaphore {
             state.waiters.push(waiter.clone());
             waiter
         };
-        wait(&waiter, |notified| {
+        wait(&waiter, WaitSite::here(WaitReason::Semaphore), |notified| {
             let mut state = self.state.lock();
             if !state.waiters.remove(&waiter) && notified {
                 // We were handed a permit we will not use: hand it on.
@@ -98,6 +100,7 @@ impl Semaphore {
     /// let sem = rt::sync::Semaphore::new(0);
     /// rt::run(|| assert!(sem.acquire_timeout(Duration::from_millis(5)).is_none()));
     /// ```
+    #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
         let deadline = Instant::now() + timeout;
         let waiter = {
@@ -110,12 +113,17 @@ impl Semaphore {
             state.waiters.push(waiter.clone());
             waiter
         };
-        let granted = wait_until(&waiter, Some(deadline), |notified| {
-            let mut state = self.state.lock();
-            if !state.waiters.remove(&waiter) && notified {
-                Self::release_locked(&mut state);
-            }
-        });
+        let granted = wait_until(
+            &waiter,
+            Some(deadline),
+            WaitSite::here(WaitReason::Semaphore),
+            |notified| {
+                let mut state = self.state.lock();
+                if !state.waiters.remove(&waiter) && notified {
+                    Self::release_locked(&mut state);
+                }
+            },
+        );
         granted.then_some(SemaphorePermit { semaphore: self })
     }
 
@@ -236,6 +244,7 @@ impl Semaphore {
     /// rt::spawn(move || drop(permit)).join().unwrap(); // released in a coroutine
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
+    #[track_caller]
     pub fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
         std::mem::forget(self.acquire());
         OwnedSemaphorePermit { semaphore: self }

@@ -19,6 +19,7 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 use std::time::Instant;
 
+pub(crate) use crate::scheduler::task::WaitSite;
 use crate::scheduler::task::{park, Unparker};
 
 /// One blocked coroutine or thread.
@@ -101,15 +102,15 @@ impl WaitList {
     }
 }
 
-/// Park until `waiter` is notified.
+/// Park until `waiter` is notified; `site` is where and why (for dumps).
 ///
 /// If the caller unwinds out of the wait (cancellation, teardown),
 /// `abandon(was_notified)` runs: it must take the waiter out of its list if
 /// it is still there, or hand a notification it received on to another
 /// waiter when the primitive needs that (a released permit, an unlocked
 /// mutex).
-pub(crate) fn wait(waiter: &Arc<Waiter>, abandon: impl FnOnce(bool)) {
-    let notified = wait_until(waiter, None, abandon);
+pub(crate) fn wait(waiter: &Arc<Waiter>, site: WaitSite, abandon: impl FnOnce(bool)) {
+    let notified = wait_until(waiter, None, site, abandon);
     debug_assert!(notified);
 }
 
@@ -118,6 +119,7 @@ pub(crate) fn wait(waiter: &Arc<Waiter>, abandon: impl FnOnce(bool)) {
 pub(crate) fn wait_until(
     waiter: &Arc<Waiter>,
     deadline: Option<Instant>,
+    site: WaitSite,
     abandon: impl FnOnce(bool),
 ) -> bool {
     struct Abandon<'a, F: FnOnce(bool)> {
@@ -138,7 +140,7 @@ pub(crate) fn wait_until(
     match deadline {
         None => {
             while !waiter.is_notified() {
-                park();
+                park(site);
             }
         }
         Some(deadline) => {
@@ -150,7 +152,7 @@ pub(crate) fn wait_until(
                     // notified after all, and pass that on).
                     return false;
                 }
-                crate::scheduler::task::park_until(deadline, timer);
+                crate::scheduler::task::park_until(deadline, timer, site);
             }
         }
     }

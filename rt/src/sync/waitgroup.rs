@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use super::waiter::{wait, WaitList, Waiter};
+use super::waiter::{wait, WaitList, WaitSite, Waiter};
+use crate::scheduler::task::WaitReason;
 
 /// Counts outstanding work; [`wait`](Self::wait) parks until it reaches
 /// zero. Like Go's `sync.WaitGroup`: `add` before starting the work,
@@ -111,6 +112,7 @@ impl WaitGroup {
     ///     })
     /// });
     /// ```
+    #[track_caller]
     pub fn wait(&self) {
         loop {
             let waiter = {
@@ -122,7 +124,7 @@ impl WaitGroup {
                 inner.1.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, |_| {
+            wait(&waiter, WaitSite::here(WaitReason::WaitGroup), |_| {
                 self.inner.lock().1.remove(&waiter);
             });
         }
