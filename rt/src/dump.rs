@@ -110,9 +110,8 @@ pub struct CoroutineInfo {
 pub struct BusyWorker {
     /// The worker's index.
     pub index: usize,
-    /// The coroutine it runs, if the monitor is on ([`Builder::monitor`]).
-    ///
-    /// [`Builder::monitor`]: crate::Builder::monitor
+    /// The coroutine it runs (asked of the worker's thread with a signal;
+    /// `None` if it did not answer).
     pub running: Option<CoroutineId>,
     /// Where that coroutine was spawned.
     pub spawned_at: Option<&'static Location<'static>>,

@@ -75,11 +75,14 @@ impl Builder {
     /// Report (on stderr, once per episode) a worker that has been running
     /// one coroutine for longer than `threshold` without it parking or
     /// yielding — typically a blocking call that belongs in
-    /// [`rt::blocking`](crate::blocking). `None` turns the report off, and
-    /// with it the bookkeeping workers do for it on every coroutine switch
-    /// (a few percent of a channel ping-pong); the monitor thread still
-    /// keeps the coarse clock [`dump`](crate::dump) measures waits with.
-    /// Default: 100 ms.
+    /// [`rt::blocking`](crate::blocking). `None` turns the report off (the
+    /// monitor thread still keeps the coarse clock [`dump`](crate::dump)
+    /// measures waits with). Default: 100 ms.
+    ///
+    /// Watching costs the workers nothing per coroutine switch: only when
+    /// a worker seems stuck does the monitor ask its thread which
+    /// coroutine it runs, with a `SIGURG` (as Go's preemption does;
+    /// interrupted system calls restart).
     ///
     /// ```
     /// use std::time::Duration;
@@ -190,7 +193,6 @@ impl Builder {
         let shared = Arc::new(Shared::new(
             deques.iter().map(Deque::stealer).collect(),
             stacks,
-            self.monitor.is_some(),
         )?);
         let mut runtime = Runtime {
             shared: shared.clone(),

@@ -141,17 +141,12 @@ pub(crate) fn collect(shared: &Arc<Shared>, patience: Duration) -> Dump {
     }
 }
 
-/// What is known of a worker that did not answer: what the monitor sees.
+/// What is known of a worker that did not answer: what it runs.
 fn busy_worker(shared: &Shared, index: usize) -> BusyWorker {
-    let counters = shared.counters(index);
-    let order = std::sync::atomic::Ordering::Relaxed;
-    let running = super::task::CoroutineId::from_raw(counters.running.load(order));
-    let spawned_at = counters.running_spawned_at.load(order);
+    let running = shared.running_on(index);
     BusyWorker {
         index,
-        running,
-        // SAFETY: the pointer was made from a `&'static Location` (or is
-        // null before the first resume).
-        spawned_at: running.and(unsafe { spawned_at.as_ref() }),
+        running: running.map(|(id, _)| id),
+        spawned_at: running.map(|(_, at)| at),
     }
 }

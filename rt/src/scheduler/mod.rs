@@ -19,6 +19,7 @@ pub(crate) mod dump;
 mod idle;
 pub(crate) mod monitor;
 mod parker;
+mod probe;
 pub(crate) mod task;
 mod timers;
 mod worker;
@@ -53,15 +54,17 @@ struct Remote {
     /// Where the worker sleeps when idle.
     parker: Parker,
     /// An `rt::dump` waits for this worker's answer (see `dump.rs`).
-    dump_wanted: std::sync::atomic::AtomicBool,
+    dump_wanted: AtomicBool,
+    /// Asks the worker's thread what it runs (see `probe.rs`).
+    pub(crate) probe: probe::Probe,
     /// Metrics, written by the owner only (plain load + store, no
     /// read-modify-write), on their own cache line so the writes cost no
     /// sharing.
     counters: CachePadded<Counters>,
 }
 
-/// One worker's metric counters (see `crate::metrics`) and what it is
-/// running now (for the monitor, `monitor.rs`).
+/// One worker's metric counters (see `crate::metrics`), and whether it
+/// makes progress (for the monitor, `monitor.rs`).
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
@@ -69,10 +72,8 @@ pub(crate) struct Counters {
     pub(crate) steals: AtomicU64,
     /// Coroutines resumed so far: unchanged for long = stuck in one.
     pub(crate) resumes: AtomicU64,
-    /// Id of the coroutine being resumed; 0 while the worker is idle.
-    pub(crate) running: AtomicU64,
-    /// Where that coroutine was spawned (a `&'static Location`).
-    pub(crate) running_spawned_at: std::sync::atomic::AtomicPtr<std::panic::Location<'static>>,
+    /// The worker sleeps (no resume for long is then no news).
+    pub(crate) idle: AtomicBool,
 }
 
 impl Counters {
@@ -106,8 +107,6 @@ pub(crate) struct Shared {
     spawned_outside: AtomicU64,
     /// Socket readiness, polled by idle workers.
     pub(crate) reactor: Reactor,
-    /// A monitor thread watches the workers: they publish what they run.
-    pub(crate) monitored: bool,
     /// Coarse time, for `rt::dump`'s "parked for".
     pub(crate) clock: monitor::Clock,
     /// `rt::dump` requests the workers have yet to answer.
@@ -117,11 +116,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Shared state for `num_workers` workers whose local FIFOs are
     /// stolen from through `stealers`.
-    pub(crate) fn new(
-        stealers: Vec<Stealer<Arc<Task>>>,
-        stacks: StackPool,
-        monitored: bool,
-    ) -> io::Result<Shared> {
+    pub(crate) fn new(stealers: Vec<Stealer<Arc<Task>>>, stacks: StackPool) -> io::Result<Shared> {
         let num_workers = stealers.len();
         Ok(Shared {
             remotes: stealers
@@ -131,6 +126,7 @@ impl Shared {
                     stealer,
                     parker: Parker::new(),
                     dump_wanted: AtomicBool::new(false),
+                    probe: probe::Probe::default(),
                     counters: CachePadded::new(Counters::default()),
                 })
                 .collect(),
@@ -142,7 +138,6 @@ impl Shared {
             has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
             reactor: Reactor::new()?,
-            monitored,
             clock: monitor::Clock::new(),
             dumps: dump::Requests::default(),
         })
@@ -343,6 +338,15 @@ impl Shared {
     /// This worker's counters.
     pub(crate) fn counters(&self, worker: usize) -> &Counters {
         &self.remotes[worker].counters
+    }
+
+    /// The coroutine worker `index` is running now, if any, and where it
+    /// was spawned: asks the worker's thread (see `probe.rs`).
+    pub(crate) fn running_on(
+        &self,
+        index: usize,
+    ) -> Option<(CoroutineId, &'static std::panic::Location<'static>)> {
+        self.remotes[index].probe.ask()
     }
 }
 

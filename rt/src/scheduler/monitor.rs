@@ -3,13 +3,13 @@
 //! yield) and says which coroutine it is and where it was spawned — the
 //! coroutines queued behind it on that worker cannot run meanwhile.
 //!
-//! Like Go's sysmon it only reads what the workers publish anyway: each
-//! worker bumps a resume counter and records the running coroutine's id
-//! and spawn site before every resume (plain stores to its own cache
-//! line), and clears the id when it goes idle. A counter that has not
-//! moved for the threshold while an id is set means one resume has lasted
-//! that long. The spawn site is a `&'static Location`, safe to read from
-//! any thread.
+//! Like Go's sysmon it reads what the workers publish anyway: each worker
+//! bumps a resume counter before every resume (a plain store to its own
+//! cache line) and flags itself idle while it sleeps. A counter that has
+//! not moved for the threshold while the worker is awake means one resume
+//! has lasted that long. Only then does the monitor ask the worker's
+//! thread which coroutine it runs (`probe.rs`): nothing is published per
+//! switch for a question asked once per stuck episode.
 //!
 //! The same thread keeps the runtime's coarse [`Clock`], which stamps every
 //! park for `rt::dump` ("parked for 3 s") without a clock read per park.
@@ -105,8 +105,7 @@ fn watch(shared: &Shared, threshold: Option<Duration>) {
         for (index, last) in seen.iter_mut().enumerate() {
             let counters = shared.counters(index);
             let resumes = counters.resumes.load(Relaxed);
-            let running = counters.running.load(Relaxed);
-            if running == 0 || resumes != last.resumes {
+            if counters.idle.load(Relaxed) || resumes != last.resumes {
                 *last = Seen {
                     resumes,
                     since: now,
@@ -116,13 +115,12 @@ fn watch(shared: &Shared, threshold: Option<Duration>) {
             }
             let stuck = now - last.since;
             if !last.reported && stuck >= threshold {
+                // Once per episode, even if the worker turns out to run no
+                // coroutine (it was between two, then nothing is said).
                 last.reported = true;
-                let spawned_at = counters.running_spawned_at.load(Relaxed);
-                // SAFETY: the pointer was made from a `&'static Location`
-                // (or is null before the first resume).
-                let spawned_at = unsafe { spawned_at.as_ref() }
-                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
-                    .unwrap_or_else(|| "?".into());
+                let Some((running, spawned_at)) = shared.running_on(index) else {
+                    continue;
+                };
                 eprintln!(
                     "rt: worker {index} has been running coroutine {running} (spawned at {spawned_at}) \
                      for {} ms without parking or yielding; the coroutines queued on that worker \

@@ -87,6 +87,14 @@ pub(super) fn current_of(shared: &Shared) -> Option<&'static Worker> {
     std::ptr::eq(Arc::as_ptr(&worker.shared), shared).then_some(worker)
 }
 
+/// The probe of the calling worker thread, if it is one (for the probe's
+/// signal handler: reads only a thread-local and immutable fields).
+pub(super) fn current_probe() -> Option<&'static super::probe::Probe> {
+    // SAFETY: as in `current_of`.
+    let worker = unsafe { current_ptr().as_ref()? };
+    Some(&worker.shared.remotes[worker.index].probe)
+}
+
 /// The runtime of the calling worker thread, if any.
 pub(super) fn current_shared() -> Option<Arc<Shared>> {
     // SAFETY: as in `current_of`.
@@ -202,18 +210,6 @@ impl Worker {
         }
     }
 
-    /// For the monitor (`monitor.rs`): what this worker runs from now on
-    /// (plain stores to its own cache line).
-    fn publish_running(counters: &Counters, task: &Task) {
-        counters
-            .running
-            .store(task.id().as_u64(), Ordering::Relaxed);
-        counters.running_spawned_at.store(
-            std::ptr::from_ref(task.spawned_at()).cast_mut(),
-            Ordering::Relaxed,
-        );
-    }
-
     /// Queue an unstarted coroutine spawned on this worker.
     pub(super) fn push_fresh(&self, task: Arc<Task>) {
         self.fresh.push(task);
@@ -229,6 +225,8 @@ impl Worker {
     /// The worker loop: run coroutines until the runtime shuts down.
     pub(crate) fn run(&self) {
         let outer = CURRENT_WORKER.with(|c| c.replace(self));
+        let probe = &self.shared.remotes[self.index].probe;
+        probe.attach();
         let mut cancelled = false;
         loop {
             match self.shared.phase() {
@@ -249,6 +247,7 @@ impl Worker {
         }
         self.timers.borrow_mut().clear();
         self.unwind_all();
+        probe.detach();
         CURRENT_WORKER.with(|c| c.set(outer));
     }
 
@@ -395,10 +394,8 @@ impl Worker {
     fn park(&self) {
         self.answer_dumps();
         // Not running anything: the monitor must not think it is stuck.
-        self.shared
-            .counters(self.index)
-            .running
-            .store(0, Ordering::Relaxed);
+        let idle_flag = &self.shared.counters(self.index).idle;
+        idle_flag.store(true, Ordering::Relaxed);
         let was_searching = self.searching.replace(false);
         let idle = &self.shared.idle;
         let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
@@ -435,6 +432,7 @@ impl Worker {
                 }
             }
         }
+        idle_flag.store(false, Ordering::Relaxed);
         if idle.transition_worker_from_parked(self.index) {
             self.searching.set(true);
         }
@@ -453,11 +451,7 @@ impl Worker {
             self.registry.borrow_mut().insert(&task);
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
-        let counters = self.shared.counters(self.index);
-        Counters::bump(&counters.resumes);
-        if self.shared.monitored {
-            Self::publish_running(counters, &task);
-        }
+        Counters::bump(&self.shared.counters(self.index).resumes);
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
         task::set_current(outer);
