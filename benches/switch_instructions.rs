@@ -1,0 +1,53 @@
+//! Instruction counts of the hottest paths, for `valgrind --tool=callgrind`
+//! (which counts instructions, not seconds: the same on a busy or an idle
+//! machine, so two builds can be compared exactly). One worker, `N` rounds
+//! (default 100,000) of one workload:
+//!
+//! - `pingpong`: a rendezvous-channel round trip between two coroutines,
+//! - `yield`: two coroutines yielding to each other,
+//! - `spawn`: spawn and join, in batches of 1,000.
+//!
+//! `cargo bench -p rt-benches --bench switch_instructions --no-run`, then
+//! `valgrind --tool=callgrind target/release/deps/switch_instructions-* pingpong`
+//! and divide the total by N. Without valgrind it prints ns per round.
+
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let what = args.next().unwrap_or_else(|| "pingpong".into());
+    let n: u64 = args.next().map_or(100_000, |s| s.parse().expect("N"));
+    let runtime = rt::Builder::new().workers(1).build().expect("runtime");
+    let start = Instant::now();
+    runtime.block_on(|| match what.as_str() {
+        "pingpong" => {
+            let (tx1, rx1) = rt::chan::bounded::<u64>(0);
+            let (tx2, rx2) = rt::chan::bounded::<u64>(0);
+            let echo = rt::spawn(move || {
+                for v in rx1.iter() {
+                    tx2.send(v + 1).unwrap();
+                }
+            });
+            for i in 0..n {
+                tx1.send(i).unwrap();
+                assert_eq!(rx2.recv().unwrap(), i + 1);
+            }
+            drop(tx1);
+            echo.join().unwrap();
+        }
+        "yield" => {
+            let other = rt::spawn(move || (0..n).for_each(|_| rt::yield_now()));
+            (0..n).for_each(|_| rt::yield_now());
+            other.join().unwrap();
+        }
+        "spawn" => {
+            for _ in 0..n / 1000 {
+                let handles: Vec<_> = (0..1000).map(|_| rt::spawn(|| ())).collect();
+                handles.into_iter().for_each(|h| h.join().unwrap());
+            }
+        }
+        other => panic!("unknown workload {other}: pingpong, yield or spawn"),
+    });
+    let ns = start.elapsed().as_nanos() as f64 / n as f64;
+    println!("switch_instructions/{what}: {n} rounds, {ns:.1} ns per round");
+}
