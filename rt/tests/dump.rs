@@ -327,3 +327,60 @@ fn sigquit_prints_the_dump_and_the_process_keeps_running() {
         "{stderr}"
     );
 }
+
+#[test]
+fn concurrent_dumps_from_coroutines_and_threads_all_complete_while_work_runs() {
+    for workers in [1, 2, 4] {
+        let rt = rt::Builder::new().workers(workers).build().unwrap();
+        std::thread::scope(|s| {
+            // A plain thread dumps too, concurrently.
+            s.spawn(|| {
+                for _ in 0..30 {
+                    let dump = rt.dump();
+                    assert!(dump.busy_workers.is_empty(), "{dump}");
+                }
+            });
+            rt.block_on(|| {
+                // Background traffic: ping-pong pairs that park constantly.
+                let (stop_tx, stop_rx) = chan::bounded::<()>(0);
+                let pairs: Vec<_> = (0..8)
+                    .map(|_| {
+                        let (tx, rx) = chan::bounded::<u32>(0);
+                        let stop = stop_rx.clone();
+                        let echo = rt::spawn(move || rx.iter().count());
+                        rt::spawn(move || loop {
+                            rt::select! {
+                                send(tx, 1) -> r => r.unwrap(),
+                                recv(stop) -> _ => break,
+                            }
+                        });
+                        echo
+                    })
+                    .collect();
+                // Dumpers: coroutines and a plain thread, at once.
+                let dumpers: Vec<_> = (0..6)
+                    .map(|_| {
+                        rt::spawn(|| {
+                            let me = rt::current().unwrap().id();
+                            for _ in 0..30 {
+                                let dump = rt::dump();
+                                let mine = dump.coroutines.iter().find(|c| c.id == me);
+                                assert_eq!(mine.map(|c| c.state), Some(CoroutineState::Running));
+                                assert!(dump.busy_workers.is_empty(), "{dump}");
+                            }
+                        })
+                    })
+                    .collect();
+                dumpers.into_iter().for_each(|d| d.join().unwrap());
+                drop(stop_tx); // closing stop ends every sender loop
+                drop(stop_rx);
+                for echo in pairs {
+                    assert!(echo.join().unwrap() > 0);
+                }
+            });
+        });
+        let from_thread = rt.dump();
+        assert!(from_thread.busy_workers.is_empty(), "{from_thread}");
+        rt.assert_no_leaks(Duration::from_secs(10));
+    }
+}

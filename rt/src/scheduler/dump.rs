@@ -51,18 +51,22 @@ struct Answers {
     answered: Vec<bool>,
     /// Workers yet to answer.
     missing: usize,
+    /// The dumper has stopped waiting: later answers are dropped. (A worker
+    /// may still hold the request, copied from the pending list.)
+    closed: bool,
 }
 
 impl Request {
     /// Whether worker `index` still has to answer.
     pub(super) fn wants(&self, index: usize) -> bool {
-        !self.answers.lock().answered[index]
+        let answers = self.answers.lock();
+        !answers.closed && !answers.answered[index]
     }
 
     /// Worker `index` lists its coroutines.
     pub(super) fn answer(&self, index: usize, rows: Vec<CoroutineInfo>) {
         let mut answers = self.answers.lock();
-        if std::mem::replace(&mut answers.answered[index], true) {
+        if answers.closed || std::mem::replace(&mut answers.answered[index], true) {
             return;
         }
         answers.rows.extend(rows);
@@ -88,6 +92,7 @@ pub(crate) fn collect(shared: &Arc<Shared>, patience: Duration) -> Dump {
             rows: Vec::new(),
             answered: vec![false; workers],
             missing: workers,
+            closed: false,
         }),
         requester: Unparker::current(),
         now: shared.clock.precise(),
@@ -117,19 +122,15 @@ pub(crate) fn collect(shared: &Arc<Shared>, patience: Duration) -> Dump {
         .pending
         .lock()
         .retain(|r| !Arc::ptr_eq(r, &request));
-    let answers = std::mem::replace(
-        &mut *request.answers.lock(),
-        Answers {
-            rows: Vec::new(),
-            answered: Vec::new(),
-            missing: 0,
-        },
-    );
+    let (mut coroutines, answered) = {
+        let mut answers = request.answers.lock();
+        answers.closed = true;
+        (std::mem::take(&mut answers.rows), answers.answered.clone())
+    };
     let busy_workers = (0..workers)
-        .filter(|&index| !answers.answered[index])
+        .filter(|&index| !answered[index])
         .map(|index| busy_worker(shared, index))
         .collect();
-    let mut coroutines = answers.rows;
     coroutines.sort_by_key(|c| c.id);
     // An unstarted coroutine stolen between two workers' answers may be
     // listed by both.
