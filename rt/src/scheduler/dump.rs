@@ -49,8 +49,6 @@ struct Answers {
     rows: Vec<CoroutineInfo>,
     /// By worker index: whether it answered.
     answered: Vec<bool>,
-    /// Workers yet to answer.
-    missing: usize,
     /// The dumper has stopped waiting: later answers are dropped. (A worker
     /// may still hold the request, copied from the pending list.)
     closed: bool,
@@ -70,15 +68,14 @@ impl Request {
             return;
         }
         answers.rows.extend(rows);
-        answers.missing -= 1;
-        if answers.missing == 0 {
+        if answers.answered.iter().all(|&a| a) {
             drop(answers);
             self.requester.unpark();
         }
     }
 
-    fn missing(&self) -> usize {
-        self.answers.lock().missing
+    fn all_answered(&self) -> bool {
+        self.answers.lock().answered.iter().all(|&a| a)
     }
 }
 
@@ -91,7 +88,6 @@ pub(crate) fn collect(shared: &Arc<Shared>, patience: Duration) -> Dump {
         answers: Mutex::new(Answers {
             rows: Vec::new(),
             answered: vec![false; workers],
-            missing: workers,
             closed: false,
         }),
         requester: Unparker::current(),
@@ -114,7 +110,7 @@ pub(crate) fn collect(shared: &Arc<Shared>, patience: Duration) -> Dump {
     }
     let deadline = Instant::now() + patience;
     let timer = super::wake_at(deadline);
-    while request.missing() > 0 && Instant::now() < deadline {
+    while !request.all_answered() && Instant::now() < deadline {
         super::task::park_until(deadline, timer, WaitSite::here(WaitReason::Dump));
     }
     shared
