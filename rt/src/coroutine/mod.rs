@@ -7,6 +7,7 @@
 //! next using the coroutine's [`state::State`].
 
 pub(crate) mod overflow;
+pub(crate) mod root_fn;
 pub(crate) mod stack;
 pub mod state;
 

@@ -35,6 +35,7 @@ pub use self::idle::Idle;
 pub use self::parker::Parker;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
+use crate::coroutine::root_fn::RootFn;
 use crate::coroutine::stack::StackPool;
 use crate::reactor::Reactor;
 
@@ -173,10 +174,9 @@ impl Shared {
             Some(worker) => worker.acquire_stack()?,
             None => self.stacks.acquire()?,
         };
-        let run: Box<dyn FnOnce() + Send + '_> = Box::new(body);
-        // SAFETY: only the lifetime changes; that everything `body` borrows
-        // outlives the task is our caller's contract.
-        let run: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(run) };
+        // SAFETY: that everything `body` borrows outlives the task is our
+        // caller's contract.
+        let run = unsafe { RootFn::new(body) };
         let body = Body::Unstarted { run, stack };
         let id = CoroutineId::next();
         let task = match worker.and_then(Worker::take_recycled) {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Shared;
+use crate::coroutine::root_fn::RootFn;
 use crate::coroutine::stack::PooledStack;
 use crate::coroutine::state::{State, Unpark};
 use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
@@ -24,8 +25,8 @@ pub(crate) enum Body {
     /// yet touched; see `docs/stacks.md` on why binding waits for the first
     /// run).
     Unstarted {
-        /// The coroutine's root function.
-        run: Box<dyn FnOnce() + Send>,
+        /// The coroutine's root function (inline in the task when small).
+        run: RootFn,
         /// Reserved at spawn so that running out of stacks is a spawn error.
         stack: PooledStack,
     },
@@ -184,7 +185,11 @@ impl Task {
             // and bodies built by `crate::join` catch every panic.
             let stack = pick(stack);
             self.stack_bottom.set(stack.bottom());
-            *body = Body::Started(Fiber::new_unchecked(stack, &self.suspend_point, run));
+            *body = Body::Started(Fiber::new_unchecked(
+                stack,
+                &self.suspend_point,
+                move || run.call(),
+            ));
         });
     }
 
