@@ -168,6 +168,59 @@ fn waitgroup_done_below_zero_panics() {
 }
 
 #[test]
+fn waitgroup_a_done_below_zero_leaves_the_count_at_zero() {
+    let wg = WaitGroup::new();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done()));
+    assert!(caught.is_err());
+    assert_eq!(wg.count(), 0);
+    wg.add(1);
+    assert_eq!(wg.count(), 1);
+}
+
+/// Waiters (coroutines and a plain thread) racing the last `done` never
+/// miss it and always see every finished worker's write.
+#[test]
+fn waitgroup_waiters_racing_the_last_done_see_all_work() {
+    const ROUNDS: usize = 300;
+    const WORKERS: usize = 40;
+    let rt = runtime(4);
+    rt.block_on(|| {
+        for _ in 0..ROUNDS {
+            let wg = Arc::new(WaitGroup::new());
+            let finished = Arc::new(AtomicUsize::new(0));
+            wg.add(WORKERS);
+            let waiters: Vec<_> = (0..3)
+                .map(|_| {
+                    let (wg, finished) = (wg.clone(), finished.clone());
+                    rt::spawn(move || {
+                        wg.wait();
+                        finished.load(SeqCst)
+                    })
+                })
+                .collect();
+            let thread = {
+                let (wg, finished) = (wg.clone(), finished.clone());
+                std::thread::spawn(move || {
+                    wg.wait();
+                    finished.load(SeqCst)
+                })
+            };
+            for _ in 0..WORKERS {
+                let (wg, finished) = (wg.clone(), finished.clone());
+                rt::go!(move || {
+                    finished.fetch_add(1, SeqCst);
+                    wg.done();
+                });
+            }
+            for waiter in waiters {
+                assert_eq!(waiter.join().unwrap(), WORKERS);
+            }
+            assert_eq!(thread.join().unwrap(), WORKERS);
+        }
+    });
+}
+
+#[test]
 fn semaphore_bounds_concurrency_and_is_fifo_fair() {
     let rt = runtime(2);
     let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

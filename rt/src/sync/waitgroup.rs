@@ -4,6 +4,8 @@
 use std::fmt;
 
 use super::waiter::{wait, WaitList, WaitSite, Waiter};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
 use crate::scheduler::task::WaitReason;
 
 /// Counts outstanding work; [`wait`](Self::wait) parks until it reaches
@@ -28,10 +30,15 @@ use crate::scheduler::task::WaitReason;
 /// });
 /// assert_eq!(finished.load(Ordering::SeqCst), 10);
 /// ```
-#[derive(Default)]
 pub struct WaitGroup {
-    /// Outstanding count and parked waiters.
-    inner: parking_lot::Mutex<(usize, WaitList)>,
+    /// Outstanding work. Changed without the lock, so that `done` (called
+    /// by every finishing worker, often from many threads at once) is one
+    /// atomic operation, as in Go.
+    count: AtomicUsize,
+    /// Parked waiters. `done` takes this lock after bringing the count to
+    /// zero, and `wait` re-checks the count under it before queueing, so
+    /// a waiter either sees zero or is queued before the notification.
+    waiters: Mutex<WaitList>,
 }
 
 impl WaitGroup {
@@ -43,7 +50,10 @@ impl WaitGroup {
     /// wg.wait(); // zero: returns at once
     /// ```
     pub fn new() -> WaitGroup {
-        WaitGroup::default()
+        WaitGroup {
+            count: AtomicUsize::new(0),
+            waiters: Mutex::new(WaitList::new()),
+        }
     }
 
     /// Add `n` to the count.
@@ -55,8 +65,11 @@ impl WaitGroup {
     /// assert_eq!(wg.count(), 3);
     /// ```
     pub fn add(&self, n: usize) {
-        let mut inner = self.inner.lock();
-        inner.0 = inner.0.checked_add(n).expect("WaitGroup count overflow");
+        let before = self.count.fetch_add(n, Ordering::Relaxed);
+        if before.checked_add(n).is_none() {
+            self.count.fetch_sub(n, Ordering::Relaxed);
+            panic!("WaitGroup count overflow");
+        }
     }
 
     /// Subtract one; wakes the waiters when the count reaches zero.
@@ -73,11 +86,14 @@ impl WaitGroup {
     /// wg.wait(); // count is zero: returns at once
     /// ```
     pub fn done(&self) {
-        let mut inner = self.inner.lock();
-        assert!(inner.0 > 0, "WaitGroup::done called more times than add");
-        inner.0 -= 1;
-        if inner.0 == 0 {
-            inner.1.notify_all();
+        // Release: a waiter that sees zero sees everything done before.
+        match self.count.fetch_sub(1, Ordering::AcqRel) {
+            1 => self.waiters.lock().notify_all(),
+            0 => {
+                self.count.fetch_add(1, Ordering::Relaxed);
+                panic!("WaitGroup::done called more times than add");
+            }
+            _ => {}
         }
     }
 
@@ -90,7 +106,7 @@ impl WaitGroup {
     /// assert_eq!(wg.count(), 1);
     /// ```
     pub fn count(&self) -> usize {
-        self.inner.lock().0
+        self.count.load(Ordering::Acquire)
     }
 
     /// Park until the count is zero (at once if it is).
@@ -114,20 +130,28 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn wait(&self) {
-        loop {
+        while self.count.load(Ordering::Acquire) != 0 {
             let waiter = {
-                let mut inner = self.inner.lock();
-                if inner.0 == 0 {
+                let mut waiters = self.waiters.lock();
+                // `done` locks after reaching zero: see zero, or be queued
+                // before it notifies.
+                if self.count.load(Ordering::Acquire) == 0 {
                     return;
                 }
                 let waiter = Waiter::current();
-                inner.1.push(waiter.clone());
+                waiters.push(waiter.clone());
                 waiter
             };
             wait(&waiter, WaitSite::here(WaitReason::WaitGroup), |_| {
-                self.inner.lock().1.remove(&waiter);
+                self.waiters.lock().remove(&waiter);
             });
         }
+    }
+}
+
+impl Default for WaitGroup {
+    fn default() -> WaitGroup {
+        WaitGroup::new()
     }
 }
 
