@@ -19,6 +19,7 @@ pub(crate) mod dump;
 mod idle;
 pub(crate) mod monitor;
 mod parker;
+mod prefetch;
 mod probe;
 pub(crate) mod task;
 mod timers;
@@ -35,7 +36,6 @@ pub use self::idle::Idle;
 pub use self::parker::Parker;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
-use crate::coroutine::root_fn::RootFn;
 use crate::coroutine::stack::StackPool;
 use crate::reactor::Reactor;
 
@@ -174,18 +174,23 @@ impl Shared {
             Some(worker) => worker.acquire_stack()?,
             None => self.stacks.acquire()?,
         };
-        // SAFETY: that everything `body` borrows outlives the task is our
-        // caller's contract.
-        let run = unsafe { RootFn::new(body) };
-        let body = Body::Unstarted { run, stack };
+        let body_of_task = Body::Unstarted { stack };
         let id = CoroutineId::next();
         let task = match worker.and_then(Worker::take_recycled) {
             Some(mut task) => {
                 let reused = Arc::get_mut(&mut task).expect("recycled tasks are unshared");
-                reused.reuse(id, name, spawned_at, body);
+                reused.reuse(id, name, spawned_at, body_of_task);
+                // SAFETY: that everything `body` borrows outlives the task
+                // is our caller's contract.
+                unsafe { reused.set_root(body) };
                 task
             }
-            None => Arc::new(Task::new(self.clone(), id, name, spawned_at, body)),
+            None => {
+                let mut task = Task::new(self.clone(), id, name, spawned_at, body_of_task);
+                // SAFETY: as above.
+                unsafe { task.set_root(body) };
+                Arc::new(task)
+            }
         };
         match worker {
             Some(worker) => {
@@ -281,8 +286,8 @@ impl Shared {
     /// Drop the closure of a coroutine that never ran (its join then reports
     /// "cancelled") and recycle its stack.
     fn cancel_unstarted(&self, task: &Task) {
-        if let Body::Unstarted { run, stack } = task.take_body() {
-            drop(run);
+        if let Body::Unstarted { stack } = task.take_body() {
+            task.clear_root();
             self.stacks.release(stack);
             crate::join::complete_cancelled(&task.result);
         }

@@ -25,8 +25,6 @@ pub(crate) enum Body {
     /// yet touched; see `docs/stacks.md` on why binding waits for the first
     /// run).
     Unstarted {
-        /// The coroutine's root function (inline in the task when small).
-        run: RootFn,
         /// Reserved at spawn so that running out of stacks is a spawn error.
         stack: PooledStack,
     },
@@ -52,6 +50,9 @@ pub(crate) struct Task {
     /// Index of the worker it first ran on and must always run on (written
     /// once, by that worker, before anyone can unpark it).
     home: AtomicUsize,
+    /// Its root function until it first runs (inline when small: no
+    /// allocation per spawn). Same access rule as `body`.
+    root: std::cell::UnsafeCell<RootFn>,
     /// The coroutine itself. Only the worker that moved `state` to RUNNING
     /// (or the home worker at shutdown) touches it.
     body: UnsafeCell<Body>,
@@ -85,11 +86,14 @@ pub(crate) struct Task {
     wait_site: Cell<Option<WaitSite>>,
     /// The runtime's coarse clock when it was spawned or last switched out.
     switched_at: Cell<u64>,
+    /// About where its stack pointer was when it last switched out: the
+    /// first stack lines a resume touches (see `prefetch.rs`); 0 before.
+    parked_sp: Cell<usize>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
 
-// SAFETY: `body` and `unwinding` are only accessed by the single thread
+// SAFETY: `body`, `root` and `unwinding` are only accessed by the single thread
 // that the state word (or shutdown, on the home worker) grants the
 // coroutine to; everything else is atomic or immutable.
 unsafe impl Send for Task {}
@@ -110,6 +114,7 @@ impl Task {
             name,
             spawned_at,
             home: AtomicUsize::new(NO_HOME),
+            root: std::cell::UnsafeCell::new(RootFn::empty()),
             body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
             parked_in_unwind: Cell::new(false),
@@ -124,6 +129,7 @@ impl Task {
             stack_bottom: Cell::new(0),
             wait_site: Cell::new(None),
             switched_at: Cell::new(shared.clock.now()),
+            parked_sp: Cell::new(0),
             shared,
         }
     }
@@ -156,6 +162,25 @@ impl Task {
         self.stack_bottom.set(0);
         self.wait_site.set(None);
         self.switched_at.set(self.shared.clock.now());
+        self.parked_sp.set(0);
+    }
+
+    /// Give an unstarted, unshared task the function it will run.
+    ///
+    /// # Safety
+    ///
+    /// Everything `run` borrows must outlive the task's run (or its
+    /// cancellation before it starts).
+    pub(super) unsafe fn set_root(&mut self, run: impl FnOnce() + Send) {
+        // SAFETY: forwarded to our caller.
+        unsafe { self.root.get_mut().set(run) };
+    }
+
+    /// Drop the root function of a coroutine that never ran. Same access
+    /// rule as `take_body`.
+    pub(super) fn clear_root(&self) {
+        // SAFETY: as in `start`: only the owning thread calls this.
+        unsafe { (*self.root.get()).clear() };
     }
 
     /// The worker this coroutine is pinned to, if it has started.
@@ -177,18 +202,23 @@ impl Task {
     pub(super) fn start(&self, pick: impl FnOnce(PooledStack) -> PooledStack) {
         // SAFETY: the state word grants this thread exclusive use of `body`.
         self.body.with_mut(|body| unsafe {
-            let Body::Unstarted { run, stack } = std::mem::replace(&mut *body, Body::Finished)
-            else {
+            let Body::Unstarted { stack } = std::mem::replace(&mut *body, Body::Finished) else {
                 unreachable!("started a coroutine twice");
             };
-            // SAFETY: `run`'s borrows outlive the task (spawn's contract),
-            // and bodies built by `crate::join` catch every panic.
             let stack = pick(stack);
             self.stack_bottom.set(stack.bottom());
+            // The fiber outlives neither the task nor its root function.
+            let root = self.root.get() as usize;
+            // SAFETY: the root function's borrows outlive the task (spawn's
+            // contract), and bodies built by `crate::join` catch every panic.
             *body = Body::Started(Fiber::new_unchecked(
                 stack,
                 &self.suspend_point,
-                move || run.call(),
+                move || {
+                    // SAFETY: the task is alive while its coroutine runs, and
+                    // only the coroutine uses `root` once started.
+                    RootFn::call(root as *mut RootFn)
+                },
             ));
         });
     }
@@ -293,6 +323,10 @@ impl Task {
     /// About to park or yield at `site`: note it, and the time, for dumps
     /// (three plain stores; the clock is a shared, rarely written word).
     fn switch_out(&self, site: WaitSite) {
+        // A local's address: this frame is a few words above the switch.
+        let here = 0u8;
+        self.parked_sp
+            .set(std::hint::black_box(&here) as *const u8 as usize);
         self.wait_site.set(Some(site));
         self.switched_at.set(self.shared.clock.now());
     }
@@ -321,6 +355,12 @@ impl Task {
             pending_defers: self.defer.pending(),
             worker: self.home(),
         }
+    }
+
+    /// About where its stack pointer was when it last switched out (0 if
+    /// it never did). Read by its home worker only.
+    pub(super) fn parked_sp(&self) -> usize {
+        self.parked_sp.get()
     }
 
     /// A printable name: `coroutine 7 "name"`.

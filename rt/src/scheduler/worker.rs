@@ -331,12 +331,26 @@ impl Worker {
                 return Some(task);
             }
         }
-        let ready = self.ready.borrow_mut().pop_front();
-        ready
+        self.pop_ready()
             .or_else(|| self.lifo.take())
             .or_else(|| self.take_from_inbox())
             .or_else(|| self.fresh.pop())
             .or_else(|| self.take_from_injector())
+    }
+
+    /// The oldest runnable started coroutine. With a backlog, start
+    /// loading the next two while this one runs (see `prefetch.rs`): the
+    /// task of the one after next, and the stack of the next, whose task
+    /// was loaded a step earlier. With one or two runnable coroutines they
+    /// are still in the cache: nothing to do.
+    fn pop_ready(&self) -> Option<Arc<Task>> {
+        let mut ready = self.ready.borrow_mut();
+        let task = ready.pop_front();
+        if ready.len() >= 2 {
+            super::prefetch::task(&ready[1]);
+            super::prefetch::stack(&ready[0]);
+        }
+        task
     }
 
     /// Move woken coroutines from the inbox to `ready`; return the first.
