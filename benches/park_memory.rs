@@ -25,6 +25,18 @@ fn rss_bytes() -> u64 {
     kb * 1024
 }
 
+/// CPU time (user + system) this process has used so far, all threads.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let n: usize = std::env::var("PARK_N")
@@ -33,7 +45,7 @@ fn main() {
         .unwrap_or(1_000_000);
     // The spawning loop and close() hold a worker for long on purpose.
     let runtime = rt::Builder::new().monitor(None).build().expect("runtime");
-    let (rss_per, release_ns) = runtime.block_on(|| {
+    let (rss_per, release_ns, cpu_ns) = runtime.block_on(|| {
         let (close, parked_on) = rt::chan::bounded::<()>(0);
         let parked_on: &'static rt::chan::Receiver<()> = Box::leak(Box::new(parked_on));
         let parked: &'static rt::sync::WaitGroup = Box::leak(Box::default());
@@ -54,14 +66,15 @@ fn main() {
         parked.wait();
         rt::sleep(Duration::from_millis(200)); // the last ones reach their park
         let after = rss_bytes();
-        let start = Instant::now();
+        let (start, cpu_start) = (Instant::now(), cpu_time());
         drop(close);
         finished.wait();
-        let release = start.elapsed();
+        let (release, cpu) = (start.elapsed(), cpu_time() - cpu_start);
         (
             (after.saturating_sub(before)) as f64 / n as f64,
             release.as_nanos() as f64 / n as f64,
+            cpu.as_nanos() as f64 / n as f64,
         )
     });
-    println!("park_memory/rt: {n} parked coroutines: {rss_per:.0} bytes RSS each; release {release_ns:.1} ns each");
+    println!("park_memory/rt: {n} parked coroutines: {rss_per:.0} bytes RSS each; release {release_ns:.1} ns each ({cpu_ns:.1} ns CPU)");
 }
