@@ -321,7 +321,8 @@ impl Task {
     }
 
     /// About to park or yield at `site`: note it, and the time, for dumps
-    /// (three plain stores; the clock is a shared, rarely written word).
+    /// and where its stack is, for prefetching (four plain stores; the
+    /// clock is a shared, rarely written word).
     fn switch_out(&self, site: WaitSite) {
         // A local's address: this frame is a few words above the switch.
         let here = 0u8;
