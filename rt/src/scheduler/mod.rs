@@ -174,19 +174,19 @@ impl Shared {
             Some(worker) => worker.acquire_stack()?,
             None => self.stacks.acquire()?,
         };
-        let body_of_task = Body::Unstarted { stack };
+        let unstarted = Body::Unstarted { stack };
         let id = CoroutineId::next();
         let task = match worker.and_then(Worker::take_recycled) {
             Some(mut task) => {
                 let reused = Arc::get_mut(&mut task).expect("recycled tasks are unshared");
-                reused.reuse(id, name, spawned_at, body_of_task);
+                reused.reuse(id, name, spawned_at, unstarted);
                 // SAFETY: that everything `body` borrows outlives the task
                 // is our caller's contract.
                 unsafe { reused.set_root(body) };
                 task
             }
             None => {
-                let mut task = Task::new(self.clone(), id, name, spawned_at, body_of_task);
+                let mut task = Task::new(self.clone(), id, name, spawned_at, unstarted);
                 // SAFETY: as above.
                 unsafe { task.set_root(body) };
                 Arc::new(task)

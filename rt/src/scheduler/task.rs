@@ -87,7 +87,9 @@ pub(crate) struct Task {
     /// The runtime's coarse clock when it was spawned or last switched out.
     switched_at: Cell<u64>,
     /// About where its stack pointer was when it last switched out: the
-    /// first stack lines a resume touches (see `prefetch.rs`); 0 before.
+    /// first stack lines a resume touches (see `prefetch.rs`). Only read
+    /// for a coroutine queued after a switch-out, which wrote it: a reused
+    /// task's stale value is never read, so `reuse` leaves it.
     parked_sp: Cell<usize>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
@@ -162,7 +164,6 @@ impl Task {
         self.stack_bottom.set(0);
         self.wait_site.set(None);
         self.switched_at.set(self.shared.clock.now());
-        self.parked_sp.set(0);
     }
 
     /// Give an unstarted, unshared task the function it will run.
@@ -358,8 +359,8 @@ impl Task {
         }
     }
 
-    /// About where its stack pointer was when it last switched out (0 if
-    /// it never did). Read by its home worker only.
+    /// About where its stack pointer was when it last switched out (0 for
+    /// a task that never ran). Read by its home worker only.
     pub(super) fn parked_sp(&self) -> usize {
         self.parked_sp.get()
     }
