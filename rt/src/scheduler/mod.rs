@@ -21,6 +21,8 @@ pub(crate) mod monitor;
 mod parker;
 mod prefetch;
 mod probe;
+mod recycle;
+mod registry;
 pub(crate) mod task;
 mod timers;
 mod worker;
@@ -100,7 +102,7 @@ pub(crate) struct Shared {
     phase: CachePadded<AtomicU8>,
     /// Finished tasks' memory beyond what the workers cache (see
     /// `Worker::recycle`).
-    recycled_tasks: parking_lot::Mutex<Vec<Arc<Task>>>,
+    recycled_tasks: parking_lot::Mutex<Vec<recycle::Chain>>,
     /// Whether `recycled_tasks` may be non-empty: a hint that spares an
     /// empty pool's lock on every spawn. Kept apart from hot fields.
     has_recycled_tasks: CachePadded<AtomicBool>,

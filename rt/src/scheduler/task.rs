@@ -91,6 +91,9 @@ pub(crate) struct Task {
     /// for a coroutine queued after a switch-out, which wrote it: a reused
     /// task's stale value is never read, so `reuse` leaves it.
     parked_sp: Cell<usize>,
+    /// Finished and kept for reuse: the next task in its chain (see
+    /// `recycle.rs`). Only touched by whoever holds the task unshared.
+    recycled_next: std::cell::UnsafeCell<Option<Arc<Task>>>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
@@ -132,6 +135,7 @@ impl Task {
             wait_site: Cell::new(None),
             switched_at: Cell::new(shared.clock.now()),
             parked_sp: Cell::new(0),
+            recycled_next: std::cell::UnsafeCell::new(None),
             shared,
         }
     }
@@ -164,6 +168,37 @@ impl Task {
         self.stack_bottom.set(0);
         self.wait_site.set(None);
         self.switched_at.set(self.shared.clock.now());
+    }
+
+    /// Link `next` after this task in a chain of finished tasks.
+    ///
+    /// # Safety
+    ///
+    /// Nobody else may reference this task (it is in, or joining, a chain
+    /// its caller owns).
+    pub(super) unsafe fn set_recycled_next(&self, next: Option<Arc<Task>>) {
+        // SAFETY: our caller holds the only reference.
+        unsafe { *self.recycled_next.get() = next };
+    }
+
+    /// The task after this one in its chain.
+    ///
+    /// # Safety
+    ///
+    /// As for [`set_recycled_next`](Self::set_recycled_next).
+    pub(super) unsafe fn recycled_next(&self) -> Option<&Task> {
+        // SAFETY: as above.
+        unsafe { (*self.recycled_next.get()).as_deref() }
+    }
+
+    /// Unlink and return the task after this one in its chain.
+    ///
+    /// # Safety
+    ///
+    /// As for [`set_recycled_next`](Self::set_recycled_next).
+    pub(super) unsafe fn take_recycled_next(&self) -> Option<Arc<Task>> {
+        // SAFETY: as above.
+        unsafe { (*self.recycled_next.get()).take() }
     }
 
     /// Give an unstarted, unshared task the function it will run.

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
+use super::recycle::Chain;
+use super::registry::Registry;
 use super::task::{self, Body, Task};
 use super::timers::Timers;
 use super::{Counters, Shared};
@@ -51,13 +53,13 @@ pub(crate) struct Worker {
     /// Whether this worker is counted as searching in `Idle`.
     searching: Cell<bool>,
     /// Every started, unfinished coroutine homed here (for shutdown).
-    registry: RefCell<Registry>,
+    registry: RefCell<Registry<Arc<Task>>>,
     /// Memory of finished tasks, for the next spawns here (`Arc`s nobody
     /// else holds); overflow goes to `Shared::recycled_tasks`. Like the
     /// stacks, kept until the runtime drops: freeing tasks let glibc trim
     /// and re-fault the heap on every burst, which made spawn-heavy
     /// workloads run 1.5x slower one process out of two.
-    recycled: RefCell<Vec<Arc<Task>>>,
+    recycled: RefCell<Chain>,
     /// Coroutines of this worker sleeping until a deadline.
     timers: RefCell<Timers>,
     /// Whether `timers` is non-empty: checked on every scheduling step, so
@@ -115,7 +117,7 @@ impl Worker {
             yielded: Cell::new(false),
             searching: Cell::new(false),
             registry: RefCell::new(Registry::default()),
-            recycled: RefCell::new(Vec::new()),
+            recycled: RefCell::new(Chain::default()),
             timers: RefCell::new(Timers::default()),
             has_timers: Cell::new(false),
             stacks: RefCell::new(StackCache::default()),
@@ -138,13 +140,14 @@ impl Worker {
     }
 
     /// A finished task's memory to reuse, if any: from this worker's
-    /// cache, refilled in batches from the runtime's shared pool.
+    /// cache, refilled a chain at a time from the runtime's shared pool.
     pub(super) fn take_recycled(&self) -> Option<Arc<Task>> {
         let mut recycled = self.recycled.borrow_mut();
-        if recycled.is_empty() && self.shared.has_recycled_tasks.load(Ordering::Relaxed) {
+        if recycled.len() == 0 && self.shared.has_recycled_tasks.load(Ordering::Relaxed) {
             let mut pool = self.shared.recycled_tasks.lock();
-            let keep = pool.len().saturating_sub(RECYCLE_BATCH);
-            recycled.extend(pool.drain(keep..));
+            if let Some(chain) = pool.pop() {
+                *recycled = chain;
+            }
             self.shared
                 .has_recycled_tasks
                 .store(!pool.is_empty(), Ordering::Relaxed);
@@ -153,9 +156,9 @@ impl Worker {
     }
 
     /// Keep a finished task's memory for reuse if nobody else holds it. A
-    /// full cache spills a batch to the shared pool, so memory freed on one
-    /// worker serves spawns on another, and the total kept never exceeds
-    /// the most tasks that were alive at once.
+    /// full cache moves its older half to the shared pool, so memory freed
+    /// on one worker serves spawns on another, and the total kept never
+    /// exceeds the most tasks that were alive at once.
     pub(super) fn recycle(&self, task: Arc<Task>) {
         // No `Weak`s exist, so a count of one is uniqueness; the fence pairs
         // with the Release decrement of whoever dropped the other reference
@@ -167,10 +170,8 @@ impl Worker {
         let mut recycled = self.recycled.borrow_mut();
         recycled.push(task);
         if recycled.len() >= 2 * RECYCLE_BATCH {
-            self.shared
-                .recycled_tasks
-                .lock()
-                .extend(recycled.drain(..RECYCLE_BATCH));
+            let older = recycled.split_off(RECYCLE_BATCH);
+            self.shared.recycled_tasks.lock().push(older);
             self.shared
                 .has_recycled_tasks
                 .store(true, Ordering::Relaxed);
@@ -283,7 +284,7 @@ impl Worker {
         let mut rows: Vec<_> = self
             .registry
             .borrow()
-            .tasks()
+            .items()
             .map(|task| {
                 let state = if std::ptr::eq(Arc::as_ptr(task), running) {
                     CoroutineState::Running
@@ -462,7 +463,7 @@ impl Worker {
                 task.mark_cancelled();
             }
             task.set_home(self.index);
-            self.registry.borrow_mut().insert(&task);
+            task.set_slot(self.registry.borrow_mut().insert(task.clone()));
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
         Counters::bump(&self.shared.counters(self.index).resumes);
@@ -486,7 +487,7 @@ impl Worker {
             Resumed::Finished => {
                 Counters::bump(&self.shared.counters(self.index).finished);
                 task.state.transition_to_done();
-                self.registry.borrow_mut().remove(&task);
+                drop(self.registry.borrow_mut().remove(task.slot()));
                 let Body::Started(fiber) = task.take_body() else {
                     unreachable!("a finished task had a fiber");
                 };
@@ -500,7 +501,7 @@ impl Worker {
     /// Shutdown, first phase: cancel every started coroutine homed here (it
     /// unwinds, running its defers, at its next park point).
     fn cancel_registered(&self) {
-        let tasks: Vec<Arc<Task>> = self.registry.borrow().tasks().cloned().collect();
+        let tasks: Vec<Arc<Task>> = self.registry.borrow().items().cloned().collect();
         for task in tasks {
             task.cancel();
         }
@@ -565,53 +566,5 @@ fn steal_one(mut steal: impl FnMut() -> Steal<Arc<Task>>) -> Option<Arc<Task>> {
             Steal::Empty => return None,
             Steal::Retry => std::hint::spin_loop(),
         }
-    }
-}
-
-/// The started, unfinished coroutines of one worker, by slot.
-#[derive(Default)]
-struct Registry {
-    /// Slot i holds a task or is free.
-    slots: Vec<Option<Arc<Task>>>,
-    /// Free slot indices.
-    free: Vec<usize>,
-}
-
-impl Registry {
-    fn insert(&mut self, task: &Arc<Task>) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot] = Some(task.clone());
-                slot
-            }
-            None => {
-                self.slots.push(Some(task.clone()));
-                self.slots.len() - 1
-            }
-        };
-        task.set_slot(slot);
-    }
-
-    fn remove(&mut self, task: &Task) {
-        let slot = task.slot();
-        debug_assert!(self.slots[slot]
-            .as_deref()
-            .is_some_and(|t| std::ptr::eq(t, task)));
-        self.slots[slot] = None;
-        self.free.push(slot);
-    }
-
-    fn tasks(&self) -> impl Iterator<Item = &Arc<Task>> {
-        self.slots.iter().flatten()
-    }
-
-    fn pop(&mut self) -> Option<Arc<Task>> {
-        while let Some(entry) = self.slots.pop() {
-            if entry.is_some() {
-                return entry;
-            }
-        }
-        self.free.clear();
-        None
     }
 }
