@@ -114,6 +114,12 @@ impl Selector {
         selector.done.store(true, Ordering::Release);
     }
 
+    /// Start loading what [`finish`](Self::finish) will touch in the
+    /// waiter's task. A hint for a claimer about to finish many.
+    pub(crate) fn prefetch_waiter(&self) {
+        self.waker.prefetch();
+    }
+
     /// Give up waiting. `Err(arm)` if an arm was claimed first: then its
     /// transfer is finished (or about to be) and must be honoured.
     pub(crate) fn try_abort(&self) -> Result<(), usize> {

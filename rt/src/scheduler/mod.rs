@@ -19,7 +19,7 @@ pub(crate) mod dump;
 mod idle;
 pub(crate) mod monitor;
 mod parker;
-mod prefetch;
+pub(crate) mod prefetch;
 mod probe;
 mod recycle;
 mod registry;

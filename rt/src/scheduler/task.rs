@@ -106,6 +106,11 @@ unsafe impl Send for Task {}
 unsafe impl Sync for Task {}
 
 impl Task {
+    /// Where `home` lies in a task (for `prefetch::wake_lines`).
+    pub(super) const HOME_OFFSET: usize = std::mem::offset_of!(Task, home);
+    /// Where `shared` lies in a task (for `prefetch::wake_lines`).
+    pub(super) const SHARED_OFFSET: usize = std::mem::offset_of!(Task, shared);
+
     pub(super) fn new(
         shared: Arc<Shared>,
         id: CoroutineId,
@@ -552,6 +557,15 @@ impl WakeRef {
                 unsafe { &**task }.unpark();
             }
             WakeRef::Thread(thread) => thread.unpark(),
+        }
+    }
+
+    /// Start loading what [`unpark`](Self::unpark) will touch, for a
+    /// caller that claims many waiters before it wakes them. A hint only:
+    /// reads nothing.
+    pub(crate) fn prefetch(&self) {
+        if let WakeRef::Task(task) = self {
+            super::prefetch::wake_lines(*task);
         }
     }
 }
