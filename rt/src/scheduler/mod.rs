@@ -17,11 +17,11 @@
 
 pub(crate) mod dump;
 mod idle;
+mod list;
 pub(crate) mod monitor;
 mod parker;
 pub(crate) mod prefetch;
 mod probe;
-mod recycle;
 mod registry;
 pub(crate) mod task;
 mod timers;
@@ -51,7 +51,7 @@ const TEARDOWN: u8 = 2;
 /// What one worker offers to the others.
 struct Remote {
     /// Started coroutines homed here, woken from other threads.
-    inbox: Injector<Arc<Task>>,
+    inbox: list::Inbox,
     /// Steals unstarted coroutines from the worker's local FIFO.
     stealer: Stealer<Arc<Task>>,
     /// Where the worker sleeps when idle.
@@ -102,7 +102,7 @@ pub(crate) struct Shared {
     phase: CachePadded<AtomicU8>,
     /// Finished tasks' memory beyond what the workers cache (see
     /// `Worker::recycle`).
-    recycled_tasks: parking_lot::Mutex<Vec<recycle::Chain>>,
+    recycled_tasks: parking_lot::Mutex<Vec<list::TaskList>>,
     /// Whether `recycled_tasks` may be non-empty: a hint that spares an
     /// empty pool's lock on every spawn. Kept apart from hot fields.
     has_recycled_tasks: CachePadded<AtomicBool>,
@@ -125,7 +125,7 @@ impl Shared {
             remotes: stealers
                 .into_iter()
                 .map(|stealer| Remote {
-                    inbox: Injector::new(),
+                    inbox: list::Inbox::default(),
                     stealer,
                     parker: Parker::new(),
                     dump_wanted: AtomicBool::new(false),
@@ -281,7 +281,7 @@ impl Shared {
         drain(&|| self.injector.steal());
         for remote in self.remotes.iter() {
             drain(&|| remote.stealer.steal());
-            drain(&|| remote.inbox.steal());
+            drop(remote.inbox.drain());
         }
     }
 

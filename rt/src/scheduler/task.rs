@@ -91,9 +91,10 @@ pub(crate) struct Task {
     /// for a coroutine queued after a switch-out, which wrote it: a reused
     /// task's stale value is never read, so `reuse` leaves it.
     parked_sp: Cell<usize>,
-    /// Finished and kept for reuse: the next task in its chain (see
-    /// `recycle.rs`). Only touched by whoever holds the task unshared.
-    recycled_next: std::cell::UnsafeCell<Option<Arc<Task>>>,
+    /// The next task in the one list that holds this one, if any: a
+    /// worker's run queue or inbox, or a chain of finished tasks kept for
+    /// reuse (see `list.rs`). Only that list's owner touches it.
+    next: std::cell::UnsafeCell<Option<Arc<Task>>>,
     /// The runtime it belongs to.
     pub(super) shared: Arc<Shared>,
 }
@@ -140,7 +141,7 @@ impl Task {
             wait_site: Cell::new(None),
             switched_at: Cell::new(shared.clock.now()),
             parked_sp: Cell::new(0),
-            recycled_next: std::cell::UnsafeCell::new(None),
+            next: std::cell::UnsafeCell::new(None),
             shared,
         }
     }
@@ -175,35 +176,35 @@ impl Task {
         self.switched_at.set(self.shared.clock.now());
     }
 
-    /// Link `next` after this task in a chain of finished tasks.
+    /// Link `next` after this task in the list that holds it.
     ///
     /// # Safety
     ///
-    /// Nobody else may reference this task (it is in, or joining, a chain
-    /// its caller owns).
-    pub(super) unsafe fn set_recycled_next(&self, next: Option<Arc<Task>>) {
-        // SAFETY: our caller holds the only reference.
-        unsafe { *self.recycled_next.get() = next };
+    /// The caller owns the list this task is in (or joining): nobody else
+    /// touches the link meanwhile.
+    pub(super) unsafe fn set_next(&self, next: Option<Arc<Task>>) {
+        // SAFETY: our caller owns the link.
+        unsafe { *self.next.get() = next };
     }
 
-    /// The task after this one in its chain.
+    /// The task after this one in its list.
     ///
     /// # Safety
     ///
-    /// As for [`set_recycled_next`](Self::set_recycled_next).
-    pub(super) unsafe fn recycled_next(&self) -> Option<&Task> {
+    /// As for [`set_next`](Self::set_next), for as long as the result lives.
+    pub(super) unsafe fn next(&self) -> Option<&Task> {
         // SAFETY: as above.
-        unsafe { (*self.recycled_next.get()).as_deref() }
+        unsafe { (*self.next.get()).as_deref() }
     }
 
-    /// Unlink and return the task after this one in its chain.
+    /// Unlink and return the task after this one in its list.
     ///
     /// # Safety
     ///
-    /// As for [`set_recycled_next`](Self::set_recycled_next).
-    pub(super) unsafe fn take_recycled_next(&self) -> Option<Arc<Task>> {
+    /// As for [`set_next`](Self::set_next).
+    pub(super) unsafe fn take_next(&self) -> Option<Arc<Task>> {
         // SAFETY: as above.
-        unsafe { (*self.recycled_next.get()).take() }
+        unsafe { (*self.next.get()).take() }
     }
 
     /// Give an unstarted, unshared task the function it will run.

@@ -1,13 +1,12 @@
 //! One worker thread: its run queues and its loop.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use super::recycle::Chain;
+use super::list::TaskList;
 use super::registry::Registry;
 use super::task::{self, Body, Task};
 use super::timers::Timers;
@@ -27,8 +26,6 @@ const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 const FRESH_QUEUE_INTERVAL: u32 = 31;
 /// Finished tasks moved between a worker's cache and the shared pool at once.
 const RECYCLE_BATCH: usize = 128;
-/// At most this many woken coroutines are moved from the inbox per tick.
-const INBOX_BATCH: usize = 64;
 
 /// The thread-owned half of a worker. Lives on the worker thread's stack;
 /// `CURRENT_WORKER` points to it while the thread runs.
@@ -40,7 +37,7 @@ pub(crate) struct Worker {
     /// Unstarted coroutines spawned here; other workers steal from it.
     fresh: Deque<Arc<Task>>,
     /// Started coroutines homed here that are runnable.
-    ready: RefCell<VecDeque<Arc<Task>>>,
+    ready: RefCell<TaskList>,
     /// The coroutine most recently woken on this worker: runs next.
     lifo: Cell<Option<Arc<Task>>>,
     /// How many times in a row the LIFO slot was taken.
@@ -59,7 +56,7 @@ pub(crate) struct Worker {
     /// stacks, kept until the runtime drops: freeing tasks let glibc trim
     /// and re-fault the heap on every burst, which made spawn-heavy
     /// workloads run 1.5x slower one process out of two.
-    recycled: RefCell<Chain>,
+    recycled: RefCell<TaskList>,
     /// Coroutines of this worker sleeping until a deadline.
     timers: RefCell<Timers>,
     /// Whether `timers` is non-empty: checked on every scheduling step, so
@@ -110,14 +107,14 @@ impl Worker {
             index,
             shared,
             fresh,
-            ready: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(TaskList::default()),
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
             tick: Cell::new(0),
             yielded: Cell::new(false),
             searching: Cell::new(false),
             registry: RefCell::new(Registry::default()),
-            recycled: RefCell::new(Chain::default()),
+            recycled: RefCell::new(TaskList::default()),
             timers: RefCell::new(Timers::default()),
             has_timers: Cell::new(false),
             stacks: RefCell::new(StackCache::default()),
@@ -143,7 +140,7 @@ impl Worker {
     /// cache, refilled a chain at a time from the runtime's shared pool.
     pub(super) fn take_recycled(&self) -> Option<Arc<Task>> {
         let mut recycled = self.recycled.borrow_mut();
-        if recycled.len() == 0 && self.shared.has_recycled_tasks.load(Ordering::Relaxed) {
+        if recycled.is_empty() && self.shared.has_recycled_tasks.load(Ordering::Relaxed) {
             let mut pool = self.shared.recycled_tasks.lock();
             if let Some(chain) = pool.pop() {
                 *recycled = chain;
@@ -152,7 +149,7 @@ impl Worker {
                 .has_recycled_tasks
                 .store(!pool.is_empty(), Ordering::Relaxed);
         }
-        recycled.pop()
+        recycled.pop_front()
     }
 
     /// Keep a finished task's memory for reuse if nobody else holds it. A
@@ -168,7 +165,7 @@ impl Worker {
         }
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         let mut recycled = self.recycled.borrow_mut();
-        recycled.push(task);
+        recycled.push_front(task);
         if recycled.len() >= 2 * RECYCLE_BATCH {
             let older = recycled.split_off(RECYCLE_BATCH);
             self.shared.recycled_tasks.lock().push(older);
@@ -348,23 +345,19 @@ impl Worker {
         let mut ready = self.ready.borrow_mut();
         let task = ready.pop_front();
         if ready.len() >= 2 {
-            super::prefetch::task(&ready[1]);
-            super::prefetch::stack(&ready[0]);
+            let next = ready.front().expect("len >= 2");
+            super::prefetch::task(ready.next_of(next).expect("len >= 2"));
+            super::prefetch::stack(next);
         }
         task
     }
 
-    /// Move woken coroutines from the inbox to `ready`; return the first.
+    /// Move every woken coroutine from the inbox to `ready` (in O(1), however
+    /// many); return the first.
     fn take_from_inbox(&self) -> Option<Arc<Task>> {
-        let inbox = &self.shared.remotes[self.index].inbox;
-        let first = steal_one(|| inbox.steal())?;
-        let mut ready = self.ready.borrow_mut();
-        for _ in 1..INBOX_BATCH {
-            match steal_one(|| inbox.steal()) {
-                Some(task) => ready.push_back(task),
-                None => break,
-            }
-        }
+        let mut woken = self.shared.remotes[self.index].inbox.take_all();
+        let first = woken.pop_front()?;
+        self.ready.borrow_mut().append(&mut woken);
         Some(first)
     }
 
@@ -511,7 +504,7 @@ impl Worker {
     /// (its stack must not move threads), running its destructors.
     fn unwind_all(&self) {
         drop(self.lifo.take());
-        self.ready.borrow_mut().clear();
+        drop(std::mem::take(&mut *self.ready.borrow_mut()));
         while let Some(task) = self.fresh.pop() {
             self.shared.cancel_unstarted(&task);
         }
