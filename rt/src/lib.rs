@@ -139,6 +139,6 @@ impl_apply!(A, B, C, D, E, G, H, I);
 pub mod model {
     pub use crate::coroutine::state::{Parked, State, Unpark};
     pub use crate::join::JoinCell;
-    pub use crate::scheduler::{Idle, Parker};
+    pub use crate::scheduler::{Idle, Inbox, Parker, Queue};
     pub use crate::sync::RawMutex;
 }

@@ -14,10 +14,11 @@
 //! list also moves whole: a worker takes its inbox with one lock hold,
 //! whatever its length, and appends it to its run queue in O(1).
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::task::Task;
+use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use crate::loom::sync::Mutex;
 
 /// A FIFO of tasks, linked through `Task::next`. Holds one reference to
 /// each task (inside the chain of links from `head`).
@@ -141,50 +142,112 @@ impl Drop for TaskList {
     }
 }
 
+/// What an [`Inbox`] holds: a FIFO of woken coroutines ([`TaskList`]; a
+/// `VecDeque` of numbers in the loom model of the inbox).
+pub trait Queue: Default {
+    /// What is queued.
+    type Item;
+    /// Add `item` at the end.
+    fn push_back(&mut self, item: Self::Item);
+    /// Whether nothing is queued.
+    fn is_empty(&self) -> bool;
+    /// How many items are queued.
+    fn len(&self) -> usize;
+}
+
+impl Queue for TaskList {
+    type Item = Arc<Task>;
+
+    fn push_back(&mut self, task: Arc<Task>) {
+        TaskList::push_back(self, task);
+    }
+
+    fn is_empty(&self) -> bool {
+        TaskList::is_empty(self)
+    }
+
+    fn len(&self) -> usize {
+        TaskList::len(self)
+    }
+}
+
+#[cfg(loom)]
+impl<T> Queue for std::collections::VecDeque<T> {
+    type Item = T;
+
+    fn push_back(&mut self, item: T) {
+        std::collections::VecDeque::push_back(self, item);
+    }
+
+    fn is_empty(&self) -> bool {
+        std::collections::VecDeque::is_empty(self)
+    }
+
+    fn len(&self) -> usize {
+        std::collections::VecDeque::len(self)
+    }
+}
+
 /// A worker's inbox: started coroutines homed on that worker that other
-/// threads woke. Any thread pushes; the owner takes everything at once.
-#[derive(Default)]
-pub(super) struct Inbox {
-    /// The woken tasks, oldest first.
-    list: parking_lot::Mutex<TaskList>,
-    /// Whether `list` may hold tasks, so that the owner's frequent checks
-    /// of an empty inbox take no lock. Written under the lock; a stale
-    /// `false` only delays the owner, which checks under the lock
-    /// ([`is_empty`](Self::is_empty)) before it sleeps, and a push after
-    /// that check leaves it a wake-up token (`idle.rs`).
+/// threads woke. Any thread pushes (then unparks the owner); the owner
+/// takes everything at once.
+///
+/// The protocol against lost wake-ups, checked by
+/// `loom-tests/tests/inbox.rs`: a waker pushes under the lock, then unparks
+/// the owner (leaving a token if it is awake); the owner, before it sleeps,
+/// checks [`is_empty`](Self::is_empty) under the lock. Either that check
+/// sees the push, or the push — and so the unpark — comes after it and the
+/// owner's sleep returns at once.
+pub struct Inbox<Q> {
+    /// The woken coroutines, oldest first.
+    list: Mutex<Q>,
+    /// Whether `list` may hold anything, so that the owner's frequent
+    /// checks of an empty inbox take no lock. Written under the lock; a
+    /// stale `false` only delays the owner until its next check, and it
+    /// checks under the lock before it sleeps.
     maybe_nonempty: AtomicBool,
 }
 
-impl Inbox {
-    /// Queue a woken task (then wake the owner).
-    pub(super) fn push(&self, task: Arc<Task>) {
+impl<Q: Queue> Default for Inbox<Q> {
+    fn default() -> Self {
+        Inbox {
+            list: Mutex::new(Q::default()),
+            maybe_nonempty: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<Q: Queue> Inbox<Q> {
+    /// Queue a woken coroutine (then wake the owner).
+    pub fn push(&self, item: Q::Item) {
         let mut list = self.list.lock();
-        list.push_back(task);
+        list.push_back(item);
         self.maybe_nonempty.store(true, Relaxed);
     }
 
-    /// Take every queued task, oldest first (owner only).
-    pub(super) fn take_all(&self) -> TaskList {
+    /// Take everything queued, oldest first: the owner's frequent check,
+    /// which takes no lock while the hint says empty.
+    pub fn take_all(&self) -> Q {
         if !self.maybe_nonempty.load(Relaxed) {
-            return TaskList::default();
+            return Q::default();
         }
         self.drain()
     }
 
-    /// Take every queued task, checking under the lock.
-    pub(super) fn drain(&self) -> TaskList {
+    /// Take everything queued, checking under the lock.
+    pub fn drain(&self) -> Q {
         let mut list = self.list.lock();
         self.maybe_nonempty.store(false, Relaxed);
         std::mem::take(&mut *list)
     }
 
-    /// Whether no task is queued (checked under the lock).
-    pub(super) fn is_empty(&self) -> bool {
+    /// Whether nothing is queued (checked under the lock).
+    pub fn is_empty(&self) -> bool {
         self.list.lock().is_empty()
     }
 
-    /// How many tasks are queued.
-    pub(super) fn len(&self) -> usize {
+    /// How many are queued.
+    pub fn len(&self) -> usize {
         self.list.lock().len()
     }
 }

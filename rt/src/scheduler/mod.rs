@@ -35,6 +35,8 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 use crossbeam_utils::CachePadded;
 
 pub use self::idle::Idle;
+#[cfg(loom)]
+pub use self::list::{Inbox, Queue};
 pub use self::parker::Parker;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
@@ -51,7 +53,7 @@ const TEARDOWN: u8 = 2;
 /// What one worker offers to the others.
 struct Remote {
     /// Started coroutines homed here, woken from other threads.
-    inbox: list::Inbox,
+    inbox: list::Inbox<list::TaskList>,
     /// Steals unstarted coroutines from the worker's local FIFO.
     stealer: Stealer<Arc<Task>>,
     /// Where the worker sleeps when idle.
