@@ -203,7 +203,11 @@ impl Builder {
             let shared = shared.clone();
             let thread = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
-                .spawn(move || Worker::new(index, shared, deque).run())?;
+                .spawn(move || {
+                    abort_on_panic(&format!("worker {index}"), || {
+                        Worker::new(index, shared, deque).run();
+                    });
+                })?;
             runtime.threads.push(thread);
         }
         if self.dump_on_sigquit {
@@ -463,6 +467,27 @@ where
 }
 
 #[track_caller]
+/// Run the body of one of the runtime's own threads. Every panic of a
+/// coroutine is caught inside the coroutine, so a panic that reaches here
+/// is a bug in rt — and the coroutines homed on that thread can never run
+/// again: `block_on` and `join` would wait forever. Say so and abort, as
+/// Go's runtime throws on an internal error, rather than hang silently.
+fn abort_on_panic(thread: &str, body: impl FnOnce()) {
+    let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) else {
+        return;
+    };
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic payload that is not a string)");
+    eprintln!(
+        "rt: {thread} panicked outside any coroutine: {message}\n\
+         rt: this is a bug in rt, and the coroutines of that thread can never finish; aborting"
+    );
+    std::process::abort();
+}
+
 fn spawn_named<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
@@ -625,6 +650,30 @@ impl CoroutineBuilder {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    #[test]
+    fn a_panic_in_a_runtime_thread_aborts_the_process_with_a_message() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD: &str = "RT_TEST_PANICKING_RUNTIME_THREAD";
+        if std::env::var_os(CHILD).is_some() {
+            super::abort_on_panic("worker 3", || panic!("a seeded bug"));
+            unreachable!("abort_on_panic returned after a panic");
+        }
+        let test = "runtime::tests::a_panic_in_a_runtime_thread_aborts_the_process_with_a_message";
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "stderr: {stderr}");
+        assert!(
+            stderr.contains("rt: worker 3 panicked outside any coroutine: a seeded bug\nrt: this is a bug in rt"),
+            "stderr: {stderr}"
+        );
+        // A body that returns normally returns.
+        super::abort_on_panic("worker 0", || ());
+    }
 
     #[test]
     fn a_dropped_runtime_frees_its_shared_state() {
