@@ -466,7 +466,6 @@ where
     unsafe { shared.spawn(name, std::panic::Location::caller(), body) }
 }
 
-#[track_caller]
 /// Run the body of one of the runtime's own threads. Every panic of a
 /// coroutine is caught inside the coroutine, so a panic that reaches here
 /// is a bug in rt — and the coroutines homed on that thread can never run
@@ -488,6 +487,7 @@ fn abort_on_panic(thread: &str, body: impl FnOnce()) {
     std::process::abort();
 }
 
+#[track_caller]
 fn spawn_named<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
