@@ -101,7 +101,9 @@ pub(crate) struct Task {
 
 // SAFETY: `body`, `root` and `unwinding` are only accessed by the single thread
 // that the state word (or shutdown, on the home worker) grants the
-// coroutine to; everything else is atomic or immutable.
+// coroutine to; `next` only by the owner of the one list holding the task
+// (a worker, or whoever holds an inbox's lock); everything else is atomic
+// or immutable.
 unsafe impl Send for Task {}
 // SAFETY: as above.
 unsafe impl Sync for Task {}
