@@ -59,6 +59,8 @@ impl TaskList {
 
     /// Add `task` at the end. It must be in no other list.
     pub(super) fn push_back(&mut self, task: Arc<Task>) {
+        // SAFETY: only read; a task in no list has a link nobody uses.
+        debug_assert!(unsafe { task.next() }.is_none(), "a task in two lists");
         let new_tail = Arc::as_ptr(&task);
         if self.tail.is_null() {
             self.head = Some(task);
@@ -73,6 +75,8 @@ impl TaskList {
 
     /// Add `task` at the front. It must be in no other list.
     pub(super) fn push_front(&mut self, task: Arc<Task>) {
+        // SAFETY: as in `push_back`.
+        debug_assert!(unsafe { task.next() }.is_none(), "a task in two lists");
         if self.tail.is_null() {
             self.tail = Arc::as_ptr(&task);
         }
