@@ -475,10 +475,9 @@ fn abort_on_panic(thread: &str, body: impl FnOnce()) {
     let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) else {
         return;
     };
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+    let panic = crate::Panic::from_caught(payload);
+    let message = panic
+        .message()
         .unwrap_or("(a panic payload that is not a string)");
     eprintln!(
         "rt: {thread} panicked outside any coroutine: {message}\n\

@@ -35,16 +35,6 @@ pub(super) fn task(task: &Task) {
     lines(start - 2 * size_of::<usize>(), start + size_of::<Task>());
 }
 
-/// Start loading the lines of `task` that waking it touches (its state
-/// word, its home and its runtime), for a caller about to wake many
-/// coroutines (see `Chan::close`). Reads nothing from the task.
-pub(crate) fn wake_lines(task: *const Task) {
-    let at = task as usize;
-    line(at + std::mem::offset_of!(Task, state));
-    line(at + Task::HOME_OFFSET);
-    line(at + Task::SHARED_OFFSET);
-}
-
 /// Start loading the stack lines a resume of `task` touches first. Reads
 /// the task (which [`task`] should have fetched a step earlier).
 pub(super) fn stack(task: &Task) {

@@ -109,11 +109,6 @@ unsafe impl Send for Task {}
 unsafe impl Sync for Task {}
 
 impl Task {
-    /// Where `home` lies in a task (for `prefetch::wake_lines`).
-    pub(super) const HOME_OFFSET: usize = std::mem::offset_of!(Task, home);
-    /// Where `shared` lies in a task (for `prefetch::wake_lines`).
-    pub(super) const SHARED_OFFSET: usize = std::mem::offset_of!(Task, shared);
-
     pub(super) fn new(
         shared: Arc<Shared>,
         id: CoroutineId,
@@ -403,7 +398,8 @@ impl Task {
     }
 
     /// About where its stack pointer was when it last switched out (0 for
-    /// a task that never ran). Read by its home worker only.
+    /// a task never run; stale for a reused one until it switches out).
+    /// Read by its home worker only.
     pub(super) fn parked_sp(&self) -> usize {
         self.parked_sp.get()
     }
@@ -563,12 +559,19 @@ impl WakeRef {
         }
     }
 
-    /// Start loading what [`unpark`](Self::unpark) will touch, for a
-    /// caller that claims many waiters before it wakes them. A hint only:
-    /// reads nothing.
+    /// Start loading what [`unpark`](Self::unpark) will touch — a task's
+    /// state word, home and runtime — for a caller that claims many
+    /// waiters before it wakes them. A hint only: reads nothing.
     pub(crate) fn prefetch(&self) {
         if let WakeRef::Task(task) = self {
-            super::prefetch::wake_lines(*task);
+            let at = *task as usize;
+            for offset in [
+                std::mem::offset_of!(Task, state),
+                std::mem::offset_of!(Task, home),
+                std::mem::offset_of!(Task, shared),
+            ] {
+                super::prefetch::line(at + offset);
+            }
         }
     }
 }
