@@ -39,3 +39,27 @@ fn detach_racing_complete_hands_the_value_to_exactly_one_side() {
         assert_eq!(Arc::strong_count(&value), 1);
     });
 }
+
+#[test]
+fn a_joiner_that_gives_up_detaches_and_the_result_goes_to_exactly_one_side() {
+    // The joiner registers (it waits), then is interrupted (cancel,
+    // timeout) and its handle detaches, racing the completion. Without the
+    // WAITING -> DETACHED step the result stays in the cell, owned by
+    // nobody (a scoped result would outlive its scope).
+    loom::model(|| {
+        let cell = Arc::new(JoinCell::<Arc<()>>::new());
+        let value = Arc::new(());
+        let completer = {
+            let (cell, value) = (cell.clone(), value.clone());
+            thread::spawn(move || cell.complete(Ok(value)).is_some())
+        };
+        cell.register();
+        let joiner_got_it = cell.detach().is_some();
+        let completer_got_it = completer.join().unwrap();
+        assert!(
+            joiner_got_it ^ completer_got_it,
+            "exactly one side owns the result"
+        );
+        assert_eq!(Arc::strong_count(&value), 1);
+    });
+}

@@ -7,7 +7,9 @@
 //! FIFO when every thread is busy.
 
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::interrupt::resume_unwind;
 use std::sync::OnceLock;
 use std::time::Duration;
 

@@ -4,7 +4,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::interrupt::resume_unwind;
 use std::sync::Arc;
 
 use crate::defer::{self, Caught, ExitSignal};
@@ -29,6 +31,12 @@ const DETACHED: u8 = 3;
 /// was `WAITING` it wakes the joiner. The joiner publishes its unparker,
 /// then moves `EMPTY → WAITING`; if that fails the value is already there.
 /// Whichever side moves second sees the other's write.
+///
+/// A handle that goes away without the result — dropped, or its joiner
+/// interrupted while waiting — *detaches*: `EMPTY` or `WAITING → DETACHED`,
+/// after which the completer gets its result back and disposes of it
+/// (drops a value, reports a panic), or, if the result came first, the
+/// handle takes it and disposes of it. Either way exactly one side does.
 pub struct JoinCell<T> {
     /// EMPTY / WAITING / COMPLETE / DETACHED.
     state: AtomicU8,
@@ -86,26 +94,32 @@ impl<T> JoinCell<T> {
         self.state.load(Acquire) == COMPLETE
     }
 
-    /// Block (park) until the result is ready, then take it.
+    /// Block (park) until the result is ready, then take it. If the wait
+    /// is interrupted, the caller's handle must [`detach`](Self::detach).
     #[track_caller]
     pub fn wait(&self) -> Result<T, JoinError> {
-        if !self.is_complete() {
-            // SAFETY: before WAITING is published the completer does not
-            // touch `waiter`.
-            self.waiter
-                .with_mut(|w| unsafe { *w = Some(Unparker::current()) });
-            if self
-                .state
-                .compare_exchange(EMPTY, WAITING, AcqRel, Acquire)
-                .is_ok()
-            {
-                let site = WaitSite::here(WaitReason::Join);
-                while !self.is_complete() {
-                    park(site);
-                }
+        if self.register() {
+            let site = WaitSite::here(WaitReason::Join);
+            while !self.is_complete() {
+                park(site);
             }
         }
         self.take()
+    }
+
+    /// Become the joiner to wake on completion. Returns `false` if the
+    /// result is already there (then nothing was registered).
+    pub fn register(&self) -> bool {
+        if self.is_complete() {
+            return false;
+        }
+        // SAFETY: before WAITING is published the completer does not
+        // touch `waiter`.
+        self.waiter
+            .with_mut(|w| unsafe { *w = Some(Unparker::current()) });
+        self.state
+            .compare_exchange(EMPTY, WAITING, AcqRel, Acquire)
+            .is_ok()
     }
 
     /// Take the result, which must be complete.
@@ -116,16 +130,31 @@ impl<T> JoinCell<T> {
             .expect("joined twice")
     }
 
-    /// The handle goes away without joining. Returns the result if it had
-    /// already come and was never read.
+    /// The handle goes away without the result (dropped, or its joiner
+    /// gave up waiting). Returns the result if it had already come and was
+    /// never read; otherwise the completer will get it back.
     pub fn detach(&self) -> Option<Result<T, JoinError>> {
-        match self
-            .state
-            .compare_exchange(EMPTY, DETACHED, AcqRel, Acquire)
-        {
-            Ok(_) => None,
-            // SAFETY: COMPLETE observed with Acquire.
-            Err(_) => self.value.with_mut(|v| unsafe { (*v).take() }),
+        let mut seen = self.state.load(Acquire);
+        loop {
+            match seen {
+                EMPTY | WAITING => {
+                    match self.state.compare_exchange(seen, DETACHED, AcqRel, Acquire) {
+                        Ok(_) => {
+                            if seen == WAITING {
+                                // SAFETY: the completer touches `waiter` only
+                                // after swapping WAITING away, which our CAS
+                                // did first; we (the joiner) wrote it.
+                                drop(self.waiter.with_mut(|w| unsafe { (*w).take() }));
+                            }
+                            return None;
+                        }
+                        Err(now) => seen = now,
+                    }
+                }
+                // SAFETY: COMPLETE observed with Acquire; taken at most once.
+                COMPLETE => return self.value.with_mut(|v| unsafe { (*v).take() }),
+                _ => return None,
+            }
         }
     }
 }
@@ -206,12 +235,21 @@ impl Drop for Erased {
 pub(crate) type TaskResult = JoinCell<Erased>;
 
 /// Deliver the running coroutine's result. Returns the panic if it was one
-/// and the coroutine's handle is already gone: nobody else will see it.
+/// and the coroutine's handle is already gone: nobody else will see it. A
+/// value nobody will read is dropped here, on the coroutine; a panic from
+/// its destructor is returned the same way.
 fn complete_current(result: Result<Erased, JoinError>) -> Option<Panic> {
     let task = task::current_task().expect("completing outside a coroutine");
     match task.result.complete(result) {
         Some(Err(JoinError(Repr::Panicked(panic)))) => Some(panic),
-        _ => None,
+        Some(unread) => match catch_unwind(AssertUnwindSafe(|| drop(unread))) {
+            Ok(()) => None,
+            Err(payload) => match defer::classify(payload) {
+                Caught::Panic(panic) => Some(panic),
+                Caught::Forced(payload) => resume_unwind(payload),
+            },
+        },
+        None => None,
     }
 }
 
@@ -251,7 +289,7 @@ pub(crate) fn run_to_completion<T: Send>(f: impl FnOnce() -> T) -> Option<Panic>
     match catch_unwind(AssertUnwindSafe(|| {
         let _clear = ClearLocals(task);
         // Cancelled before it ever ran: run nothing.
-        task.check_cancel();
+        task.check_interrupts();
         f()
     })) {
         Ok(value) => complete_current(Ok(Erased::new(value))),
@@ -323,11 +361,14 @@ impl<T> JoinHandle<T> {
     /// ```
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
-        let this = ManuallyDrop::new(self);
-        // SAFETY: we own `this.task` and never use or drop `this` again.
-        let task = unsafe { std::ptr::read(&this.task) };
+        // If the wait is interrupted (cancel, timeout), `self` is dropped
+        // on the way out and detaches: the coroutine disposes of its result.
         // SAFETY: `T` is the body's return type (see `new`).
-        let result = unsafe { wait_typed(&task) };
+        let result = unsafe { wait_typed(&self.task) };
+        let this = ManuallyDrop::new(self);
+        // SAFETY: we own `this.task` and never use or drop `this` again
+        // (joined: nothing is left for Drop to detach or report).
+        let task = unsafe { std::ptr::read(&this.task) };
         crate::scheduler::recycle(task);
         result
     }

@@ -31,6 +31,7 @@ mod coroutine;
 mod defer;
 mod dump;
 pub mod fs;
+mod interrupt;
 mod join;
 mod local;
 mod loom;
@@ -49,6 +50,9 @@ pub use crate::blocking::blocking;
 pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};
 pub use crate::dump::{dump, BusyWorker, CoroutineInfo, CoroutineState, Dump};
+pub use crate::interrupt::uninterruptible;
+#[doc(hidden)]
+pub use crate::interrupt::{inject as __inject_interrupt, Injected as __Injected};
 pub use crate::join::{JoinError, JoinHandle};
 pub use crate::local::LocalKey;
 pub use crate::metrics::{Metrics, WorkerMetrics};

@@ -32,8 +32,19 @@ pub struct LocalKey<T: 'static> {
 /// allocated on first use: most coroutines have none, and every task
 /// carries this field.
 #[derive(Default)]
-#[allow(clippy::box_collection)] // 8 bytes in every task instead of 24
-pub(crate) struct LocalValues(RefCell<Option<Box<Vec<Option<Value>>>>>);
+pub(crate) struct LocalValues {
+    /// The values, by key index.
+    #[allow(clippy::box_collection)] // 8 bytes in every task instead of 24
+    table: RefCell<Option<Box<Vec<Option<Value>>>>>,
+    /// The coroutine finished and its values were destroyed: a key used
+    /// after that (by a destructor that ran last) is refused.
+    destroyed: std::cell::Cell<bool>,
+}
+
+/// Destruction rounds before keys are refused: a destructor may use a key
+/// whose value was already dropped, which re-creates it (pthread keys
+/// allow 4 rounds; values re-created in each round are dropped in the next).
+const DESTRUCTION_ROUNDS: usize = 4;
 
 /// One value, owned through a raw pointer rather than a `Box`: references
 /// handed out by `with` point into it, and moving a `Box` (when the table
@@ -63,13 +74,25 @@ impl LocalValues {
     /// Leak every value: their coroutine is being leaked, and they may not
     /// be dropped on another thread.
     pub(crate) fn forget(&self) {
-        std::mem::forget(self.0.borrow_mut().take());
+        self.destroyed.set(true);
+        std::mem::forget(self.table.borrow_mut().take());
     }
 
-    /// Drop every value (the coroutine is finishing).
+    /// Drop every value, on the calling (the coroutine's own) thread: the
+    /// coroutine is finishing. A destructor may use another key; a value it
+    /// re-creates is dropped in the next round, and after
+    /// [`DESTRUCTION_ROUNDS`] every key is refused (`with` panics).
     pub(crate) fn clear(&self) {
-        let values = self.0.borrow_mut().take();
-        drop(values); // outside the borrow: a destructor may use other keys
+        for round in 1.. {
+            if round >= DESTRUCTION_ROUNDS {
+                self.destroyed.set(true);
+            }
+            let Some(values) = self.table.borrow_mut().take() else {
+                break;
+            };
+            drop(values); // outside the borrow: a destructor may use other keys
+        }
+        self.destroyed.set(true);
     }
 }
 
@@ -126,15 +149,19 @@ impl<T: 'static> LocalKey<T> {
     }
 
     fn get_or_init(&self, values: &LocalValues, index: usize) -> *const T {
+        assert!(
+            !values.destroyed.get(),
+            "rt::local!: cannot use a coroutine-local value after the coroutine's values were destroyed"
+        );
         {
-            let slots = values.0.borrow();
+            let slots = values.table.borrow();
             if let Some(Some(value)) = slots.as_ref().and_then(|s| s.get(index)) {
                 return value.get::<T>();
             }
         }
         // Initialise outside the borrow: `init` may use other keys.
         let value = Value::new(Box::new((self.init)()));
-        let mut slots = values.0.borrow_mut();
+        let mut slots = values.table.borrow_mut();
         let slots = slots.get_or_insert_with(Box::default);
         if slots.len() <= index {
             slots.resize_with(index + 1, || None);

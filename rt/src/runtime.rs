@@ -1,7 +1,7 @@
 //! Building, entering and shutting down a runtime; spawning coroutines.
 
 use std::io;
-use std::panic::resume_unwind;
+
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
@@ -288,7 +288,7 @@ impl Runtime {
             Err(err) => match err.try_into_panic() {
                 Ok(panic) => {
                     eprint!("{}", panic.report(&task.describe()));
-                    resume_unwind(panic.into_payload())
+                    crate::interrupt::resume_unwind(panic.into_payload())
                 }
                 Err(err) => panic!("Runtime::block_on: {err}"),
             },

@@ -2,16 +2,21 @@
 //! joined before [`scope`] returns (like `std::thread::scope`).
 
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::interrupt::resume_unwind;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::defer::CancelSignal;
 use crate::join::{run_to_completion, wait_typed, JoinError};
+use crate::scheduler::registry::Registry;
 use crate::scheduler::task::WaitReason;
-use crate::scheduler::task::{park, Coroutine, Task, Unparker, WaitSite};
+use crate::scheduler::task::{park, park_until, Coroutine, Task, Unparker, WaitSite};
 use crate::scheduler::Shared;
+use crate::time::TimeoutSignal;
 
 /// What a scope and its coroutines share.
 struct ScopeState {
@@ -19,30 +24,101 @@ struct ScopeState {
     running: AtomicUsize,
     /// A coroutine panicked and its handle was dropped without joining.
     unjoined_panic: AtomicBool,
+    /// The owner's wait and the coroutines to pass an interruption on to.
+    tracked: Mutex<Tracked>,
+}
+
+/// The part of [`ScopeState`] behind its lock.
+struct Tracked {
     /// The scope's owner, waiting for `running` to reach zero.
-    waiter: Mutex<Option<Unparker>>,
+    waiter: Option<Unparker>,
+    /// The unfinished coroutines, by the slot each was given at spawn.
+    children: Registry<Child>,
+    /// The owner was interrupted: children are cancelled, new ones too.
+    cancelled: bool,
+}
+
+/// A scoped coroutine as its scope tracks it.
+enum Child {
+    /// Being spawned: the spawner will fill in the task.
+    Spawning,
+    /// Running (or not yet started).
+    Live(Arc<Task>),
+    /// Finished before its spawner filled in the task.
+    FinishedEarly,
 }
 
 impl ScopeState {
-    fn finished_one(&self) {
+    /// The coroutine in `slot` finished (its result is stored or its
+    /// body unwound): forget it, and wake the owner after the last.
+    fn finished_one(&self, slot: usize) {
+        {
+            let mut tracked = self.tracked.lock();
+            match tracked.children.get_mut(slot) {
+                Child::Spawning => *tracked.children.get_mut(slot) = Child::FinishedEarly,
+                _ => drop(tracked.children.remove(slot)),
+            }
+        }
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Some(waiter) = self.waiter.lock().take() {
+            if let Some(waiter) = self.tracked.lock().waiter.take() {
                 waiter.unpark();
             }
         }
     }
 
-    /// Park until every coroutine of the scope has finished.
-    fn wait_all(&self, site: WaitSite) {
-        loop {
-            let mut waiter = self.waiter.lock();
-            if self.running.load(Ordering::Acquire) == 0 {
-                return;
+    /// Record the task spawned into `slot` (or free the slot if it already
+    /// finished). Cancels it if the owner was interrupted meanwhile.
+    fn spawned(&self, slot: usize, task: &Arc<Task>) {
+        let mut tracked = self.tracked.lock();
+        if let Child::FinishedEarly = tracked.children.get_mut(slot) {
+            tracked.children.remove(slot);
+        } else {
+            *tracked.children.get_mut(slot) = Child::Live(task.clone());
+            if tracked.cancelled {
+                task.cancel();
             }
-            *waiter = Some(Unparker::current());
-            drop(waiter);
-            park(site);
         }
+    }
+
+    /// Pass the owner's interruption on: cancel every unfinished coroutine
+    /// of the scope (and every one spawned from now on).
+    fn cancel_children(&self) {
+        let mut tracked = self.tracked.lock();
+        tracked.cancelled = true;
+        for child in tracked.children.items() {
+            if let Child::Live(task) = child {
+                task.cancel();
+            }
+        }
+    }
+
+    /// Park until every coroutine of the scope has finished; nothing
+    /// interrupts this wait (the coroutines borrow the owner's stack). An
+    /// interruption of the owner — `interrupted` if it unwound the scope's
+    /// body, or one that arrives during the wait — is passed on to the
+    /// coroutines as a cancellation, and otherwise stays pending.
+    fn wait_all(&self, site: WaitSite, interrupted: bool) {
+        crate::interrupt::uninterruptible(|| {
+            let mut passed_on = false;
+            loop {
+                if !passed_on && (interrupted || crate::interrupt::pending()) {
+                    self.cancel_children();
+                    passed_on = true;
+                }
+                let mut tracked = self.tracked.lock();
+                if self.running.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                tracked.waiter = Some(Unparker::current());
+                drop(tracked);
+                // A plain thread must wake at its deadline to pass it on
+                // (a coroutine's `rt::timeout` has a timer that wakes it).
+                match crate::time::thread_deadline().filter(|_| !passed_on) {
+                    Some(at) => park_until(at, false, site),
+                    None => park(site),
+                }
+            }
+        });
     }
 }
 
@@ -93,23 +169,33 @@ where
         state: Arc::new(ScopeState {
             running: AtomicUsize::new(0),
             unjoined_panic: AtomicBool::new(false),
-            waiter: Mutex::new(None),
+            tracked: Mutex::new(Tracked {
+                waiter: None,
+                children: Registry::default(),
+                cancelled: false,
+            }),
         }),
         shared: crate::runtime::ambient(),
         scope: PhantomData,
         env: PhantomData,
     };
-    // Wait even if the caller is torn down meanwhile: the coroutines still
-    // borrow from this frame (park does not switch during a teardown).
-    struct WaitAll<'a>(&'a ScopeState, WaitSite);
-    impl Drop for WaitAll<'_> {
-        fn drop(&mut self) {
-            self.0.wait_all(self.1);
-        }
-    }
-    let wait = WaitAll(&scope.state, WaitSite::here(WaitReason::Scope));
+    let site = WaitSite::here(WaitReason::Scope);
+    // Every unwind out of `f` is caught, so the wait below always runs
+    // (a teardown's too: `park` does not switch then, it spins until the
+    // coroutines are torn down, which their workers do children first).
     let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
-    drop(wait);
+    let interrupted = result.as_ref().is_err_and(|payload| {
+        payload.is::<CancelSignal>()
+            || payload.is::<TimeoutSignal>()
+            || crate::coroutine::is_forced_unwind(&**payload)
+    });
+    scope.state.wait_all(site, interrupted);
+    if result.is_ok() {
+        // The wait was not interruptible; its end is. An interruption that
+        // arrived during it (and was passed on to the children) is
+        // delivered here.
+        crate::interrupt::checkpoint();
+    }
     match result {
         Err(payload) => resume_unwind(payload),
         Ok(_) if scope.state.unjoined_panic.load(Ordering::Acquire) => {
@@ -139,33 +225,43 @@ impl<'scope> Scope<'scope, '_> {
         T: Send + 'scope,
     {
         let state = self.state.clone();
+        let slot = self.state.tracked.lock().children.insert(Child::Spawning);
         let body = move || {
             // Counted finished only after the result is stored (or the body
             // unwound), so the scope never ends while the body still runs.
-            struct Finished(Arc<ScopeState>);
+            struct Finished(Arc<ScopeState>, usize);
             impl Drop for Finished {
                 fn drop(&mut self) {
-                    self.0.finished_one();
+                    self.0.finished_one(self.1);
                 }
             }
-            let finished = Finished(state);
+            let finished = Finished(state, slot);
             if run_to_completion(f).is_some() {
                 finished.0.unjoined_panic.store(true, Ordering::Release);
             }
         };
         self.state.running.fetch_add(1, Ordering::AcqRel);
         // SAFETY: `scope` waits for `running` to drop to zero before it
-        // returns, even while unwinding, so the borrows of `f` outlive it.
+        // returns — it catches every unwind out of its body first, and the
+        // wait itself is uninterruptible — so the borrows of `f` outlive it.
         match unsafe {
             self.shared
                 .spawn(None, std::panic::Location::caller(), body)
         } {
-            Ok(task) => ScopedJoinHandle {
-                task,
-                scope: &self.state,
-                result: PhantomData,
-            },
-            Err(err) => panic!("rt::Scope::spawn: {err}"),
+            Ok(task) => {
+                self.state.spawned(slot, &task);
+                ScopedJoinHandle {
+                    task,
+                    scope: &self.state,
+                    result: PhantomData,
+                }
+            }
+            Err(err) => {
+                // The body was dropped unrun: it never counts itself finished.
+                self.state.tracked.lock().children.remove(slot);
+                self.state.running.fetch_sub(1, Ordering::AcqRel);
+                panic!("rt::Scope::spawn: {err}")
+            }
         }
     }
 }
@@ -216,12 +312,11 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// ```
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: we own `this.task` and never use or drop `this` again
-        // (joined: nothing is left for Drop to report).
-        let task = unsafe { std::ptr::read(&this.task) };
+        // If the wait is interrupted, `self` is dropped on the way out and
+        // detaches: the borrowed result is then dropped by the coroutine
+        // (before the scope can end) or, if it came first, by the Drop.
         // SAFETY: the task's body returns a `T` (see `Scope::spawn`).
-        unsafe { wait_typed(&task) }
+        unsafe { wait_typed(&self.task) }
     }
 
     /// Whether the coroutine has finished.

@@ -7,7 +7,9 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::interrupt::resume_unwind;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -72,16 +74,29 @@ pub(crate) struct Deadline {
 pub(crate) struct TimeoutSignal(u32);
 
 impl Deadline {
-    /// At a park point: unwind if the innermost scope has run out.
+    /// At a park point: unwind if the innermost scope has run out and
+    /// `mask` allows an interruption here (else it stays pending).
     #[inline]
-    pub(crate) fn check(&self) {
-        if let Some(at) = self.at.get() {
-            if !self.fired.get() && Instant::now() >= at && !std::thread::panicking() {
-                self.fired.set(true);
-                crate::defer::begin_forced_unwind();
-                resume_unwind(Box::new(TimeoutSignal(self.id.get())));
-            }
+    pub(crate) fn check(&self, mask: &crate::interrupt::Mask) {
+        if self.expired() && mask.allows_delivery() {
+            self.fired.set(true);
+            crate::defer::begin_forced_unwind();
+            resume_unwind(Box::new(TimeoutSignal(self.id.get())));
         }
+    }
+
+    /// Make the innermost scope run out now (a test harness's injected
+    /// timeout); nothing happens outside any scope.
+    pub(crate) fn expire_now(&self) {
+        if self.at.get().is_some() && !self.fired.get() {
+            self.at.set(Some(Instant::now()));
+        }
+    }
+
+    /// Whether the innermost scope has run out and its signal has not
+    /// been raised yet.
+    pub(crate) fn expired(&self) -> bool {
+        self.pending().is_some_and(|at| Instant::now() >= at)
     }
 
     /// The instant a park must end by, if a scope is active.
@@ -98,6 +113,16 @@ thread_local! {
 /// Run `f` with the timeout scope of a plain thread.
 pub(crate) fn with_thread_deadline<R>(f: impl FnOnce(&Deadline) -> R) -> R {
     THREAD_DEADLINE.with(f)
+}
+
+/// When the innermost `rt::timeout` of the calling plain thread runs out,
+/// if it has one and its signal was not raised yet (`None` in a coroutine,
+/// whose timeouts wake it with a timer).
+pub(crate) fn thread_deadline() -> Option<Instant> {
+    if task::in_coroutine() {
+        return None;
+    }
+    with_thread_deadline(Deadline::pending)
 }
 
 /// The caller's timeout scope: its coroutine's or its thread's.
@@ -190,6 +215,7 @@ pub fn timeout_at<T>(deadline: Instant, f: impl FnOnce() -> T) -> Result<T, Elap
     match result {
         Ok(value) => Ok(value),
         Err(_) if fired_for == Some(id) => {
+            crate::interrupt::unwind_caught();
             crate::defer::end_forced_unwind();
             Err(Elapsed(()))
         }

@@ -21,7 +21,9 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::interrupt::resume_unwind;
 
 use self::arena::Arena;
 use crate::panic::{Panic, PanicInfo};
@@ -46,9 +48,9 @@ pub(crate) struct DeferState {
     depth: Cell<usize>,
     /// `defer!` bodies running while the thread unwinds.
     guards_unwinding: Cell<u32>,
-    /// `recover` was called in a `defer!` during an unwind: the next frame
-    /// that catches it must stop it.
-    recover_pending: Cell<bool>,
+    /// `recover` was called in a `defer!` during a panic's unwind: the
+    /// frame that catches that same panic must stop it (see `PendingRecover`).
+    recover_pending: RefCell<Option<PendingRecover>>,
     /// An `exit` or a cancellation is unwinding: nothing may recover it.
     forced_in_flight: Cell<bool>,
     /// What a frame knew about the panic it re-raised (location, chain),
@@ -142,6 +144,29 @@ pub(crate) fn panics_are_recorded() -> bool {
             .unwrap_or(false)
 }
 
+/// A `recover` made in a `defer!` while a panic unwound, for the frame
+/// that will catch the unwind. It belongs to that one panic and that one
+/// frame: a foreign `catch_unwind` may catch the panic first, and then the
+/// frame's next unwind — an `exit`, a cancellation, another panic — is not
+/// the one that was recovered.
+struct PendingRecover {
+    /// The depth of the frame that will catch it.
+    depth: usize,
+    /// Which raised panic it was (`crate::panic::raised`).
+    raised: u64,
+    /// Its message, to tell it from a payload re-raised without the hook.
+    message: Option<String>,
+}
+
+impl PendingRecover {
+    /// Whether `panic`, caught by the frame at `depth`, is the one recovered.
+    fn matches(&self, depth: usize, panic: &Panic) -> bool {
+        self.depth == depth
+            && self.raised == crate::panic::raised()
+            && self.message.as_deref() == panic.message()
+    }
+}
+
 /// How a frame is exiting.
 #[derive(Default)]
 struct Handling {
@@ -165,6 +190,7 @@ pub(crate) enum Caught {
 /// Sort a caught payload, rebuilding the panic's location and chain if a
 /// frame below re-raised it.
 pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
+    crate::interrupt::unwind_caught();
     if payload.is::<ExitSignal>()
         || payload.is::<CancelSignal>()
         || payload.is::<crate::time::TimeoutSignal>()
@@ -312,16 +338,22 @@ fn leave(entered: &Entered, thrown: Option<Box<dyn Any + Send>>) -> Option<Recov
     // SAFETY: see `with_state`.
     let state = unsafe { &*entered.state };
     let mut handling = Handling::default();
+    // A recover made for this frame is used now or never.
+    let pending = {
+        let mut pending = state.recover_pending.borrow_mut();
+        match &*pending {
+            Some(p) if p.depth >= entered.depth => pending.take(),
+            _ => None,
+        }
+    };
     if let Some(payload) = thrown {
-        if state.recover_pending.replace(false) {
-            // A defer! recovered it while it unwound.
-            let panic = Panic::from_caught(payload);
-            handling.recovered = Some(panic.recovered_copy());
-        } else {
-            match classify(payload) {
-                Caught::Forced(payload) => handling.forced = Some(payload),
-                Caught::Panic(panic) => handling.panic = Some(panic),
+        match classify(payload) {
+            Caught::Forced(payload) => handling.forced = Some(payload),
+            Caught::Panic(panic) if pending.is_some_and(|p| p.matches(entered.depth, &panic)) => {
+                // A defer! recovered it while it unwound.
+                handling.recovered = Some(panic.recovered_copy());
             }
+            Caught::Panic(panic) => handling.panic = Some(panic),
         }
     }
     run_deferred(state, entered.mark, &mut handling);
@@ -439,13 +471,22 @@ pub fn recover() -> Option<Panic> {
         if in_guard
             && state.depth.get() > 0
             && !state.forced_in_flight.get()
-            && !state.recover_pending.get()
+            && state
+                .recover_pending
+                .borrow()
+                .as_ref()
+                .is_none_or(|p| p.raised != crate::panic::raised())
         {
             if task::current_task().is_some_and(|t| t.is_unwinding()) {
                 return None;
             }
-            state.recover_pending.set(true);
-            return Some(Panic::from_recorded());
+            let panic = Panic::from_recorded();
+            *state.recover_pending.borrow_mut() = Some(PendingRecover {
+                depth: state.depth.get(),
+                raised: crate::panic::raised(),
+                message: panic.message().map(str::to_owned),
+            });
+            return Some(panic);
         }
         None
     })

@@ -22,7 +22,7 @@ pub(crate) mod monitor;
 mod parker;
 pub(crate) mod prefetch;
 mod probe;
-mod registry;
+pub(crate) mod registry;
 pub(crate) mod task;
 mod timers;
 mod worker;

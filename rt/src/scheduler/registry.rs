@@ -20,7 +20,7 @@ enum Slot<T> {
 }
 
 /// Items (started coroutines) by slot index.
-pub(super) struct Registry<T> {
+pub(crate) struct Registry<T> {
     /// Slot i holds an item or links to the next free slot.
     slots: Vec<Slot<T>>,
     /// The most recently freed slot, or [`NONE`].
@@ -38,7 +38,7 @@ impl<T> Default for Registry<T> {
 
 impl<T> Registry<T> {
     /// Register `item`; returns its slot, for [`remove`](Self::remove).
-    pub(super) fn insert(&mut self, item: T) -> usize {
+    pub(crate) fn insert(&mut self, item: T) -> usize {
         match self.free {
             NONE => {
                 self.slots.push(Slot::Taken(item));
@@ -56,7 +56,7 @@ impl<T> Registry<T> {
     }
 
     /// Unregister the item in `slot` (taken by `insert`) and return it.
-    pub(super) fn remove(&mut self, slot: usize) -> T {
+    pub(crate) fn remove(&mut self, slot: usize) -> T {
         match std::mem::replace(&mut self.slots[slot], Slot::Free(self.free)) {
             Slot::Taken(item) => {
                 self.free = slot;
@@ -66,8 +66,16 @@ impl<T> Registry<T> {
         }
     }
 
+    /// The item in `slot` (taken by `insert`).
+    pub(crate) fn get_mut(&mut self, slot: usize) -> &mut T {
+        match &mut self.slots[slot] {
+            Slot::Taken(item) => item,
+            Slot::Free(_) => unreachable!("a free registry slot has no item"),
+        }
+    }
+
     /// Every registered item.
-    pub(super) fn items(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn items(&self) -> impl Iterator<Item = &T> {
         self.slots.iter().filter_map(|slot| match slot {
             Slot::Taken(item) => Some(item),
             Slot::Free(_) => None,
@@ -75,7 +83,7 @@ impl<T> Registry<T> {
     }
 
     /// Unregister and return some item, if any is left (shutdown).
-    pub(super) fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         // Popping may drop slots the free chain links: forget the chain
         // (an `insert` after this appends; the free slots left are skipped).
         self.free = NONE;

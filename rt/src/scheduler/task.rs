@@ -59,9 +59,10 @@ pub(crate) struct Task {
     /// Set by the home worker while it tears the coroutine down: `park`
     /// must then return at once instead of switching.
     unwinding: Cell<bool>,
-    /// Parked while the thread was unwinding (inside a destructor run by a
-    /// panic or cancellation): a forced unwind there would abort.
-    parked_in_unwind: Cell<bool>,
+    /// Parked where no interruption may be delivered (inside a destructor
+    /// during an unwind, where a forced unwind would abort, or inside an
+    /// `rt::uninterruptible` region): shutdown must not unwind it.
+    parked_uninterruptible: Cell<bool>,
     /// Index in the home worker's registry (home thread only).
     slot: Cell<usize>,
     /// How the running coroutine switches back to its worker.
@@ -77,6 +78,11 @@ pub(crate) struct Task {
     /// The cancellation unwind has started (home thread only): later park
     /// points block normally, so deferred cleanup may wait.
     cancelling: Cell<bool>,
+    /// Its `rt::uninterruptible` depth (see `crate::interrupt`).
+    pub(crate) mask: crate::interrupt::Mask,
+    /// A test harness asked for an interruption after this many more
+    /// interruption checks (see `crate::interrupt::inject`).
+    injected: Cell<Option<(u32, crate::interrupt::Injected)>>,
     /// Its innermost `rt::timeout` scope.
     pub(crate) deadline: crate::time::Deadline,
     /// Lowest usable address of its stack once started (the guard page is
@@ -125,7 +131,7 @@ impl Task {
             root: std::cell::UnsafeCell::new(RootFn::empty()),
             body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
-            parked_in_unwind: Cell::new(false),
+            parked_uninterruptible: Cell::new(false),
             slot: Cell::new(usize::MAX),
             suspend_point: SuspendPoint::new(),
             result: TaskResult::new(),
@@ -133,6 +139,8 @@ impl Task {
             locals: LocalValues::default(),
             cancel_requested: AtomicBool::new(false),
             cancelling: Cell::new(false),
+            mask: crate::interrupt::Mask::default(),
+            injected: Cell::new(None),
             deadline: crate::time::Deadline::default(),
             stack_bottom: Cell::new(0),
             wait_site: Cell::new(None),
@@ -159,7 +167,7 @@ impl Task {
         *self.home.get_mut() = NO_HOME;
         self.body = UnsafeCell::new(body);
         self.unwinding.set(false);
-        self.parked_in_unwind.set(false);
+        self.parked_uninterruptible.set(false);
         self.slot.set(usize::MAX);
         self.suspend_point = SuspendPoint::new();
         self.result = TaskResult::new();
@@ -167,6 +175,8 @@ impl Task {
         self.locals = LocalValues::default();
         *self.cancel_requested.get_mut() = false;
         self.cancelling.set(false);
+        self.mask = crate::interrupt::Mask::default();
+        self.injected.set(None);
         self.deadline = crate::time::Deadline::default();
         self.stack_bottom.set(0);
         self.wait_site.set(None);
@@ -301,22 +311,71 @@ impl Task {
             .store(true, std::sync::atomic::Ordering::Release);
     }
 
-    /// At a park point (or before the body starts): unwind with the
-    /// cancellation payload if a cancel is pending and has not begun.
-    pub(crate) fn check_cancel(&self) {
-        if self
-            .cancel_requested
-            .load(std::sync::atomic::Ordering::Acquire)
-            && !self.cancelling.replace(true)
-        {
-            self.defer.begin_forced_unwind();
-            std::panic::resume_unwind(Box::new(CancelSignal));
+    /// At a park point (or before the body starts): deliver a pending
+    /// cancellation or an expired `rt::timeout` as an unwind, if this is an
+    /// interruptible point (see `crate::interrupt`). One load and one
+    /// plain read when nothing is pending.
+    #[inline]
+    pub(crate) fn check_interrupts(&self) {
+        if self.cancel_pending() || self.deadline.pending().is_some() {
+            self.deliver_interrupts();
         }
     }
 
-    /// Whether it is suspended inside a destructor during an unwind.
-    pub(super) fn parked_in_unwind(&self) -> bool {
-        self.parked_in_unwind.get()
+    #[cold]
+    #[inline(never)]
+    fn deliver_interrupts(&self) {
+        if let Some((checks, kind)) = self.injected.get() {
+            if checks > 1 {
+                self.injected.set(Some((checks - 1, kind)));
+                return;
+            }
+            // Due: it becomes a real request from here on.
+            self.injected.set(None);
+            if kind == crate::interrupt::Injected::Timeout {
+                self.cancel_requested
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                self.deadline.expire_now();
+            }
+        }
+        if !self.mask.allows_delivery() {
+            return; // stays pending
+        }
+        if self.cancel_pending() {
+            self.cancelling.set(true);
+            self.defer.begin_forced_unwind();
+            crate::interrupt::resume_unwind(Box::new(CancelSignal));
+        }
+        self.deadline.check(&self.mask);
+    }
+
+    /// A cancel was requested and its unwind has not begun.
+    fn cancel_pending(&self) -> bool {
+        self.cancel_requested
+            .load(std::sync::atomic::Ordering::Acquire)
+            && !self.cancelling.get()
+    }
+
+    /// Test harness: make a request of `kind` due at the `checks`-th
+    /// interruption check from now (two per park: before and after).
+    /// Rides on the cancel flag, so the checks take the slow path.
+    pub(crate) fn inject(&self, checks: u32, kind: crate::interrupt::Injected) {
+        self.injected.set(Some((checks.max(1), kind)));
+        self.mark_cancelled();
+    }
+
+    /// Whether a cancellation or an expired deadline waits to be delivered
+    /// (for waits that cannot be interrupted but can pass the request on,
+    /// like a scope's wait for its children).
+    pub(crate) fn interrupt_pending(&self) -> bool {
+        // An injected request still counting down is not due yet.
+        self.injected.get().is_none() && (self.cancel_pending() || self.deadline.expired())
+    }
+
+    /// Whether it is suspended where it may not be unwound (see
+    /// `parked_uninterruptible`).
+    pub(super) fn parked_uninterruptible(&self) -> bool {
+        self.parked_uninterruptible.get()
     }
 
     /// Whether the home worker is unwinding it at shutdown.
@@ -670,27 +729,33 @@ pub(crate) fn park(site: WaitSite) {
     let task = unsafe { &*task };
     if task.unwinding.get() {
         // Being torn down at shutdown, the coroutine cannot switch out (its
-        // unwind must finish now): act as a spurious wakeup.
+        // unwind must finish now): act as a spurious wakeup, and let the
+        // workers tearing down what it waits for run.
+        std::thread::yield_now();
         return;
     }
-    task.check_cancel();
-    task.deadline.check();
+    task.check_interrupts();
     if !task.state.try_consume_notification() {
         task.switch_out(site);
-        task.parked_in_unwind.set(std::thread::panicking());
+        task.parked_uninterruptible.set(!task.mask.suspending());
         task.suspend_point.suspend(Suspend::Park);
-        task.parked_in_unwind.set(false);
+        task.mask.resumed();
+        task.parked_uninterruptible.set(false);
     }
-    task.check_cancel();
-    task.deadline.check();
+    task.check_interrupts();
 }
 
 /// Park a plain thread until unparked, `until` or the end of its innermost
 /// `rt::timeout` scope, whichever comes first (spurious returns allowed).
 fn park_thread(until: Option<Instant>) {
     crate::time::with_thread_deadline(|scope| {
-        scope.check();
-        let until = match (until, scope.pending()) {
+        crate::interrupt::with_mask(|mask| scope.check(mask));
+        // A deadline that cannot be delivered here must not wake the
+        // thread over and over.
+        let pending = scope
+            .pending()
+            .filter(|_| crate::interrupt::with_mask(|m| m.allows_delivery()));
+        let until = match (until, pending) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -700,7 +765,7 @@ fn park_thread(until: Option<Instant>) {
             }
             None => crate::loom::thread::park(),
         }
-        scope.check();
+        crate::interrupt::with_mask(|mask| scope.check(mask));
     });
 }
 
@@ -732,12 +797,13 @@ pub fn yield_now() {
     // SAFETY: as in `park`.
     match unsafe { current_ptr().as_ref() } {
         Some(task) if !task.unwinding.get() => {
-            task.check_cancel();
-            task.deadline.check();
+            task.check_interrupts();
             task.switch_out(WaitSite::here(WaitReason::Yield));
+            task.parked_uninterruptible.set(!task.mask.suspending());
             task.suspend_point.suspend(Suspend::Yield);
-            task.check_cancel();
-            task.deadline.check();
+            task.mask.resumed();
+            task.parked_uninterruptible.set(false);
+            task.check_interrupts();
         }
         _ => std::thread::yield_now(),
     }

@@ -515,13 +515,17 @@ impl Worker {
             let Body::Started(fiber) = task.take_body() else {
                 continue;
             };
-            if task.parked_in_unwind() {
-                // It blocked inside a destructor while unwinding: a forced
+            if task.parked_uninterruptible() {
+                // It blocked inside a destructor while unwinding (a forced
                 // unwind from there would be a panic during unwinding, which
-                // aborts the process. Leak it instead (its stack is released
-                // with the runtime's slabs; nothing runs on it again).
+                // aborts the process), or inside an uninterruptible region
+                // (whose wait safety depends on). Abandon it instead:
+                // nothing runs on its stack again. Its task keeps its IDLE
+                // reference, and through it the runtime's shared state and
+                // stack slabs: they stay allocated until the process exits,
+                // because channel entries may still point into its stack.
                 eprintln!(
-                    "rt: {} was blocked in a destructor during shutdown; it is leaked, not unwound",
+                    "rt: {} was blocked where it cannot be interrupted during shutdown; it is abandoned, not unwound",
                     task.describe()
                 );
                 std::mem::forget(fiber);

@@ -1,0 +1,216 @@
+//! When an interruption may be delivered (see `docs/interruption.md`).
+//!
+//! Cancellation, an `rt::timeout` deadline and runtime shutdown are
+//! *requests*. They are raised as an unwind only at an interruptible park
+//! point: a park (or yield) where
+//!
+//! 1. the coroutine (or thread) is not unwinding already — a second unwind
+//!    started inside a destructor would abort the process — and
+//! 2. it is not inside an [`uninterruptible`] region — the waits that
+//!    safety depends on (a scope waiting for its children) and cleanup that
+//!    must finish.
+//!
+//! A request that arrives elsewhere stays pending, and the next
+//! interruptible park point delivers it. The mask is a counter in the
+//! coroutine's task (or the thread's, outside coroutines).
+//!
+//! *Is it unwinding?* `std::thread::panicking()` answers for the thread,
+//! and std keeps one panic count per thread: a coroutine suspended in a
+//! destructor mid-unwind leaves its worker's count raised while the
+//! worker runs other coroutines. So each worker thread counts its
+//! coroutines suspended mid-unwind; while there are none, the thread's
+//! answer is the coroutine's. While there are some, each coroutine's own
+//! answer comes from a flag rt keeps: set where an unwind starts (the
+//! panic hook, rt's own raises) and cleared where rt catches one.
+
+use std::any::Any;
+use std::cell::Cell;
+
+use crate::scheduler::task;
+
+/// Whether interruptions may be delivered to one coroutine (or thread).
+#[derive(Debug, Default)]
+pub(crate) struct Mask {
+    /// How deep it is in [`uninterruptible`] regions.
+    depth: Cell<u32>,
+    /// An unwind of its own is in flight, as far as rt saw one start and
+    /// not yet caught (consulted only while another coroutine of the same
+    /// thread is suspended mid-unwind; see the module doc).
+    unwinding: Cell<bool>,
+    /// It is suspended mid-unwind, counted in [`SUSPENDED_UNWINDING`].
+    suspended_unwinding: Cell<bool>,
+}
+
+impl Mask {
+    /// Whether its own unwind is in flight.
+    pub(crate) fn is_unwinding(&self) -> bool {
+        std::thread::panicking() && (suspended_unwinding() == 0 || self.unwinding.get())
+    }
+
+    /// Whether an interruption may be raised here and now.
+    pub(crate) fn allows_delivery(&self) -> bool {
+        self.depth.get() == 0 && !self.is_unwinding()
+    }
+
+    /// About to suspend (park or yield): count it if it suspends
+    /// mid-unwind. Returns whether it suspends at an interruptible point.
+    pub(crate) fn suspending(&self) -> bool {
+        let unwinding = self.is_unwinding();
+        if unwinding {
+            add_suspended_unwinding(1);
+            self.suspended_unwinding.set(true);
+        }
+        self.depth.get() == 0 && !unwinding
+    }
+
+    /// Resumed after [`suspending`](Self::suspending).
+    pub(crate) fn resumed(&self) {
+        if self.suspended_unwinding.replace(false) {
+            add_suspended_unwinding(-1);
+        }
+    }
+}
+
+thread_local! {
+    /// The mask of code running outside any coroutine.
+    static THREAD_MASK: Mask = Mask::default();
+    /// How many coroutines of this (worker) thread are suspended mid-unwind.
+    static SUSPENDED_UNWINDING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Read through a call that is never inlined: the thread-local's address
+/// must not be cached across a coroutine switch (see docs/scheduler.md).
+#[inline(never)]
+fn suspended_unwinding() -> u32 {
+    SUSPENDED_UNWINDING.with(Cell::get)
+}
+
+#[inline(never)]
+fn add_suspended_unwinding(delta: i32) {
+    SUSPENDED_UNWINDING.with(|n| n.set(n.get().wrapping_add_signed(delta)));
+}
+
+/// An unwind of the caller starts (the panic hook saw a panic).
+pub(crate) fn unwind_starts() {
+    with_mask(|mask| mask.unwinding.set(true));
+}
+
+/// rt caught the caller's unwind.
+pub(crate) fn unwind_caught() {
+    with_mask(|mask| mask.unwinding.set(false));
+}
+
+/// Start (or continue) unwinding with `payload`: rt's `resume_unwind`,
+/// which keeps the caller's unwinding flag right.
+pub(crate) fn resume_unwind(payload: Box<dyn Any + Send>) -> ! {
+    unwind_starts();
+    std::panic::resume_unwind(payload)
+}
+
+/// Run `f` with the caller's mask (its coroutine's or its thread's).
+pub(crate) fn with_mask<R>(f: impl FnOnce(&Mask) -> R) -> R {
+    match task::current_task() {
+        Some(task) => f(&task.mask),
+        None => THREAD_MASK.with(f),
+    }
+}
+
+/// Run `f` so that no cancellation, [`timeout`](crate::timeout) deadline or
+/// runtime shutdown interrupts it (pthread's cancel state, Haskell's
+/// `mask`): a request that arrives meanwhile stays pending and is delivered
+/// at the first park point after `f` returns. `f` still parks and blocks
+/// normally; regions nest.
+///
+/// Use it for cleanup that must finish — flushing a buffer, handing a
+/// value back, waiting for helpers that borrow the caller's stack — not to
+/// make a coroutine deaf to cancellation: a cancelled coroutine that keeps
+/// waiting here keeps its runtime's shutdown waiting too (and at shutdown
+/// a coroutine that still waits inside a region is abandoned, not unwound).
+///
+/// `rt::exit()` and panics inside `f` unwind as usual: the region only
+/// holds back requests that come from outside.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+/// use std::time::Duration;
+/// static FLUSHED: AtomicBool = AtomicBool::new(false);
+/// let r = rt::run(|| {
+///     rt::timeout(Duration::from_millis(1), || {
+///         rt::uninterruptible(|| {
+///             rt::sleep(Duration::from_millis(5)); // the deadline passes here
+///             FLUSHED.store(true, SeqCst); // …and the flush still finishes
+///         });
+///         rt::sleep(Duration::from_secs(60)); // interrupted here
+///     })
+/// });
+/// assert!(r.is_err());
+/// assert!(FLUSHED.load(SeqCst));
+/// ```
+pub fn uninterruptible<R>(f: impl FnOnce() -> R) -> R {
+    struct Unmask;
+    impl Drop for Unmask {
+        fn drop(&mut self) {
+            with_mask(|mask| mask.depth.set(mask.depth.get() - 1));
+        }
+    }
+    with_mask(|mask| mask.depth.set(mask.depth.get() + 1));
+    let _unmask = Unmask;
+    f()
+}
+
+/// Whether the caller has an interruption waiting to be delivered: its
+/// coroutine was cancelled, or its innermost `rt::timeout` ran out.
+pub(crate) fn pending() -> bool {
+    match task::current_task() {
+        Some(task) => task.interrupt_pending(),
+        None => crate::time::with_thread_deadline(|deadline| deadline.expired()),
+    }
+}
+
+/// An interruptible point that does not park: deliver a pending
+/// interruption now, if it may be delivered here. For blocking calls whose
+/// own wait could not be interrupted (a scope's wait for its children).
+pub(crate) fn checkpoint() {
+    match task::current_task() {
+        Some(task) => task.check_interrupts(),
+        None => {
+            crate::time::with_thread_deadline(|deadline| with_mask(|mask| deadline.check(mask)))
+        }
+    }
+}
+
+/// What [`inject`] makes due.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// A cancellation, as from `JoinHandle::cancel`.
+    Cancel,
+    /// The innermost `rt::timeout` runs out (nothing if there is none).
+    Timeout,
+}
+
+/// For interruption-injection tests: make an interruption of `kind` due
+/// at the calling coroutine's `checks`-th interruption check from now
+/// (each park point checks twice: before and after it switches out). From
+/// then on it is an ordinary pending request, delivered by the rules of
+/// this module. No effect outside coroutines.
+///
+/// ```
+/// let err = rt::run(|| {
+///     rt::spawn(|| {
+///         rt::__inject_interrupt(3, rt::__Injected::Cancel);
+///         rt::yield_now(); // checks 1 and 2
+///         rt::yield_now(); // check 3: cancelled here
+///         unreachable!();
+///     })
+///     .join()
+///     .unwrap_err()
+/// });
+/// assert!(err.is_cancelled());
+/// ```
+#[doc(hidden)]
+pub fn inject(checks: u32, kind: Injected) {
+    if let Some(task) = task::current_task() {
+        task.inject(checks, kind);
+    }
+}
