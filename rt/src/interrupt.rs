@@ -191,9 +191,9 @@ pub enum Injected {
 
 /// For interruption-injection tests: make an interruption of `kind` due
 /// at the calling coroutine's `checks`-th interruption check from now
-/// (each park point checks twice: before and after it switches out). From
-/// then on it is an ordinary pending request, delivered by the rules of
-/// this module. No effect outside coroutines.
+/// (a park checks once, before it switches out; `yield_now` before and
+/// after). From then on it is an ordinary pending request, delivered by
+/// the rules of this module. No effect outside coroutines.
 ///
 /// ```
 /// let err = rt::run(|| {
@@ -213,4 +213,18 @@ pub fn inject(checks: u32, kind: Injected) {
     if let Some(task) = task::current_task() {
         task.inject(checks, kind);
     }
+}
+
+/// For interruption-injection tests: whether the calling coroutine's
+/// injected interruption is still counting down (it never became due).
+///
+/// ```
+/// rt::run(|| {
+///     rt::__inject_interrupt(100, rt::__Injected::Cancel);
+///     assert!(rt::__injection_pending());
+/// });
+/// ```
+#[doc(hidden)]
+pub fn injection_pending() -> bool {
+    task::current_task().is_some_and(|task| task.injection_pending())
 }

@@ -390,7 +390,9 @@ impl<T> JoinHandle<T> {
     }
 
     /// Cancel the coroutine: it unwinds at its next park point (a blocking
-    /// call such as `join`, or `yield_now`) — at once if it is parked now,
+    /// call such as `join`, or `yield_now`) — at once if it is parked now
+    /// (unless what it waits for arrives at the same moment: that wait
+    /// completes, and the cancellation comes at its next park point),
     /// before running at all if it has not started. Every deferred closure
     /// and destructor runs; `recover` cannot stop it; `join` then reports
     /// [`JoinError::is_cancelled`]. A coroutine that never parks again, or

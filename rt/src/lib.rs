@@ -52,7 +52,9 @@ pub use crate::defer::{exit, frame, recover, Frame, Recovered};
 pub use crate::dump::{dump, BusyWorker, CoroutineInfo, CoroutineState, Dump};
 pub use crate::interrupt::uninterruptible;
 #[doc(hidden)]
-pub use crate::interrupt::{inject as __inject_interrupt, Injected as __Injected};
+pub use crate::interrupt::{
+    inject as __inject_interrupt, injection_pending as __injection_pending, Injected as __Injected,
+};
 pub use crate::join::{JoinError, JoinHandle};
 pub use crate::local::LocalKey;
 pub use crate::metrics::{Metrics, WorkerMetrics};

@@ -364,6 +364,11 @@ impl Task {
         self.mark_cancelled();
     }
 
+    /// Whether an injected request is still counting down.
+    pub(crate) fn injection_pending(&self) -> bool {
+        self.injected.get().is_some()
+    }
+
     /// Whether a cancellation or an expired deadline waits to be delivered
     /// (for waits that cannot be interrupted but can pass the request on,
     /// like a scope's wait for its children).
@@ -742,7 +747,10 @@ pub(crate) fn park(site: WaitSite) {
         task.mask.resumed();
         task.parked_uninterruptible.set(false);
     }
-    task.check_interrupts();
+    // No check on the way out: the wake-up may have completed the wait (a
+    // value handed over, a lock passed on), and raising now would drop
+    // that. The caller re-checks its condition; if it must wait again, the
+    // check above delivers the request at the next park.
 }
 
 /// Park a plain thread until unparked, `until` or the end of its innermost
