@@ -250,7 +250,29 @@ fn semaphore_bounds_concurrency_and_is_fifo_fair() {
 }
 
 #[test]
-fn cancelling_a_waiter_passes_its_permit_on() {
+fn a_waiter_cancelled_after_the_hand_off_keeps_its_permit_and_unwinds_later() {
+    let rt = runtime(1);
+    rt.block_on(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let s1 = sem.clone();
+        let first = rt::spawn(move || {
+            let _permit = s1.acquire(); // completed by the hand-off: kept
+            rt::yield_now(); // the cancellation is delivered here
+            unreachable!("cancelled at the yield");
+        });
+        let s2 = sem.clone();
+        let second = rt::spawn(move || drop(s2.acquire()));
+        rt::yield_now(); // both park, first in line
+        sem.add_permits(1); // handed to `first`...
+        first.cancel(); // ...which is cancelled before it runs again
+        assert!(first.join().unwrap_err().is_cancelled());
+        second.join().unwrap(); // released by the unwind, on to `second`
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+#[test]
+fn cancelling_a_parked_waiter_removes_it_from_the_queue() {
     let rt = runtime(1);
     rt.block_on(|| {
         let sem = Arc::new(Semaphore::new(0));
@@ -259,10 +281,10 @@ fn cancelling_a_waiter_passes_its_permit_on() {
         let s2 = sem.clone();
         let second = rt::spawn(move || drop(s2.acquire()));
         rt::yield_now(); // both park, first in line
-        sem.add_permits(1); // handed to `first`...
-        first.cancel(); // ...which is cancelled before it runs again
+        first.cancel();
         assert!(first.join().unwrap_err().is_cancelled());
-        second.join().unwrap(); // the permit went on to `second`
+        sem.add_permits(1); // nobody is left in line before `second`
+        second.join().unwrap();
         assert_eq!(sem.available_permits(), 1);
     });
 }
