@@ -14,6 +14,8 @@ use std::time::Duration;
 struct Canary {
     /// Set right after `scope` returns (or unwinds out).
     ended: AtomicBool,
+    /// The scoped child has started.
+    started: AtomicBool,
     /// Touches of the caller's stack after the scope ended.
     late: AtomicUsize,
     /// Touches while the scope was alive.
@@ -24,6 +26,7 @@ impl Canary {
     fn new() -> Canary {
         Canary {
             ended: AtomicBool::new(false),
+            started: AtomicBool::new(false),
             late: AtomicUsize::new(0),
             in_time: AtomicUsize::new(0),
         }
@@ -36,12 +39,22 @@ impl Canary {
             self.in_time.fetch_add(1, SeqCst);
         }
     }
+
+    /// Wait (without an interruption point on a plain thread; with
+    /// `yield_now` in a coroutine) until the child has started.
+    fn wait_started(&self) {
+        while !self.started.load(SeqCst) {
+            rt::yield_now();
+        }
+    }
 }
 
-/// A scope whose child borrows from the owner's stack and outlives the
-/// owner's interruption; `interrupt` wraps the scope (timeout) or is
-/// `None` (the owner is cancelled from outside).
-fn scope_owner(canary: &'static Canary, child_sleeps: Duration) {
+/// A scope whose child borrows from the owner's stack and waits for an
+/// hour: it ends only by being cancelled with its owner. With `park`, the
+/// owner makes sure the child runs (in an uninterruptible region, so the
+/// owner's deadline cannot pass before it) and then parks in the scope's
+/// body; without, it goes straight to the scope's wait.
+fn scope_owner(canary: &'static Canary, park: bool) {
     let on_stack = [1_u64, 2, 3];
     struct Ended(&'static Canary);
     impl Drop for Ended {
@@ -51,45 +64,53 @@ fn scope_owner(canary: &'static Canary, child_sleeps: Duration) {
     }
     let _ended = Ended(canary);
     rt::scope(|s| {
-        s.spawn(|| {
-            // Runs whether the child returns or unwinds (it may be
-            // cancelled with its owner): the borrow must still be valid.
-            rt::defer! {
-                canary.touch();
-                assert_eq!(on_stack.iter().sum::<u64>(), 6);
+        rt::uninterruptible(|| {
+            s.spawn(|| {
+                // Runs whether the child returns or unwinds (it is
+                // cancelled with its owner): the borrow must still be valid.
+                rt::defer! {
+                    canary.touch();
+                    assert_eq!(on_stack.iter().sum::<u64>(), 6);
+                }
+                canary.started.store(true, SeqCst);
+                rt::sleep(Duration::from_secs(3600));
+            });
+            if park {
+                canary.wait_started();
             }
-            rt::sleep(child_sleeps);
         });
+        if park {
+            rt::sleep(Duration::from_secs(3600));
+        }
     });
 }
 
 #[test]
 fn cancelling_a_scope_owner_never_ends_the_scope_before_its_children() {
-    for _ in 0..20 {
-        let canary: &'static Canary = Box::leak(Box::new(Canary::new()));
-        let err = rt::run(move || {
-            let owner = rt::spawn(move || scope_owner(canary, Duration::from_millis(20)));
-            rt::sleep(Duration::from_millis(2));
-            owner.cancel();
-            owner.join().unwrap_err()
-        });
-        assert!(err.is_cancelled(), "{err}");
-        assert_eq!(canary.late.load(SeqCst), 0, "a child outlived its scope");
-        assert_eq!(canary.in_time.load(SeqCst), 1);
+    for park in [false, true] {
+        for _ in 0..10 {
+            let canary: &'static Canary = Box::leak(Box::new(Canary::new()));
+            let err = rt::run(move || {
+                let owner = rt::spawn(move || scope_owner(canary, park));
+                canary.wait_started();
+                owner.cancel();
+                owner.join().unwrap_err()
+            });
+            assert!(err.is_cancelled(), "{err}");
+            assert_eq!(canary.late.load(SeqCst), 0, "a child outlived its scope");
+            assert_eq!(canary.in_time.load(SeqCst), 1);
+        }
     }
 }
 
 #[test]
 fn a_timeout_around_a_scope_waits_for_its_children_and_cancels_them() {
-    for _ in 0..20 {
+    for _ in 0..10 {
         let canary: &'static Canary = Box::leak(Box::new(Canary::new()));
-        let result = rt::run(move || {
-            rt::timeout(Duration::from_millis(2), || {
-                // Children that would sleep for a minute: cancelled with the
-                // scope's owner, so the timeout still ends promptly.
-                scope_owner(canary, Duration::from_secs(60))
-            })
-        });
+        // Children that would sleep for an hour: cancelled with the
+        // scope's owner, so the timeout still ends promptly.
+        let result =
+            rt::run(move || rt::timeout(Duration::from_millis(2), || scope_owner(canary, true)));
         assert!(result.is_err(), "the deadline passed");
         assert_eq!(canary.late.load(SeqCst), 0, "a child outlived its scope");
         assert_eq!(canary.in_time.load(SeqCst), 1);
@@ -99,9 +120,7 @@ fn a_timeout_around_a_scope_waits_for_its_children_and_cancels_them() {
 #[test]
 fn a_scope_on_a_plain_thread_waits_for_its_children_under_a_timeout() {
     let canary: &'static Canary = Box::leak(Box::new(Canary::new()));
-    let result = rt::timeout(Duration::from_millis(2), || {
-        scope_owner(canary, Duration::from_millis(30))
-    });
+    let result = rt::timeout(Duration::from_millis(2), || scope_owner(canary, true));
     assert!(result.is_err());
     assert_eq!(canary.late.load(SeqCst), 0, "a child outlived its scope");
     assert_eq!(canary.in_time.load(SeqCst), 1);
@@ -122,13 +141,16 @@ fn an_abandoned_scoped_join_drops_the_borrowed_result_inside_the_scope() {
         let canary = Canary::new();
         rt::run(|| {
             rt::scope(|s| {
-                let h = s.spawn(|| {
-                    rt::sleep(Duration::from_millis(5));
-                    Borrowed(&canary)
+                let (go, wait) = rt::chan::bounded::<()>(0);
+                let canary = &canary;
+                let h = s.spawn(move || {
+                    let _ = wait.recv();
+                    Borrowed(canary)
                 });
-                // The join gives up while the child still runs: the child
+                // The join gives up while the child still waits: the child
                 // drops its borrowed result itself, before the scope ends.
                 assert!(rt::timeout(Duration::from_millis(1), || h.join()).is_err());
+                go.send(()).unwrap();
             });
             canary.ended.store(true, SeqCst);
         });
@@ -154,7 +176,7 @@ fn an_abandoned_join_detaches_so_the_result_is_dropped_by_the_coroutine() {
             self.0.fetch_add(1, SeqCst);
         }
     }
-    let d = dropped.clone();
+    let (d, d2) = (dropped.clone(), dropped.clone());
     rt::run(move || {
         let (tx, rx) = rt::chan::bounded::<()>(0);
         let h = rt::spawn(move || {
@@ -164,7 +186,9 @@ fn an_abandoned_join_detaches_so_the_result_is_dropped_by_the_coroutine() {
         assert!(rt::timeout(Duration::from_millis(1), || h.join()).is_err());
         tx.send(()).unwrap();
         // The coroutine completes into a detached cell and drops its value.
-        rt::sleep(Duration::from_millis(5));
+        while d2.load(SeqCst) == 0 {
+            rt::yield_now();
+        }
     });
     assert_eq!(dropped.load(SeqCst), 1);
 }
@@ -231,18 +255,21 @@ fn a_recover_whose_panic_was_caught_elsewhere_cannot_swallow_exit() {
 
 #[test]
 fn a_recover_whose_panic_was_caught_elsewhere_cannot_swallow_cancel_or_timeout() {
-    let (err, timed_out) = rt::run(|| {
-        let h = rt::spawn(|| {
+    let reached = Arc::new(AtomicUsize::new(0));
+    let r = reached.clone();
+    let (err, timed_out) = rt::run(move || {
+        let h = rt::spawn(move || {
             let _ = rt::frame(|_f| {
                 let _ = catch_unwind(|| {
                     rt::defer! { let _ = rt::recover(); }
                     panic!("caught by a plain catch_unwind");
                 });
+                r.fetch_add(1, SeqCst);
                 rt::sleep(Duration::from_secs(60));
             });
             "ran on after cancel"
         });
-        rt::sleep(Duration::from_millis(2));
+        wait_for(&reached, 1);
         h.cancel();
         let err = h.join().unwrap_err();
         let timed_out = rt::timeout(Duration::from_millis(1), || {
@@ -273,13 +300,22 @@ fn a_recover_in_a_defer_guard_still_stops_its_own_panic() {
     assert!(r.is_err(), "not recovered");
 }
 
-/// Parks in its destructor: a panic's unwind waits here.
+/// Parks in its destructor: a panic's unwind waits here. Counts 1 when
+/// its wait begins and 1 more when it ends.
 struct WaitsInDrop(rt::chan::Receiver<()>, Arc<AtomicUsize>);
 
 impl Drop for WaitsInDrop {
     fn drop(&mut self) {
+        self.1.fetch_add(1, SeqCst);
         let _ = self.0.recv();
         self.1.fetch_add(1, SeqCst);
+    }
+}
+
+/// Yield until `count` reaches `at_least`.
+fn wait_for(count: &AtomicUsize, at_least: usize) {
+    while count.load(SeqCst) < at_least {
+        rt::yield_now();
     }
 }
 
@@ -289,18 +325,19 @@ fn cancelling_a_coroutine_parked_in_a_destructor_during_a_panic_does_not_abort()
     let w = waited.clone();
     let err = rt::run(move || {
         let (tx, rx) = rt::chan::bounded::<()>(0);
+        let entered = w.clone();
         let h = rt::spawn(move || {
             let _guard = WaitsInDrop(rx, w);
             panic!("unwinding");
         });
-        rt::sleep(Duration::from_millis(2));
+        wait_for(&entered, 1);
         h.cancel(); // pending: delivered never (the coroutine is unwinding)
-        rt::sleep(Duration::from_millis(2));
+        rt::yield_now(); // the cancel's wake-up reaches the destructor's wait
         tx.send(()).unwrap();
         h.join().unwrap_err()
     });
     assert_eq!(err.panic().and_then(|p| p.message()), Some("unwinding"));
-    assert_eq!(waited.load(SeqCst), 1, "the destructor finished its wait");
+    assert_eq!(waited.load(SeqCst), 2, "the destructor finished its wait");
 }
 
 #[test]
@@ -308,18 +345,18 @@ fn dropping_a_runtime_with_a_coroutine_parked_in_a_destructor_during_a_panic_doe
     let waited = Arc::new(AtomicUsize::new(0));
     let rt = rt::Builder::new().workers(2).build().unwrap();
     let (tx, rx) = rt::chan::bounded::<()>(0);
-    let w = waited.clone();
+    let (w, entered) = (waited.clone(), waited.clone());
     let h = rt.block_on(move || {
         let h = rt::spawn(move || {
             let _guard = WaitsInDrop(rx, w);
             panic!("unwinding");
         });
-        rt::sleep(Duration::from_millis(2));
+        wait_for(&entered, 1);
         h
     });
     drop(rt); // must return, not abort
     assert!(h.join().unwrap_err().is_cancelled());
-    assert_eq!(waited.load(SeqCst), 0);
+    assert_eq!(waited.load(SeqCst), 1, "its wait began and never ended");
     drop(tx);
 }
 
@@ -327,18 +364,24 @@ fn dropping_a_runtime_with_a_coroutine_parked_in_a_destructor_during_a_panic_doe
 fn uninterruptible_defers_a_cancel_to_the_next_interruptible_park_point() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
+    let in_region = Arc::new(AtomicUsize::new(0));
+    let r = in_region.clone();
     let err = rt::run(move || {
+        let (tx, rx) = rt::chan::bounded::<()>(0);
         let h = rt::spawn(move || {
             rt::uninterruptible(|| {
-                rt::sleep(Duration::from_millis(10)); // the cancel arrives here
+                r.fetch_add(1, SeqCst);
+                rx.recv().unwrap(); // the cancel arrives here
                 l.lock().unwrap().push("cleanup finished");
             });
             l.lock().unwrap().push("after the region");
             rt::yield_now(); // the pending cancel is delivered here
             l.lock().unwrap().push("never");
         });
-        rt::sleep(Duration::from_millis(2));
+        wait_for(&in_region, 1);
         h.cancel();
+        rt::yield_now(); // the cancel's wake-up reaches the region's wait
+        tx.send(()).unwrap();
         h.join().unwrap_err()
     });
     assert!(err.is_cancelled());
@@ -368,10 +411,11 @@ fn a_pending_interrupt_is_delivered_once_the_unwind_is_over() {
     // destructor is delivered at the first park point after the catch.
     let reached = Arc::new(AtomicUsize::new(0));
     let r = reached.clone();
+    let counted = Arc::new(AtomicUsize::new(0));
+    let entered = counted.clone();
     let err = rt::run(move || {
         let (tx, rx) = rt::chan::bounded::<()>(0);
         let h = rt::spawn(move || {
-            let counted = Arc::new(AtomicUsize::new(0));
             let caught = catch_unwind(AssertUnwindSafe(|| {
                 let _guard = WaitsInDrop(rx, counted);
                 panic!("unwinding");
@@ -381,9 +425,9 @@ fn a_pending_interrupt_is_delivered_once_the_unwind_is_over() {
             rt::yield_now(); // delivered here
             r.fetch_add(1, SeqCst);
         });
-        rt::sleep(Duration::from_millis(2));
+        wait_for(&entered, 1);
         h.cancel();
-        rt::sleep(Duration::from_millis(2));
+        rt::yield_now();
         tx.send(()).unwrap();
         h.join().unwrap_err()
     });
@@ -400,11 +444,12 @@ fn a_coroutine_suspended_mid_unwind_does_not_make_its_neighbours_uninterruptible
     let (tx, rx) = rt::chan::bounded::<()>(0);
     let (spinner_err, timed_out) = rt.block_on(move || {
         let counted = Arc::new(AtomicUsize::new(0));
+        let entered = counted.clone();
         let stuck = rt::spawn(move || {
             let _guard = WaitsInDrop(rx, counted);
             panic!("waits in a destructor");
         });
-        rt::sleep(Duration::from_millis(1));
+        wait_for(&entered, 1);
         let spinner = rt::spawn(|| loop {
             rt::yield_now();
         });

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::ptr::NonNull;
 
+use corosensei::stack::valgrind::ValgrindStackRegistration;
 use corosensei::stack::{Stack, StackPointer};
 use parking_lot::Mutex;
 
@@ -194,6 +195,11 @@ struct Slab {
     start: NonNull<u8>,
     /// Length of the mapping in bytes.
     len: usize,
+    /// Each carved stack, registered as a stack with Valgrind (a few
+    /// instructions that do nothing on real hardware), so that memcheck
+    /// tells a coroutine switch from a wild stack-pointer change and
+    /// tracks each stack's memory. Deregistered when the slab goes.
+    valgrind: Vec<ValgrindStackRegistration>,
 }
 
 /// The stacks of one runtime, all of one size.
@@ -359,6 +365,13 @@ impl StackPool {
         let bottom = inner.uncarved + self.page;
         inner.uncarved += self.page + self.stack_size;
         inner.uncarved_left -= 1;
+        let registration = ValgrindStackRegistration::new(bottom as *mut u8, self.stack_size);
+        inner
+            .slabs
+            .last_mut()
+            .expect("stacks are carved from the newest slab")
+            .valgrind
+            .push(registration);
         let color = (inner.colored % COLORS) * COLOR_STEP;
         inner.colored += 1;
         Ok(PooledStack::from_raw((
@@ -391,6 +404,7 @@ impl StackPool {
         let slab = Slab {
             start: NonNull::new(start.cast()).expect("mmap never returns null on success"),
             len,
+            valgrind: Vec::new(),
         };
         for i in 0..count {
             // SAFETY: `i * slot` is inside the mapping just created.
