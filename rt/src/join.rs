@@ -14,7 +14,7 @@ use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
 use crate::panic::Panic;
 use crate::scheduler::task::WaitReason;
-use crate::scheduler::task::{self, park, Coroutine, Task, Unparker, WaitSite};
+use crate::scheduler::task::{self, park, Coroutine, GiveUpGuard, Task, Unparker, WaitSite};
 
 /// No result yet, nobody waiting.
 const EMPTY: u8 = 0;
@@ -99,6 +99,18 @@ impl<T> JoinCell<T> {
     #[track_caller]
     pub fn wait(&self) -> Result<T, JoinError> {
         if self.register() {
+            /// A joiner that shutdown abandons while it waits here never
+            /// reads the result: detach, so the completer disposes of it.
+            unsafe fn give_up_abandoned<T>(cell: *const ()) {
+                // SAFETY: `cell` is this cell, kept alive by the frozen
+                // joiner's handle (its memory is never freed).
+                drop(unsafe { &*cell.cast::<JoinCell<T>>() }.detach());
+            }
+            let task = task::current_task().map_or(std::ptr::null(), |t| t as *const Task);
+            // SAFETY: the cell outlives the hook; detaching is thread-safe.
+            let _abandon = unsafe {
+                GiveUpGuard::install(task, (self as *const Self).cast(), give_up_abandoned::<T>)
+            };
             let site = WaitSite::here(WaitReason::Join);
             while !self.is_complete() {
                 park(site);

@@ -466,3 +466,49 @@ fn a_coroutine_suspended_mid_unwind_does_not_make_its_neighbours_uninterruptible
     assert!(spinner_err.is_cancelled());
     assert!(timed_out.is_err());
 }
+
+/// Waits in its destructor for a lock, while a panic unwinds.
+struct LocksInDrop(Arc<rt::sync::Mutex<u32>>, Arc<AtomicUsize>);
+
+impl Drop for LocksInDrop {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, SeqCst);
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+#[test]
+fn an_abandoned_coroutine_leaves_every_wait_queue_so_nothing_is_handed_to_it() {
+    let rt = rt::Builder::new().workers(2).build().unwrap();
+    let (tx, rx) = rt::chan::bounded::<()>(0);
+    let lock = Arc::new(rt::sync::Mutex::new(0_u32));
+    let entered = Arc::new(AtomicUsize::new(0));
+    let held = lock.lock().unwrap(); // this thread holds the lock
+    let (l, e1, e2) = (lock.clone(), entered.clone(), entered.clone());
+    rt.block_on(move || {
+        // Both block in a destructor while a panic unwinds: shutdown can
+        // neither unwind them (that would abort) nor let them run.
+        drop(rt::spawn(move || {
+            let _guard = WaitsInDrop(rx, e1);
+            panic!("receives in a destructor");
+        }));
+        drop(rt::spawn(move || {
+            let _guard = LocksInDrop(l, e2);
+            panic!("locks in a destructor");
+        }));
+        wait_for(&entered, 2);
+    });
+    drop(rt); // abandons both
+              // The receiver left the channel: a rendezvous send finds nobody and
+              // gets its value back, instead of handing it to a coroutine that will
+              // never run.
+    match tx.send_timeout((), Duration::from_millis(20)) {
+        Err(rt::chan::SendTimeoutError::Timeout(())) => {}
+        other => panic!("the value went to an abandoned receiver: {other:?}"),
+    }
+    // The locker left the mutex's queue: unlocking does not hand the lock
+    // to it, so it is free afterwards.
+    drop(held);
+    let relocked = lock.try_lock();
+    assert!(relocked.is_ok(), "the lock went to an abandoned waiter");
+}

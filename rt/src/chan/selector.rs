@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::scheduler::task::{park, WaitSite, WakeRef};
+use crate::scheduler::task::{park, GiveUpGuard, WaitSite, WakeRef};
 
 /// Nobody has claimed the selector yet.
 const WAITING: usize = 0;
@@ -199,7 +199,25 @@ impl Selector {
                 let _ = self.0.give_up(self.1);
             }
         }
-        let guard = OnUnwind(self, dequeue, std::marker::PhantomData);
+        /// The same, for a coroutine that shutdown abandons while it
+        /// waits here (it never runs `OnUnwind::drop`): abort the selector,
+        /// so that no claimer hands it a value from now on.
+        unsafe fn give_up_abandoned(guard: *const ()) {
+            // SAFETY: `guard` is the `OnUnwind` below, on the frozen
+            // coroutine's stack; nothing else will ever touch it.
+            let guard = unsafe { &mut *(guard as *mut OnUnwind<'_, '_>) };
+            let _ = guard.0.give_up(guard.1);
+        }
+        let mut guard = OnUnwind(self, dequeue, std::marker::PhantomData);
+        // SAFETY: `guard` outlives the hook (dropped in reverse order), and
+        // giving up only touches the selector and the channel locks.
+        let _abandon = unsafe {
+            GiveUpGuard::install(
+                self.waker.task_ptr(),
+                &mut guard as *mut OnUnwind<'_, '_> as *const (),
+                give_up_abandoned,
+            )
+        };
         let timer = deadline.is_some_and(crate::scheduler::wake_at);
         let woken = loop {
             if self.done.load(Ordering::Acquire) {

@@ -80,6 +80,9 @@ pub(crate) struct Task {
     cancelling: Cell<bool>,
     /// Its `rt::uninterruptible` depth (see `crate::interrupt`).
     pub(crate) mask: crate::interrupt::Mask,
+    /// How its current wait gives up if shutdown abandons it while parked
+    /// (see [`GiveUpGuard`]). Home thread only.
+    give_up: Cell<Option<GiveUp>>,
     /// A test harness asked for an interruption after this many more
     /// interruption checks (see `crate::interrupt::inject`).
     injected: Cell<Option<(u32, crate::interrupt::Injected)>>,
@@ -141,6 +144,7 @@ impl Task {
             cancelling: Cell::new(false),
             mask: crate::interrupt::Mask::default(),
             injected: Cell::new(None),
+            give_up: Cell::new(None),
             deadline: crate::time::Deadline::default(),
             stack_bottom: Cell::new(0),
             wait_site: Cell::new(None),
@@ -177,6 +181,7 @@ impl Task {
         self.cancelling.set(false);
         self.mask = crate::interrupt::Mask::default();
         self.injected.set(None);
+        self.give_up.set(None);
         self.deadline = crate::time::Deadline::default();
         self.stack_bottom.set(0);
         self.wait_site.set(None);
@@ -377,6 +382,19 @@ impl Task {
         self.injected.get().is_none() && (self.cancel_pending() || self.deadline.expired())
     }
 
+    /// Shutdown abandons this coroutine (it will never run or unwind
+    /// again): give up the wait it is parked in, so that nothing is handed
+    /// to it from now on. Called on its home thread.
+    pub(super) fn give_up_wait(&self) {
+        if let Some(hook) = self.give_up.take() {
+            // SAFETY: the hook's data lives on this coroutine's stack, which
+            // stays mapped (an abandoned coroutine's memory is never freed),
+            // and the coroutine is suspended for good: nothing else uses
+            // that data now (`GiveUpGuard::install`'s contract).
+            unsafe { (hook.call)(hook.data) };
+        }
+    }
+
     /// Whether it is suspended where it may not be unwound (see
     /// `parked_uninterruptible`).
     pub(super) fn parked_uninterruptible(&self) -> bool {
@@ -559,6 +577,14 @@ pub(crate) enum Unparker {
 }
 
 impl Unparker {
+    /// The coroutine's task, or null for a thread.
+    pub(crate) fn task_ptr(&self) -> *const Task {
+        match self {
+            Unparker::Task(task) => Arc::as_ptr(task),
+            Unparker::Thread(_) => std::ptr::null(),
+        }
+    }
+
     /// The unparker for the caller: its coroutine, or its thread.
     pub(crate) fn current() -> Unparker {
         with_current(|task| match task {
@@ -585,6 +611,62 @@ impl fmt::Debug for Unparker {
     }
 }
 
+/// How a wait gives up from outside: `call(data)`.
+#[derive(Clone, Copy)]
+struct GiveUp {
+    /// The wait's own state (on the coroutine's stack).
+    data: *const (),
+    /// Gives up the wait described by `data`.
+    call: unsafe fn(*const ()),
+}
+
+/// While alive, tells the running coroutine's task how to give up the wait
+/// in progress if shutdown abandons the coroutine parked in it (see
+/// `docs/interruption.md`, "Shutdown"): the same thing the wait's unwind
+/// guard would do — leave the channel's queue, pass a notification on,
+/// detach a join — done by the home worker instead, since an abandoned
+/// coroutine never runs its guards. A no-op outside coroutines.
+pub(crate) struct GiveUpGuard {
+    /// The task whose hook was set, and the hook it had before.
+    installed: Option<(*const Task, Option<GiveUp>)>,
+}
+
+impl GiveUpGuard {
+    /// Install `call(data)` as the running coroutine's give-up hook.
+    ///
+    /// # Safety
+    ///
+    /// `data` must stay valid while the guard lives, and `call(data)` must
+    /// be sound on the coroutine's home thread while the coroutine is
+    /// suspended for good (it only touches `data` and thread-safe shared
+    /// state). `task` is the running coroutine's task, if any.
+    pub(crate) unsafe fn install(
+        task: *const Task,
+        data: *const (),
+        call: unsafe fn(*const ()),
+    ) -> GiveUpGuard {
+        // SAFETY: `task` is the running coroutine's (caller's contract),
+        // alive while it runs.
+        let installed = unsafe { task.as_ref() }.map(|task| {
+            (
+                task as *const Task,
+                task.give_up.replace(Some(GiveUp { data, call })),
+            )
+        });
+        GiveUpGuard { installed }
+    }
+}
+
+impl Drop for GiveUpGuard {
+    fn drop(&mut self) {
+        if let Some((task, previous)) = self.installed {
+            // SAFETY: the guard lives on the coroutine's stack, so its task
+            // is alive and this runs on its thread.
+            unsafe { (*task).give_up.set(previous) };
+        }
+    }
+}
+
 /// Who to wake, without holding a reference count: for a waiter that
 /// cannot stop waiting before the waker is done with it (see
 /// `chan/selector.rs`), so it saves two atomic operations per wait.
@@ -597,6 +679,14 @@ pub(crate) enum WakeRef {
 }
 
 impl WakeRef {
+    /// The coroutine's task, or null for a thread.
+    pub(crate) fn task_ptr(&self) -> *const Task {
+        match self {
+            WakeRef::Task(task) => *task,
+            WakeRef::Thread(_) => std::ptr::null(),
+        }
+    }
+
     /// The calling coroutine or thread.
     pub(crate) fn current() -> WakeRef {
         let task = current_ptr();

@@ -529,6 +529,7 @@ impl Worker {
                     task.describe()
                 );
                 std::mem::forget(fiber);
+                task.give_up_wait();
                 task.locals.forget();
                 crate::join::complete_cancelled(&task.result);
                 task.state.transition_to_done();

@@ -20,7 +20,7 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 pub(crate) use crate::scheduler::task::WaitSite;
-use crate::scheduler::task::{park, Unparker};
+use crate::scheduler::task::{park, GiveUpGuard, Unparker};
 
 /// One blocked coroutine or thread.
 #[derive(Debug)]
@@ -116,26 +116,48 @@ pub(crate) fn wait(waiter: &Arc<Waiter>, site: WaitSite, abandon: impl FnOnce(bo
 
 /// Like [`wait`], but give up at `deadline`: then `abandon` runs as for a
 /// cancellation and this returns `false`. Returns `true` if notified.
-pub(crate) fn wait_until(
+pub(crate) fn wait_until<F: FnOnce(bool)>(
     waiter: &Arc<Waiter>,
     deadline: Option<Instant>,
     site: WaitSite,
-    abandon: impl FnOnce(bool),
+    abandon: F,
 ) -> bool {
-    struct Abandon<'a, F: FnOnce(bool)> {
+    struct Abandon<'a, G: FnOnce(bool)> {
         waiter: &'a Arc<Waiter>,
-        abandon: Option<F>,
+        abandon: Option<G>,
     }
-    impl<F: FnOnce(bool)> Drop for Abandon<'_, F> {
-        fn drop(&mut self) {
+    impl<G: FnOnce(bool)> Abandon<'_, G> {
+        fn run(&mut self) {
             if let Some(abandon) = self.abandon.take() {
                 abandon(self.waiter.is_notified());
             }
         }
     }
+    impl<G: FnOnce(bool)> Drop for Abandon<'_, G> {
+        fn drop(&mut self) {
+            self.run();
+        }
+    }
+    /// The same for a coroutine that shutdown abandons while it waits
+    /// here: leave the list, or pass a notification on (a lock or permit
+    /// handed to it would be lost with it).
+    unsafe fn give_up_abandoned<G: FnOnce(bool)>(guard: *const ()) {
+        // SAFETY: `guard` is the `Abandon` below, on the frozen coroutine's
+        // stack; nothing else will ever touch it.
+        unsafe { (*(guard as *mut Abandon<'_, G>)).run() };
+    }
     let mut guard = Abandon {
         waiter,
         abandon: Some(abandon),
+    };
+    // SAFETY: `guard` outlives the hook (dropped in reverse order); the
+    // abandon callbacks only take the primitive's lock and notify.
+    let _abandon = unsafe {
+        GiveUpGuard::install(
+            waiter.unparker.task_ptr(),
+            &mut guard as *mut Abandon<'_, F> as *const (),
+            give_up_abandoned::<F>,
+        )
     };
     match deadline {
         None => {
