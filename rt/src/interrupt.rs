@@ -63,6 +63,12 @@ impl Mask {
         self.depth.get() == 0 && !unwinding
     }
 
+    /// An unwind of its own starts that rt did not raise itself
+    /// (corosensei's teardown).
+    pub(crate) fn unwind_starts(&self) {
+        self.unwinding.set(true);
+    }
+
     /// Resumed after [`suspending`](Self::suspending).
     pub(crate) fn resumed(&self) {
         if self.suspended_unwinding.replace(false) {
@@ -92,7 +98,7 @@ fn add_suspended_unwinding(delta: i32) {
 
 /// An unwind of the caller starts (the panic hook saw a panic).
 pub(crate) fn unwind_starts() {
-    with_mask(|mask| mask.unwinding.set(true));
+    with_mask(Mask::unwind_starts);
 }
 
 /// rt caught the caller's unwind.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::defer::CancelSignal;
+use crate::defer::{CancelSignal, TeardownSignal};
 use crate::join::{run_to_completion, wait_typed, JoinError};
 use crate::scheduler::registry::Registry;
 use crate::scheduler::task::WaitReason;
@@ -36,6 +36,21 @@ struct Tracked {
     children: Registry<Child>,
     /// The owner was interrupted: children are cancelled, new ones too.
     cancelled: bool,
+}
+
+impl Tracked {
+    /// The owner is being torn down at shutdown and every unfinished
+    /// child was abandoned (blocked where it could not be unwound): they
+    /// will never finish, and never run again, so nothing will use what
+    /// they borrow from the owner. Torn-down children finish normally
+    /// (teardown unwinds children before owners).
+    fn only_abandoned_left(&self) -> bool {
+        crate::scheduler::task::current_task().is_some_and(|owner| owner.is_unwinding())
+            && self.children.items().all(|child| match child {
+                Child::Live(task) => task.is_abandoned(),
+                Child::Spawning | Child::FinishedEarly => true,
+            })
+    }
 }
 
 /// A scoped coroutine as its scope tracks it.
@@ -106,7 +121,7 @@ impl ScopeState {
                     passed_on = true;
                 }
                 let mut tracked = self.tracked.lock();
-                if self.running.load(Ordering::Acquire) == 0 {
+                if self.running.load(Ordering::Acquire) == 0 || tracked.only_abandoned_left() {
                     return;
                 }
                 tracked.waiter = Some(Unparker::current());
@@ -187,6 +202,7 @@ where
     let interrupted = result.as_ref().is_err_and(|payload| {
         payload.is::<CancelSignal>()
             || payload.is::<TimeoutSignal>()
+            || payload.is::<TeardownSignal>()
             || crate::coroutine::is_forced_unwind(&**payload)
     });
     scope.state.wait_all(site, interrupted);
@@ -249,6 +265,9 @@ impl<'scope> Scope<'scope, '_> {
                 .spawn(None, std::panic::Location::caller(), body)
         } {
             Ok(task) => {
+                let owner_depth =
+                    crate::scheduler::task::current_task().map_or(0, |t| t.scope_depth());
+                task.set_scope_depth(owner_depth);
                 self.state.spawned(slot, &task);
                 ScopedJoinHandle {
                     task,

@@ -229,3 +229,151 @@ fn a_destructor_blocked_during_unwind_is_leaked_at_shutdown_not_aborted() {
     // Unwinding it from inside a destructor would abort; it is leaked.
     assert_eq!(wait_forever_in_cleanup(true), 0);
 }
+
+#[test]
+fn teardown_unwinds_scoped_children_before_their_owner() {
+    // An owner whose cleanup (inside the scope's body) waits forever, and
+    // a child on the same worker whose cleanup waits forever too: both are
+    // torn down. Unwinding the owner first would leave it waiting, without
+    // switching, for a child its own worker has yet to tear down. (The
+    // child is made to take a registry slot below its owner's, so that the
+    // registry's own order would pick the owner first.)
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = rt::Builder::new().workers(1).build().unwrap();
+        let (_never_tx, never) = rt::chan::bounded::<()>(0);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        rt.block_on(move || {
+            let (free_tx, free_rx) = rt::chan::bounded::<()>(0);
+            let filler = rt::spawn(move || {
+                let _ = free_rx.recv();
+            });
+            rt::yield_now(); // the filler takes a slot
+            let (go_tx, go_rx) = rt::chan::bounded::<()>(0);
+            drop(rt::spawn(move || {
+                go_rx.recv().unwrap(); // started: the owner has its slot
+                rt::scope(|scope| {
+                    let (s2, never2) = (s.clone(), never.clone());
+                    scope.spawn(move || {
+                        let _ = rt::frame(|f| {
+                            f.defer(move || {
+                                let _ = never2.recv();
+                            });
+                            s2.fetch_add(1, SeqCst);
+                            rt::sleep(std::time::Duration::from_secs(3600));
+                        });
+                    });
+                    let _ = rt::frame(|f| {
+                        f.defer(move || {
+                            let _ = never.recv();
+                        });
+                        s.fetch_add(1, SeqCst);
+                        rt::sleep(std::time::Duration::from_secs(3600));
+                    });
+                });
+            }));
+            rt::yield_now(); // the owner takes a slot
+            free_tx.send(()).unwrap();
+            filler.join().unwrap(); // its slot is free for the child
+            go_tx.send(()).unwrap();
+            while started.load(SeqCst) < 2 {
+                rt::yield_now();
+            }
+        });
+        drop(rt);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("dropping the runtime returned");
+}
+
+#[test]
+fn teardown_does_not_wait_for_an_abandoned_scoped_child() {
+    // The child blocks in a destructor mid-unwind (it is abandoned, never
+    // unwound); its owner's cleanup inside the scope waits forever (it is
+    // torn down). The owner's scope must not wait for the abandoned child.
+    struct BlocksInDrop(rt::chan::Receiver<()>);
+    impl Drop for BlocksInDrop {
+        fn drop(&mut self) {
+            let _ = self.0.recv();
+        }
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = rt::Builder::new().workers(2).build().unwrap();
+        let (_never_tx, never) = rt::chan::bounded::<()>(0);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        rt.block_on(move || {
+            drop(rt::spawn(move || {
+                rt::scope(|scope| {
+                    let (s2, never2) = (s.clone(), never.clone());
+                    scope.spawn(move || {
+                        let _guard = BlocksInDrop(never2);
+                        s2.fetch_add(1, SeqCst);
+                        panic!("blocks in a destructor while unwinding");
+                    });
+                    let _ = rt::frame(|f| {
+                        f.defer(move || {
+                            let _ = never.recv();
+                        });
+                        s.fetch_add(1, SeqCst);
+                        rt::sleep(std::time::Duration::from_secs(3600));
+                    });
+                });
+            }));
+            while started.load(SeqCst) < 2 {
+                rt::yield_now();
+            }
+        });
+        drop(rt);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("dropping the runtime returned");
+}
+
+#[test]
+fn teardown_cuts_short_every_remaining_cleanup_that_waits() {
+    // Cancelled, the coroutine's first deferred closure waits forever;
+    // torn down, the unwind leaves it — and the next deferred closure
+    // waits forever too. Teardown must not wait for it.
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let r = ran.clone();
+    std::thread::spawn(move || {
+        let rt = rt::Builder::new().workers(1).build().unwrap();
+        let (_never_tx, never) = rt::chan::bounded::<()>(0);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        rt.block_on(move || {
+            drop(rt::spawn(move || {
+                let _ = rt::frame(|f| {
+                    let (never2, r2) = (never.clone(), r.clone());
+                    f.defer(move || {
+                        r2.fetch_add(1, SeqCst);
+                        let _ = never2.recv();
+                    });
+                    f.defer(move || {
+                        r.fetch_add(1, SeqCst);
+                        let _ = never.recv();
+                    });
+                    s.fetch_add(1, SeqCst);
+                    rt::sleep(std::time::Duration::from_secs(3600));
+                });
+            }));
+            while started.load(SeqCst) < 1 {
+                rt::yield_now();
+            }
+        });
+        drop(rt);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("dropping the runtime returned");
+    assert_eq!(ran.load(SeqCst), 2, "both deferred closures started");
+}

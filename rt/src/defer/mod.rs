@@ -35,6 +35,10 @@ pub(crate) struct ExitSignal;
 /// The unwind payload of a cancellation (`JoinHandle::cancel`).
 pub(crate) struct CancelSignal;
 
+/// The unwind payload that cuts short a wait in cleanup that runs while
+/// shutdown tears the coroutine down (see `Task::at_teardown_point`).
+pub(crate) struct TeardownSignal;
+
 /// Per-coroutine (or per-thread) defer bookkeeping.
 #[derive(Default)]
 pub(crate) struct DeferState {
@@ -194,6 +198,7 @@ pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
     if payload.is::<ExitSignal>()
         || payload.is::<CancelSignal>()
         || payload.is::<crate::time::TimeoutSignal>()
+        || payload.is::<TeardownSignal>()
         || crate::coroutine::is_forced_unwind(&*payload)
     {
         with_state(|s| s.forced_in_flight.set(false));
@@ -385,9 +390,16 @@ fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
             Caught::Forced(payload) => {
                 // exit(), cancellation or teardown inside a deferred
                 // closure: the remaining defers still run, then it
-                // continues. The newest wins: a teardown (which comes last)
-                // must reach the coroutine's root as itself.
-                handling.forced = Some(payload);
+                // continues. The newest wins — except over corosensei's
+                // teardown unwind, which must reach the coroutine's root as
+                // itself (a wait cut short during it raises a second one).
+                let tearing_down = handling
+                    .forced
+                    .as_ref()
+                    .is_some_and(|f| crate::coroutine::is_forced_unwind(&**f));
+                if !tearing_down {
+                    handling.forced = Some(payload);
+                }
             }
             Caught::Panic(mut panic) => {
                 // The new panic replaces the one being handled (or the one

@@ -110,6 +110,11 @@ pub(crate) struct Shared {
     has_recycled_tasks: CachePadded<AtomicBool>,
     /// Coroutines spawned from outside the workers (a metric).
     spawned_outside: AtomicU64,
+    /// Workers that have cancelled their coroutines since shutdown began.
+    /// Teardown waits for all of them: a worker still asleep when shutdown
+    /// began must cancel its coroutines (which then run their cleanup,
+    /// and may park) before anything is torn down.
+    cancel_passes: std::sync::atomic::AtomicUsize,
     /// Socket readiness, polled by idle workers.
     pub(crate) reactor: Reactor,
     /// Coarse time, for `rt::dump`'s "parked for".
@@ -142,6 +147,7 @@ impl Shared {
             recycled_tasks: parking_lot::Mutex::new(Vec::new()),
             has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
+            cancel_passes: std::sync::atomic::AtomicUsize::new(0),
             reactor: Reactor::new()?,
             clock: monitor::Clock::new(),
             dumps: dump::Requests::default(),
@@ -229,13 +235,14 @@ impl Shared {
         }
     }
 
-    /// Shutdown: whether every worker is asleep with every queue empty, so
-    /// no coroutine can run again (unless a thread outside the runtime
-    /// wakes one).
+    /// Shutdown: whether every worker has cancelled its coroutines and is
+    /// asleep with every queue empty, so no coroutine can run again
+    /// (unless a thread outside the runtime wakes one).
     fn is_quiescent(&self) -> bool {
-        self.idle.all_parked_and(|| {
-            !self.has_shared_work() && self.remotes.iter().all(|r| r.inbox.is_empty())
-        })
+        self.cancel_passes.load(Ordering::Acquire) == self.remotes.len()
+            && self.idle.all_parked_and(|| {
+                !self.has_shared_work() && self.remotes.iter().all(|r| r.inbox.is_empty())
+            })
     }
 
     /// Whether any unstarted coroutine waits in a shared queue.

@@ -80,6 +80,14 @@ pub(crate) struct Task {
     cancelling: Cell<bool>,
     /// Its `rt::uninterruptible` depth (see `crate::interrupt`).
     pub(crate) mask: crate::interrupt::Mask,
+    /// How many `rt::scope`s enclose it: 0 for a plain spawn, its owner's
+    /// depth + 1 for a scoped one. Teardown unwinds the deepest first, so
+    /// a scope's owner never waits for a child its worker has yet to tear
+    /// down. Written once at spawn, read at teardown.
+    scope_depth: std::sync::atomic::AtomicU32,
+    /// Shutdown abandoned it: it will never run or finish (read by the
+    /// scope that spawned it, on any worker, while it is torn down).
+    abandoned: AtomicBool,
     /// How its current wait gives up if shutdown abandons it while parked
     /// (see [`GiveUpGuard`]). Home thread only.
     give_up: Cell<Option<GiveUp>>,
@@ -144,6 +152,8 @@ impl Task {
             cancelling: Cell::new(false),
             mask: crate::interrupt::Mask::default(),
             injected: Cell::new(None),
+            scope_depth: std::sync::atomic::AtomicU32::new(0),
+            abandoned: AtomicBool::new(false),
             give_up: Cell::new(None),
             deadline: crate::time::Deadline::default(),
             stack_bottom: Cell::new(0),
@@ -181,6 +191,8 @@ impl Task {
         self.cancelling.set(false);
         self.mask = crate::interrupt::Mask::default();
         self.injected.set(None);
+        *self.scope_depth.get_mut() = 0;
+        *self.abandoned.get_mut() = false;
         self.give_up.set(None);
         self.deadline = crate::time::Deadline::default();
         self.stack_bottom.set(0);
@@ -382,10 +394,27 @@ impl Task {
         self.injected.get().is_none() && (self.cancel_pending() || self.deadline.expired())
     }
 
+    /// Whether shutdown abandoned it (see `give_up_wait`).
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.abandoned.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How many scopes enclose it (see `scope_depth`).
+    pub(crate) fn scope_depth(&self) -> u32 {
+        self.scope_depth.load(Relaxed)
+    }
+
+    /// Record that it was spawned in a scope whose owner has `owner_depth`.
+    pub(crate) fn set_scope_depth(&self, owner_depth: u32) {
+        self.scope_depth.store(owner_depth + 1, Relaxed);
+    }
+
     /// Shutdown abandons this coroutine (it will never run or unwind
     /// again): give up the wait it is parked in, so that nothing is handed
     /// to it from now on. Called on its home thread.
     pub(super) fn give_up_wait(&self) {
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Release);
         if let Some(hook) = self.give_up.take() {
             // SAFETY: the hook's data lives on this coroutine's stack, which
             // stays mapped (an abandoned coroutine's memory is never freed),
@@ -406,9 +435,28 @@ impl Task {
         self.unwinding.get()
     }
 
-    /// Mark that the home worker is unwinding this coroutine at shutdown.
+    /// Mark that the home worker is unwinding this coroutine at shutdown
+    /// (an unwind that rt's own raise points do not see start).
     pub(super) fn set_unwinding(&self) {
         self.unwinding.set(true);
+        self.mask.unwind_starts();
+    }
+
+    /// A park or yield while the home worker tears this coroutine down:
+    /// it cannot switch out, and nothing it waits for on this worker can
+    /// happen. Where an interruption may be delivered (deferred cleanup,
+    /// run after a frame caught the teardown), cut the wait short with a
+    /// second teardown unwind, so that every remaining cleanup runs up to
+    /// its first wait and teardown ends. Elsewhere — in a destructor
+    /// mid-unwind (a second unwind would abort) or an uninterruptible
+    /// region (a scope waiting for children, which are torn down first) —
+    /// act as a spurious wake-up after letting other threads run.
+    fn at_teardown_point(&self) {
+        if self.mask.allows_delivery() {
+            self.defer.begin_forced_unwind();
+            crate::interrupt::resume_unwind(Box::new(crate::defer::TeardownSignal));
+        }
+        std::thread::yield_now();
     }
 
     /// Make the coroutine runnable if it is parked; see [`Unparker`].
@@ -823,10 +871,7 @@ pub(crate) fn park(site: WaitSite) {
     // SAFETY: the running task outlives its own execution (see with_current).
     let task = unsafe { &*task };
     if task.unwinding.get() {
-        // Being torn down at shutdown, the coroutine cannot switch out (its
-        // unwind must finish now): act as a spurious wakeup, and let the
-        // workers tearing down what it waits for run.
-        std::thread::yield_now();
+        task.at_teardown_point();
         return;
     }
     task.check_interrupts();
@@ -894,7 +939,8 @@ pub(crate) fn park_until(deadline: Instant, timer: bool, site: WaitSite) {
 pub fn yield_now() {
     // SAFETY: as in `park`.
     match unsafe { current_ptr().as_ref() } {
-        Some(task) if !task.unwinding.get() => {
+        Some(task) if task.unwinding.get() => task.at_teardown_point(),
+        Some(task) => {
             task.check_interrupts();
             task.switch_out(WaitSite::here(WaitReason::Yield));
             task.parked_uninterruptible.set(!task.mask.suspending());

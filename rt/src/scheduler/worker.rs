@@ -232,6 +232,9 @@ impl Worker {
                 super::CANCELLING if !cancelled => {
                     self.cancel_registered();
                     cancelled = true;
+                    // Counted after the cancels: teardown waits for every
+                    // worker's pass (see `Shared::is_quiescent`).
+                    self.shared.cancel_passes.fetch_add(1, Ordering::AcqRel);
                 }
                 _ => {}
             }
@@ -508,10 +511,16 @@ impl Worker {
         while let Some(task) = self.fresh.pop() {
             self.shared.cancel_unstarted(&task);
         }
-        loop {
-            let Some(task) = self.registry.borrow_mut().pop() else {
-                break;
-            };
+        // Scoped children before their scopes' owners: an owner unwound
+        // first would wait, without switching, for children this thread
+        // has yet to tear down (other workers tear theirs down meanwhile,
+        // deepest first too, so no two of them wait for each other).
+        let mut tasks = Vec::new();
+        while let Some(task) = self.registry.borrow_mut().pop() {
+            tasks.push(task);
+        }
+        tasks.sort_by_key(|task| std::cmp::Reverse(task.scope_depth()));
+        for task in tasks {
             let Body::Started(fiber) = task.take_body() else {
                 continue;
             };
