@@ -143,6 +143,7 @@ impl_apply!(A, B, C, D, E, G, H, I);
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod model {
+    pub use crate::chan::lock::SpinLock;
     pub use crate::coroutine::state::{Parked, State, Unpark};
     pub use crate::join::JoinCell;
     pub use crate::scheduler::{Idle, Inbox, Parker, Queue};

@@ -18,7 +18,20 @@ mod imp {
     }
 
     pub(crate) mod thread {
-        pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
+        pub(crate) use std::thread::{current, park, park_timeout, Thread};
+
+        /// One round of a spin-wait for an atomic that another thread
+        /// will change: a few CPU spin hints, then yields of the thread
+        /// (its holder may have been preempted). `spins` counts rounds.
+        #[inline]
+        pub(crate) fn spin(spins: &mut u32, yield_after: u32) {
+            *spins += 1;
+            if *spins < yield_after {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 
     pub(crate) mod cell {
@@ -101,6 +114,13 @@ mod imp {
 
     pub(crate) mod thread {
         pub(crate) use loom::thread::{current, park, yield_now, Thread};
+
+        /// A round of a spin-wait: tells loom that this thread waits for an
+        /// atomic it just loaded to change (it is not scheduled again until
+        /// it does), so spin-waits do not explode the model.
+        pub(crate) fn spin(_spins: &mut u32, _yield_after: u32) {
+            loom::hint::spin_loop();
+        }
 
         /// loom has no clock: a timed park is an untimed one.
         pub(crate) fn park_timeout(_timeout: std::time::Duration) {

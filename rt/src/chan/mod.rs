@@ -31,8 +31,7 @@
 
 mod core;
 mod error;
-#[cfg(not(loom))]
-mod lock;
+pub(crate) mod lock;
 mod select;
 mod selector;
 

@@ -146,16 +146,9 @@ impl Selector {
     /// (never across a park): it is running on another thread and finishes
     /// in a moment.
     fn wait_done(&self) {
-        // Under loom a spin is just more interleavings to explore: yield.
-        let spin_limit: u32 = if cfg!(loom) { 0 } else { 64 };
         let mut spins = 0u32;
         while !self.done.load(Ordering::Acquire) {
-            spins += 1;
-            if spins < spin_limit {
-                std::hint::spin_loop();
-            } else {
-                crate::loom::thread::yield_now();
-            }
+            crate::loom::thread::spin(&mut spins, 64);
         }
     }
 
