@@ -53,8 +53,18 @@ impl Mask {
     }
 
     /// About to suspend (park or yield): count it if it suspends
-    /// mid-unwind. Returns whether it suspends at an interruptible point.
+    /// mid-unwind. Returns whether it suspends at an interruptible point
+    /// (then [`resumed`](Self::resumed) need not be called).
+    #[inline]
     pub(crate) fn suspending(&self) -> bool {
+        if !std::thread::panicking() {
+            return self.depth.get() == 0;
+        }
+        self.suspending_while_panicking()
+    }
+
+    #[cold]
+    fn suspending_while_panicking(&self) -> bool {
         let unwinding = self.is_unwinding();
         if unwinding {
             add_suspended_unwinding(1);

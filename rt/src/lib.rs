@@ -147,5 +147,6 @@ pub mod model {
     pub use crate::coroutine::state::{Parked, State, Unpark};
     pub use crate::join::JoinCell;
     pub use crate::scheduler::{Idle, Inbox, Parker, Queue};
+    pub use crate::scope::{ScopeState, ScopedChild};
     pub use crate::sync::RawMutex;
 }

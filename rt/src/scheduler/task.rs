@@ -501,6 +501,22 @@ impl Task {
         self.switched_at.set(self.shared.clock.now());
     }
 
+    /// Switch back to the worker (park or yield). A coroutine suspended
+    /// where no interruption may be delivered is marked so (shutdown must
+    /// not unwind it there); the common case costs two tests.
+    #[inline]
+    fn suspend(&self, why: Suspend) {
+        let uninterruptible = !self.mask.suspending();
+        if uninterruptible {
+            self.parked_uninterruptible.set(true);
+        }
+        self.suspend_point.suspend(why);
+        if uninterruptible {
+            self.mask.resumed();
+            self.parked_uninterruptible.set(false);
+        }
+    }
+
     /// What `rt::dump` shows of it. Only its home worker (or the coroutine
     /// itself) may call this: the fields read are its own.
     pub(super) fn snapshot(
@@ -673,11 +689,10 @@ struct GiveUp {
 /// `docs/interruption.md`, "Shutdown"): the same thing the wait's unwind
 /// guard would do — leave the channel's queue, pass a notification on,
 /// detach a join — done by the home worker instead, since an abandoned
-/// coroutine never runs its guards. A no-op outside coroutines.
-pub(crate) struct GiveUpGuard {
-    /// The task whose hook was set, and the hook it had before.
-    installed: Option<(*const Task, Option<GiveUp>)>,
-}
+/// coroutine never runs its guards. Waits do not nest (nothing that gives
+/// a wait up parks), so the hook is set and cleared, not stacked. A no-op
+/// outside coroutines.
+pub(crate) struct GiveUpGuard(*const Task);
 
 impl GiveUpGuard {
     /// Install `call(data)` as the running coroutine's give-up hook.
@@ -687,7 +702,8 @@ impl GiveUpGuard {
     /// `data` must stay valid while the guard lives, and `call(data)` must
     /// be sound on the coroutine's home thread while the coroutine is
     /// suspended for good (it only touches `data` and thread-safe shared
-    /// state). `task` is the running coroutine's task, if any.
+    /// state). `task` is the running coroutine's task, or null.
+    #[inline]
     pub(crate) unsafe fn install(
         task: *const Task,
         data: *const (),
@@ -695,22 +711,20 @@ impl GiveUpGuard {
     ) -> GiveUpGuard {
         // SAFETY: `task` is the running coroutine's (caller's contract),
         // alive while it runs.
-        let installed = unsafe { task.as_ref() }.map(|task| {
-            (
-                task as *const Task,
-                task.give_up.replace(Some(GiveUp { data, call })),
-            )
-        });
-        GiveUpGuard { installed }
+        if let Some(task) = unsafe { task.as_ref() } {
+            task.give_up.set(Some(GiveUp { data, call }));
+        }
+        GiveUpGuard(task)
     }
 }
 
 impl Drop for GiveUpGuard {
+    #[inline]
     fn drop(&mut self) {
-        if let Some((task, previous)) = self.installed {
-            // SAFETY: the guard lives on the coroutine's stack, so its task
-            // is alive and this runs on its thread.
-            unsafe { (*task).give_up.set(previous) };
+        // SAFETY: the guard lives on the coroutine's stack, so its task is
+        // alive and this runs on its thread.
+        if let Some(task) = unsafe { self.0.as_ref() } {
+            task.give_up.set(None);
         }
     }
 }
@@ -877,10 +891,7 @@ pub(crate) fn park(site: WaitSite) {
     task.check_interrupts();
     if !task.state.try_consume_notification() {
         task.switch_out(site);
-        task.parked_uninterruptible.set(!task.mask.suspending());
-        task.suspend_point.suspend(Suspend::Park);
-        task.mask.resumed();
-        task.parked_uninterruptible.set(false);
+        task.suspend(Suspend::Park);
     }
     // No check on the way out: the wake-up may have completed the wait (a
     // value handed over, a lock passed on), and raising now would drop
@@ -943,10 +954,7 @@ pub fn yield_now() {
         Some(task) => {
             task.check_interrupts();
             task.switch_out(WaitSite::here(WaitReason::Yield));
-            task.parked_uninterruptible.set(!task.mask.suspending());
-            task.suspend_point.suspend(Suspend::Yield);
-            task.mask.resumed();
-            task.parked_uninterruptible.set(false);
+            task.suspend(Suspend::Yield);
             task.check_interrupts();
         }
         _ => std::thread::yield_now(),

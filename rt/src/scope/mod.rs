@@ -1,141 +1,25 @@
 //! Structured spawning: coroutines that may borrow from the caller, all
 //! joined before [`scope`] returns (like `std::thread::scope`).
 
+mod state;
+
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use crate::interrupt::resume_unwind;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::defer::{CancelSignal, TeardownSignal};
+use crate::interrupt::resume_unwind;
 use crate::join::{run_to_completion, wait_typed, JoinError};
-use crate::scheduler::registry::Registry;
-use crate::scheduler::task::WaitReason;
-use crate::scheduler::task::{park, park_until, Coroutine, Task, Unparker, WaitSite};
+use crate::scheduler::task::{Coroutine, Task, WaitReason, WaitSite};
 use crate::scheduler::Shared;
 use crate::time::TimeoutSignal;
 
-/// What a scope and its coroutines share.
-struct ScopeState {
-    /// Coroutines spawned in the scope that have not finished.
-    running: AtomicUsize,
-    /// A coroutine panicked and its handle was dropped without joining.
-    unjoined_panic: AtomicBool,
-    /// The owner's wait and the coroutines to pass an interruption on to.
-    tracked: Mutex<Tracked>,
-}
+pub use self::state::ScopeState;
+#[cfg(loom)]
+pub use self::state::ScopedChild;
 
-/// The part of [`ScopeState`] behind its lock.
-struct Tracked {
-    /// The scope's owner, waiting for `running` to reach zero.
-    waiter: Option<Unparker>,
-    /// The unfinished coroutines, by the slot each was given at spawn.
-    children: Registry<Child>,
-    /// The owner was interrupted: children are cancelled, new ones too.
-    cancelled: bool,
-}
-
-impl Tracked {
-    /// The owner is being torn down at shutdown and every unfinished
-    /// child was abandoned (blocked where it could not be unwound): they
-    /// will never finish, and never run again, so nothing will use what
-    /// they borrow from the owner. Torn-down children finish normally
-    /// (teardown unwinds children before owners).
-    fn only_abandoned_left(&self) -> bool {
-        crate::scheduler::task::current_task().is_some_and(|owner| owner.is_unwinding())
-            && self.children.items().all(|child| match child {
-                Child::Live(task) => task.is_abandoned(),
-                Child::Spawning | Child::FinishedEarly => true,
-            })
-    }
-}
-
-/// A scoped coroutine as its scope tracks it.
-enum Child {
-    /// Being spawned: the spawner will fill in the task.
-    Spawning,
-    /// Running (or not yet started).
-    Live(Arc<Task>),
-    /// Finished before its spawner filled in the task.
-    FinishedEarly,
-}
-
-impl ScopeState {
-    /// The coroutine in `slot` finished (its result is stored or its
-    /// body unwound): forget it, and wake the owner after the last.
-    fn finished_one(&self, slot: usize) {
-        {
-            let mut tracked = self.tracked.lock();
-            match tracked.children.get_mut(slot) {
-                Child::Spawning => *tracked.children.get_mut(slot) = Child::FinishedEarly,
-                _ => drop(tracked.children.remove(slot)),
-            }
-        }
-        if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Some(waiter) = self.tracked.lock().waiter.take() {
-                waiter.unpark();
-            }
-        }
-    }
-
-    /// Record the task spawned into `slot` (or free the slot if it already
-    /// finished). Cancels it if the owner was interrupted meanwhile.
-    fn spawned(&self, slot: usize, task: &Arc<Task>) {
-        let mut tracked = self.tracked.lock();
-        if let Child::FinishedEarly = tracked.children.get_mut(slot) {
-            tracked.children.remove(slot);
-        } else {
-            *tracked.children.get_mut(slot) = Child::Live(task.clone());
-            if tracked.cancelled {
-                task.cancel();
-            }
-        }
-    }
-
-    /// Pass the owner's interruption on: cancel every unfinished coroutine
-    /// of the scope (and every one spawned from now on).
-    fn cancel_children(&self) {
-        let mut tracked = self.tracked.lock();
-        tracked.cancelled = true;
-        for child in tracked.children.items() {
-            if let Child::Live(task) = child {
-                task.cancel();
-            }
-        }
-    }
-
-    /// Park until every coroutine of the scope has finished; nothing
-    /// interrupts this wait (the coroutines borrow the owner's stack). An
-    /// interruption of the owner — `interrupted` if it unwound the scope's
-    /// body, or one that arrives during the wait — is passed on to the
-    /// coroutines as a cancellation, and otherwise stays pending.
-    fn wait_all(&self, site: WaitSite, interrupted: bool) {
-        crate::interrupt::uninterruptible(|| {
-            let mut passed_on = false;
-            loop {
-                if !passed_on && (interrupted || crate::interrupt::pending()) {
-                    self.cancel_children();
-                    passed_on = true;
-                }
-                let mut tracked = self.tracked.lock();
-                if self.running.load(Ordering::Acquire) == 0 || tracked.only_abandoned_left() {
-                    return;
-                }
-                tracked.waiter = Some(Unparker::current());
-                drop(tracked);
-                // A plain thread must wake at its deadline to pass it on
-                // (a coroutine's `rt::timeout` has a timer that wakes it).
-                match crate::time::thread_deadline().filter(|_| !passed_on) {
-                    Some(at) => park_until(at, false, site),
-                    None => park(site),
-                }
-            }
-        });
-    }
-}
+/// The state of a scope whose coroutines are tasks.
+type TaskScope = ScopeState<Arc<Task>>;
 
 /// A scope to spawn borrowing coroutines in; see [`scope`].
 ///
@@ -148,7 +32,7 @@ impl ScopeState {
 /// ```
 pub struct Scope<'scope, 'env: 'scope> {
     /// Shared with the scope's coroutines.
-    state: Arc<ScopeState>,
+    state: Arc<TaskScope>,
     /// The runtime the coroutines run on.
     shared: Arc<Shared>,
     /// Invariance over 'scope, as in `std::thread::Scope`.
@@ -181,15 +65,7 @@ where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
 {
     let scope = Scope {
-        state: Arc::new(ScopeState {
-            running: AtomicUsize::new(0),
-            unjoined_panic: AtomicBool::new(false),
-            tracked: Mutex::new(Tracked {
-                waiter: None,
-                children: Registry::default(),
-                cancelled: false,
-            }),
-        }),
+        state: Arc::new(TaskScope::default()),
         shared: crate::runtime::ambient(),
         scope: PhantomData,
         env: PhantomData,
@@ -214,7 +90,7 @@ where
     }
     match result {
         Err(payload) => resume_unwind(payload),
-        Ok(_) if scope.state.unjoined_panic.load(Ordering::Acquire) => {
+        Ok(_) if scope.state.has_unjoined_panic() => {
             panic!("a scoped coroutine panicked")
         }
         Ok(value) => value,
@@ -241,11 +117,11 @@ impl<'scope> Scope<'scope, '_> {
         T: Send + 'scope,
     {
         let state = self.state.clone();
-        let slot = self.state.tracked.lock().children.insert(Child::Spawning);
+        let slot = self.state.reserve();
         let body = move || {
             // Counted finished only after the result is stored (or the body
             // unwound), so the scope never ends while the body still runs.
-            struct Finished(Arc<ScopeState>, usize);
+            struct Finished(Arc<TaskScope>, usize);
             impl Drop for Finished {
                 fn drop(&mut self) {
                     self.0.finished_one(self.1);
@@ -253,10 +129,9 @@ impl<'scope> Scope<'scope, '_> {
             }
             let finished = Finished(state, slot);
             if run_to_completion(f).is_some() {
-                finished.0.unjoined_panic.store(true, Ordering::Release);
+                finished.0.note_unjoined_panic();
             }
         };
-        self.state.running.fetch_add(1, Ordering::AcqRel);
         // SAFETY: `scope` waits for `running` to drop to zero before it
         // returns — it catches every unwind out of its body first, and the
         // wait itself is uninterruptible — so the borrows of `f` outlive it.
@@ -268,7 +143,7 @@ impl<'scope> Scope<'scope, '_> {
                 let owner_depth =
                     crate::scheduler::task::current_task().map_or(0, |t| t.scope_depth());
                 task.set_scope_depth(owner_depth);
-                self.state.spawned(slot, &task);
+                self.state.spawned(slot, task.clone());
                 ScopedJoinHandle {
                     task,
                     scope: &self.state,
@@ -277,8 +152,7 @@ impl<'scope> Scope<'scope, '_> {
             }
             Err(err) => {
                 // The body was dropped unrun: it never counts itself finished.
-                self.state.tracked.lock().children.remove(slot);
-                self.state.running.fetch_sub(1, Ordering::AcqRel);
+                self.state.unreserve(slot);
                 panic!("rt::Scope::spawn: {err}")
             }
         }
@@ -299,7 +173,7 @@ pub struct ScopedJoinHandle<'scope, T> {
     /// The coroutine; its result arrives in `task.result`.
     task: Arc<Task>,
     /// Told about panics nobody joined.
-    scope: &'scope ScopeState,
+    scope: &'scope TaskScope,
     /// The result type (the task stores it erased).
     result: PhantomData<fn() -> T>,
 }
@@ -375,7 +249,7 @@ impl<T> Drop for ScopedJoinHandle<'_, T> {
     fn drop(&mut self) {
         if let Some(Err(err)) = self.task.result.detach() {
             if err.is_panic() {
-                self.scope.unjoined_panic.store(true, Ordering::Release);
+                self.scope.note_unjoined_panic();
             }
         }
     }
