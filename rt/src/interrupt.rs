@@ -33,10 +33,15 @@ use crate::scheduler::task;
 pub(crate) struct Mask {
     /// How deep it is in [`uninterruptible`] regions.
     depth: Cell<u32>,
-    /// An unwind of its own is in flight, as far as rt saw one start and
-    /// not yet caught (consulted only while another coroutine of the same
-    /// thread is suspended mid-unwind; see the module doc).
-    unwinding: Cell<bool>,
+    /// Unwinds of its own in flight, as far as rt saw them start and not
+    /// yet caught: a count, because a destructor running during an unwind
+    /// may start and catch one of its own (consulted only while another
+    /// coroutine of the same thread is suspended mid-unwind; see the module
+    /// doc). Unwinds rt does not see start (a user's
+    /// `std::panic::resume_unwind`) are not counted; catches rt does not
+    /// see (a user's `catch_unwind`) leave it too high, which only holds
+    /// interruptions back.
+    unwinding: Cell<u32>,
     /// It is suspended mid-unwind, counted in [`SUSPENDED_UNWINDING`].
     suspended_unwinding: Cell<bool>,
 }
@@ -44,7 +49,7 @@ pub(crate) struct Mask {
 impl Mask {
     /// Whether its own unwind is in flight.
     pub(crate) fn is_unwinding(&self) -> bool {
-        std::thread::panicking() && (suspended_unwinding() == 0 || self.unwinding.get())
+        std::thread::panicking() && (suspended_unwinding() == 0 || self.unwinding.get() > 0)
     }
 
     /// Whether an interruption may be raised here and now.
@@ -76,7 +81,12 @@ impl Mask {
     /// An unwind of its own starts that rt did not raise itself
     /// (corosensei's teardown).
     pub(crate) fn unwind_starts(&self) {
-        self.unwinding.set(true);
+        self.unwinding.set(self.unwinding.get().saturating_add(1));
+    }
+
+    /// rt caught one of its unwinds.
+    fn unwind_caught(&self) {
+        self.unwinding.set(self.unwinding.get().saturating_sub(1));
     }
 
     /// Resumed after [`suspending`](Self::suspending).
@@ -113,7 +123,7 @@ pub(crate) fn unwind_starts() {
 
 /// rt caught the caller's unwind.
 pub(crate) fn unwind_caught() {
-    with_mask(|mask| mask.unwinding.set(false));
+    with_mask(Mask::unwind_caught);
 }
 
 /// Start (or continue) unwinding with `payload`: rt's `resume_unwind`,

@@ -101,10 +101,13 @@ impl<T> JoinCell<T> {
         if self.register() {
             /// A joiner that shutdown abandons while it waits here never
             /// reads the result: detach, so the completer disposes of it.
+            /// A result already there is leaked, not dropped: its
+            /// destructor is user code, and this runs on the worker
+            /// outside any coroutine (like an abandoned coroutine's locals).
             unsafe fn give_up_abandoned<T>(cell: *const ()) {
                 // SAFETY: `cell` is this cell, kept alive by the frozen
                 // joiner's handle (its memory is never freed).
-                drop(unsafe { &*cell.cast::<JoinCell<T>>() }.detach());
+                std::mem::forget(unsafe { &*cell.cast::<JoinCell<T>>() }.detach());
             }
             let task = task::current_task().map_or(std::ptr::null(), |t| t as *const Task);
             // SAFETY: the cell outlives the hook; detaching is thread-safe.

@@ -97,11 +97,10 @@ impl IoState {
             Direction::Read => WaitReason::IoRead,
             Direction::Write => WaitReason::IoWrite,
         };
-        let woken = wait_until(&waiter, deadline, WaitSite::here(why), |notified| {
-            if !notified {
-                let list = &mut self.waiters.lock()[dir as usize];
-                list.retain(|w| !Arc::ptr_eq(w, &waiter));
-            }
+        let woken = wait_until(&waiter, deadline, WaitSite::here(why), || {
+            // Readiness wakes everyone: a notification is never handed on.
+            let list = &mut self.waiters.lock()[dir as usize];
+            list.retain(|w| !Arc::ptr_eq(w, &waiter));
         });
         if woken {
             Ok(())

@@ -202,7 +202,11 @@ pub fn timeout_at<T>(deadline: Instant, f: impl FnOnce() -> T) -> Result<T, Elap
     }
     let result = catch_unwind(AssertUnwindSafe(f));
     let fired_for = match &result {
-        Err(payload) => payload.downcast_ref::<TimeoutSignal>().map(|s| s.0),
+        Err(payload) => {
+            // Caught (re-raised below unless it is ours).
+            crate::interrupt::unwind_caught();
+            payload.downcast_ref::<TimeoutSignal>().map(|s| s.0)
+        }
         Ok(_) => None,
     };
     // Leave the scope as it was; if the outer scope's own signal is what
@@ -215,7 +219,6 @@ pub fn timeout_at<T>(deadline: Instant, f: impl FnOnce() -> T) -> Result<T, Elap
     match result {
         Ok(value) => Ok(value),
         Err(_) if fired_for == Some(id) => {
-            crate::interrupt::unwind_caught();
             crate::defer::end_forced_unwind();
             Err(Elapsed(()))
         }

@@ -377,3 +377,113 @@ fn teardown_cuts_short_every_remaining_cleanup_that_waits() {
         .expect("dropping the runtime returned");
     assert_eq!(ran.load(SeqCst), 2, "both deferred closures started");
 }
+
+/// Sends on drop (during its coroutine's teardown).
+struct SendOnDrop(rt::chan::Sender<u32>);
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(7);
+    }
+}
+
+#[test]
+fn an_abandoned_coroutine_woken_during_teardown_keeps_its_memory() {
+    // A is abandoned inside an uninterruptible select over two channels;
+    // T, torn down after it, completes A's select from a destructor (which
+    // wakes A into a queue that teardown then drops). A's memory must
+    // survive: the select's entry in its other channel still points into
+    // A's stack, and a send on that channel after the runtime is gone must
+    // find it aborted (and time out), not write into freed memory.
+    let (tx1, rx1) = rt::chan::bounded::<u32>(0);
+    let (tx2, rx2) = rt::chan::bounded::<u32>(0);
+    let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    let rt = rt::Builder::new().workers(1).build().unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    rt.block_on(move || {
+        let sa = s.clone();
+        drop(rt::spawn(move || {
+            sa.fetch_add(1, SeqCst);
+            rt::uninterruptible(|| {
+                let _ = rt::select! {
+                    recv(rx1) -> v => v,
+                    recv(rx2) -> v => v,
+                };
+                rt::sleep(std::time::Duration::from_secs(3600));
+            });
+        }));
+        let st = s.clone();
+        drop(rt::spawn(move || {
+            let _guard = SendOnDrop(tx1);
+            let _ = rt::frame(|f| {
+                f.defer(move || {
+                    let _ = never.recv();
+                });
+                st.fetch_add(1, SeqCst);
+                rt::sleep(std::time::Duration::from_secs(3600));
+            });
+        }));
+        while s.load(SeqCst) < 2 {
+            rt::yield_now();
+        }
+    });
+    drop(rt);
+    assert!(matches!(
+        tx2.send_timeout(1, std::time::Duration::from_millis(20)),
+        Err(rt::chan::SendTimeoutError::Timeout(1))
+    ));
+}
+
+#[test]
+fn a_frame_recovered_inside_a_destructor_during_teardown_does_not_abort() {
+    // P blocks in a destructor mid-unwind (abandoned: its worker's panic
+    // count stays raised). T is torn down; its guard's destructor runs a
+    // frame whose panic it recovers, then yields. Teardown must not take
+    // that yield for an interruptible point (it is still inside T's
+    // unwind): raising there would abort.
+    struct RecoverThenYield;
+    impl Drop for RecoverThenYield {
+        fn drop(&mut self) {
+            let r = rt::frame(|f| {
+                f.defer(|| drop(rt::recover()));
+                panic!("recovered inside a destructor");
+            });
+            assert!(r.is_err());
+            rt::yield_now();
+        }
+    }
+    struct BlocksInDrop(rt::chan::Receiver<()>);
+    impl Drop for BlocksInDrop {
+        fn drop(&mut self) {
+            let _ = self.0.recv();
+        }
+    }
+    let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    let rt = rt::Builder::new().workers(1).build().unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    rt.block_on(move || {
+        let (st, n1, n2) = (s.clone(), never.clone(), never.clone());
+        drop(rt::spawn(move || {
+            let _guard = RecoverThenYield;
+            let _ = rt::frame(|f| {
+                f.defer(move || {
+                    let _ = n1.recv();
+                });
+                st.fetch_add(1, SeqCst);
+                rt::sleep(std::time::Duration::from_secs(3600));
+            });
+        }));
+        let sp = s.clone();
+        drop(rt::spawn(move || {
+            let _guard = BlocksInDrop(n2);
+            sp.fetch_add(1, SeqCst);
+            panic!("blocks in a destructor while unwinding");
+        }));
+        while s.load(SeqCst) < 2 {
+            rt::yield_now();
+        }
+    });
+    drop(rt); // returns: no abort
+}

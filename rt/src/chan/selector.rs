@@ -204,7 +204,7 @@ impl Selector {
         let mut guard = OnUnwind(self, dequeue, std::marker::PhantomData);
         // SAFETY: `guard` outlives the hook (dropped in reverse order), and
         // giving up only touches the selector and the channel locks.
-        let _abandon = unsafe {
+        let abandon_hook = unsafe {
             GiveUpGuard::install(
                 self.waker.task_ptr(),
                 &mut guard as *mut OnUnwind<'_, '_> as *const (),
@@ -236,6 +236,7 @@ impl Selector {
                 }
             }
         };
+        drop(abandon_hook); // before `guard`, which it points to, goes
         std::mem::forget(guard);
         woken
     }

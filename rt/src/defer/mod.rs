@@ -54,7 +54,10 @@ pub(crate) struct DeferState {
     guards_unwinding: Cell<u32>,
     /// `recover` was called in a `defer!` during a panic's unwind: the
     /// frame that catches that same panic must stop it (see `PendingRecover`).
-    recover_pending: RefCell<Option<PendingRecover>>,
+    /// Boxed (rare, and the state lives in every task).
+    recover_pending: Cell<Option<Box<PendingRecover>>>,
+    /// Whether `recover_pending` is set: the one read a frame's exit pays.
+    has_pending_recover: Cell<bool>,
     /// An `exit` or a cancellation is unwinding: nothing may recover it.
     forced_in_flight: Cell<bool>,
     /// What a frame knew about the panic it re-raised (location, chain),
@@ -344,17 +347,19 @@ fn leave(entered: &Entered, thrown: Option<Box<dyn Any + Send>>) -> Option<Recov
     let state = unsafe { &*entered.state };
     let mut handling = Handling::default();
     // A recover made for this frame is used now or never.
-    let pending = {
-        let mut pending = state.recover_pending.borrow_mut();
-        match &*pending {
-            Some(p) if p.depth >= entered.depth => pending.take(),
-            _ => None,
-        }
+    let pending = if state.has_pending_recover.get() {
+        take_pending_recover(state, entered.depth)
+    } else {
+        None
     };
     if let Some(payload) = thrown {
         match classify(payload) {
             Caught::Forced(payload) => handling.forced = Some(payload),
-            Caught::Panic(panic) if pending.is_some_and(|p| p.matches(entered.depth, &panic)) => {
+            Caught::Panic(panic)
+                if pending
+                    .as_ref()
+                    .is_some_and(|p| p.matches(entered.depth, &panic)) =>
+            {
                 // A defer! recovered it while it unwound.
                 handling.recovered = Some(panic.recovered_copy());
             }
@@ -365,6 +370,20 @@ fn leave(entered: &Entered, thrown: Option<Box<dyn Any + Send>>) -> Option<Recov
     state.handling.set(entered.outer_handling);
     state.depth.set(entered.depth - 1);
     finish(state, handling)
+}
+
+/// Take the pending recover if it was made for the frame at `depth` (or a
+/// deeper one that is gone).
+#[cold]
+fn take_pending_recover(state: &DeferState, depth: usize) -> Option<Box<PendingRecover>> {
+    let pending = state.recover_pending.take()?;
+    if pending.depth >= depth {
+        state.has_pending_recover.set(false);
+        Some(pending)
+    } else {
+        state.recover_pending.set(Some(pending));
+        None
+    }
 }
 
 /// Run the deferred closures above `mark`, last first, each with
@@ -483,25 +502,32 @@ pub fn recover() -> Option<Panic> {
         if in_guard
             && state.depth.get() > 0
             && !state.forced_in_flight.get()
-            && state
-                .recover_pending
-                .borrow()
-                .as_ref()
-                .is_none_or(|p| p.raised != crate::panic::raised())
+            && !recovered_this_panic(state)
         {
             if task::current_task().is_some_and(|t| t.is_unwinding()) {
                 return None;
             }
             let panic = Panic::from_recorded();
-            *state.recover_pending.borrow_mut() = Some(PendingRecover {
+            state.recover_pending.set(Some(Box::new(PendingRecover {
                 depth: state.depth.get(),
                 raised: crate::panic::raised(),
                 message: panic.message().map(str::to_owned),
-            });
+            })));
+            state.has_pending_recover.set(true);
             return Some(panic);
         }
         None
     })
+}
+
+/// Whether a `defer!` already recovered the panic unwinding now.
+fn recovered_this_panic(state: &DeferState) -> bool {
+    let pending = state.recover_pending.take();
+    let recovered = pending
+        .as_ref()
+        .is_some_and(|p| p.raised == crate::panic::raised());
+    state.recover_pending.set(pending);
+    recovered
 }
 
 /// End the calling coroutine (Go's `runtime.Goexit`): every deferred

@@ -83,7 +83,7 @@ pub(crate) struct Task {
     /// How many `rt::scope`s enclose it: 0 for a plain spawn, its owner's
     /// depth + 1 for a scoped one. Teardown unwinds the deepest first, so
     /// a scope's owner never waits for a child its worker has yet to tear
-    /// down. Written once at spawn, read at teardown.
+    /// down. Written by the coroutine itself as it starts, read at teardown.
     scope_depth: std::sync::atomic::AtomicU32,
     /// Shutdown abandoned it: it will never run or finish (read by the
     /// scope that spawned it, on any worker, while it is torn down).
@@ -413,15 +413,18 @@ impl Task {
     /// again): give up the wait it is parked in, so that nothing is handed
     /// to it from now on. Called on its home thread.
     pub(super) fn give_up_wait(&self) {
-        self.abandoned
-            .store(true, std::sync::atomic::Ordering::Release);
         if let Some(hook) = self.give_up.take() {
             // SAFETY: the hook's data lives on this coroutine's stack, which
-            // stays mapped (an abandoned coroutine's memory is never freed),
-            // and the coroutine is suspended for good: nothing else uses
-            // that data now (`GiveUpGuard::install`'s contract).
+            // stays mapped (an abandoned coroutine's task is never freed,
+            // and it holds the runtime's stack slabs), and the coroutine is
+            // suspended for good: nothing else uses that data now
+            // (`GiveUpGuard::install`'s contract).
             unsafe { (hook.call)(hook.data) };
         }
+        // Only now: a scope owner that sees this may end the scope, and
+        // the hook above may still have been using what the owner lends.
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Whether it is suspended where it may not be unwound (see
@@ -1053,4 +1056,11 @@ impl fmt::Debug for Coroutine {
 /// ```
 pub fn current() -> Option<Coroutine> {
     with_current(|task| task.map(|t| Coroutine(t.clone())))
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn print_task_size() {
+        eprintln!("TASK SIZE {}", std::mem::size_of::<super::Task>());
+    }
 }

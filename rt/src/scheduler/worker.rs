@@ -538,6 +538,10 @@ impl Worker {
                     task.describe()
                 );
                 std::mem::forget(fiber);
+                // Whatever unparks it later (a neighbour torn down after
+                // it) takes the IDLE reference into a queue that is then
+                // dropped: keep one that nothing ever drops.
+                std::mem::forget(task.clone());
                 task.give_up_wait();
                 task.locals.forget();
                 crate::join::complete_cancelled(&task.result);

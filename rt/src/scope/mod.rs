@@ -75,6 +75,10 @@ where
     // (a teardown's too: `park` does not switch then, it spins until the
     // coroutines are torn down, which their workers do children first).
     let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    if result.is_err() {
+        // Caught, and re-raised after the wait.
+        crate::interrupt::unwind_caught();
+    }
     let interrupted = result.as_ref().is_err_and(|payload| {
         payload.is::<CancelSignal>()
             || payload.is::<TimeoutSignal>()
@@ -118,7 +122,13 @@ impl<'scope> Scope<'scope, '_> {
     {
         let state = self.state.clone();
         let slot = self.state.reserve();
+        let owner_depth = crate::scheduler::task::current_task().map_or(0, |t| t.scope_depth());
         let body = move || {
+            // First, before it can park (teardown sorts by it) or open a
+            // scope of its own (whose children read it).
+            if let Some(me) = crate::scheduler::task::current_task() {
+                me.set_scope_depth(owner_depth);
+            }
             // Counted finished only after the result is stored (or the body
             // unwound), so the scope never ends while the body still runs.
             struct Finished(Arc<TaskScope>, usize);
@@ -140,9 +150,6 @@ impl<'scope> Scope<'scope, '_> {
                 .spawn(None, std::panic::Location::caller(), body)
         } {
             Ok(task) => {
-                let owner_depth =
-                    crate::scheduler::task::current_task().map_or(0, |t| t.scope_depth());
-                task.set_scope_depth(owner_depth);
                 self.state.spawned(slot, task.clone());
                 ScopedJoinHandle {
                     task,

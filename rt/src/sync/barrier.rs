@@ -107,7 +107,7 @@ impl Barrier {
             state.2.push(waiter.clone());
             (waiter, state.1)
         };
-        wait(&waiter, WaitSite::here(WaitReason::Barrier), |_| {
+        wait(&waiter, WaitSite::here(WaitReason::Barrier), || {
             let mut state = self.state.lock();
             if state.2.remove(&waiter) && state.1 == round {
                 state.0 -= 1; // leaving before the round completed

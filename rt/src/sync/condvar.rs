@@ -74,9 +74,9 @@ impl Condvar {
         // Enqueue before unlocking: a notify after the unlock finds us.
         self.waiters.lock().push(waiter.clone());
         drop(guard);
-        wait(&waiter, WaitSite::here(WaitReason::Condvar), |notified| {
+        wait(&waiter, WaitSite::here(WaitReason::Condvar), || {
             let mut waiters = self.waiters.lock();
-            if !waiters.remove(&waiter) && notified {
+            if !waiters.remove(&waiter) {
                 // A notify_one meant for us must not be lost.
                 waiters.notify_one();
             }
@@ -111,9 +111,9 @@ impl Condvar {
             &waiter,
             Some(deadline),
             WaitSite::here(WaitReason::Condvar),
-            |notified| {
+            || {
                 let mut waiters = self.waiters.lock();
-                if !waiters.remove(&waiter) && notified {
+                if !waiters.remove(&waiter) {
                     waiters.notify_one();
                 }
             },

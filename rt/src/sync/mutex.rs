@@ -125,9 +125,9 @@ impl RawMutex {
                 waiters.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, WaitSite::here(WaitReason::Mutex), |notified| {
+            wait(&waiter, WaitSite::here(WaitReason::Mutex), || {
                 let mut waiters = self.waiters.lock();
-                if !waiters.remove(&waiter) && notified {
+                if !waiters.remove(&waiter) {
                     // Woken for an unlock we will not use: pass it on.
                     waiters.notify_one();
                 }

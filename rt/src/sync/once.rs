@@ -92,7 +92,7 @@ impl Once {
             let Some(waiter) = waiter else {
                 return self.run(f);
             };
-            wait(&waiter, WaitSite::here(WaitReason::Once), |_| {
+            wait(&waiter, WaitSite::here(WaitReason::Once), || {
                 self.state.lock().1.remove(&waiter);
             });
         }

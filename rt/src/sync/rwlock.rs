@@ -113,7 +113,7 @@ impl<T: ?Sized> RwLock<T> {
                 state.read_waiters.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, WaitSite::here(WaitReason::RwLockRead), |_| {
+            wait(&waiter, WaitSite::here(WaitReason::RwLockRead), || {
                 self.state.lock().read_waiters.remove(&waiter);
             });
         }
@@ -155,18 +155,14 @@ impl<T: ?Sized> RwLock<T> {
                 state.write_waiters.push(waiter.clone());
                 waiter
             };
-            wait(
-                &waiter,
-                WaitSite::here(WaitReason::RwLockWrite),
-                |notified| {
-                    let mut state = self.state.lock();
-                    state.write_waiters.remove(&waiter);
-                    state.writers_waiting -= 1;
-                    if notified || state.writers_waiting == 0 {
-                        Self::wake_next(&mut state);
-                    }
-                },
-            );
+            wait(&waiter, WaitSite::here(WaitReason::RwLockWrite), || {
+                let mut state = self.state.lock();
+                let notified = !state.write_waiters.remove(&waiter);
+                state.writers_waiting -= 1;
+                if notified || state.writers_waiting == 0 {
+                    Self::wake_next(&mut state);
+                }
+            });
         }
         let guard = RwLockWriteGuard {
             lock: self,

@@ -83,9 +83,9 @@ impl Semaphore {
             state.waiters.push(waiter.clone());
             waiter
         };
-        wait(&waiter, WaitSite::here(WaitReason::Semaphore), |notified| {
+        wait(&waiter, WaitSite::here(WaitReason::Semaphore), || {
             let mut state = self.state.lock();
-            if !state.waiters.remove(&waiter) && notified {
+            if !state.waiters.remove(&waiter) {
                 // We were handed a permit we will not use: hand it on.
                 Self::release_locked(&mut state);
             }
@@ -117,9 +117,9 @@ impl Semaphore {
             &waiter,
             Some(deadline),
             WaitSite::here(WaitReason::Semaphore),
-            |notified| {
+            || {
                 let mut state = self.state.lock();
-                if !state.waiters.remove(&waiter) && notified {
+                if !state.waiters.remove(&waiter) {
                     Self::release_locked(&mut state);
                 }
             },

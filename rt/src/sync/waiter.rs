@@ -104,36 +104,38 @@ impl WaitList {
 
 /// Park until `waiter` is notified; `site` is where and why (for dumps).
 ///
-/// If the caller unwinds out of the wait (cancellation, teardown),
-/// `abandon(was_notified)` runs: it must take the waiter out of its list if
-/// it is still there, or hand a notification it received on to another
-/// waiter when the primitive needs that (a released permit, an unlocked
-/// mutex).
-pub(crate) fn wait(waiter: &Arc<Waiter>, site: WaitSite, abandon: impl FnOnce(bool)) {
+/// If the caller unwinds out of the wait (cancellation, teardown), or
+/// shutdown abandons it there, `abandon()` runs: under the primitive's lock
+/// it must take the waiter out of its list, and if it is no longer there —
+/// a notifier popped it, which happens under that same lock, so it was
+/// notified — hand the notification on to another waiter when the
+/// primitive needs that (a released permit, an unlocked mutex). (Reading
+/// `is_notified` before taking the lock instead could miss a notification
+/// given in between.)
+pub(crate) fn wait(waiter: &Arc<Waiter>, site: WaitSite, abandon: impl FnOnce()) {
     let notified = wait_until(waiter, None, site, abandon);
     debug_assert!(notified);
 }
 
 /// Like [`wait`], but give up at `deadline`: then `abandon` runs as for a
 /// cancellation and this returns `false`. Returns `true` if notified.
-pub(crate) fn wait_until<F: FnOnce(bool)>(
+pub(crate) fn wait_until<F: FnOnce()>(
     waiter: &Arc<Waiter>,
     deadline: Option<Instant>,
     site: WaitSite,
     abandon: F,
 ) -> bool {
-    struct Abandon<'a, G: FnOnce(bool)> {
-        waiter: &'a Arc<Waiter>,
+    struct Abandon<G: FnOnce()> {
         abandon: Option<G>,
     }
-    impl<G: FnOnce(bool)> Abandon<'_, G> {
+    impl<G: FnOnce()> Abandon<G> {
         fn run(&mut self) {
             if let Some(abandon) = self.abandon.take() {
-                abandon(self.waiter.is_notified());
+                abandon();
             }
         }
     }
-    impl<G: FnOnce(bool)> Drop for Abandon<'_, G> {
+    impl<G: FnOnce()> Drop for Abandon<G> {
         fn drop(&mut self) {
             self.run();
         }
@@ -141,13 +143,12 @@ pub(crate) fn wait_until<F: FnOnce(bool)>(
     /// The same for a coroutine that shutdown abandons while it waits
     /// here: leave the list, or pass a notification on (a lock or permit
     /// handed to it would be lost with it).
-    unsafe fn give_up_abandoned<G: FnOnce(bool)>(guard: *const ()) {
+    unsafe fn give_up_abandoned<G: FnOnce()>(guard: *const ()) {
         // SAFETY: `guard` is the `Abandon` below, on the frozen coroutine's
         // stack; nothing else will ever touch it.
-        unsafe { (*(guard as *mut Abandon<'_, G>)).run() };
+        unsafe { (*(guard as *mut Abandon<G>)).run() };
     }
     let mut guard = Abandon {
-        waiter,
         abandon: Some(abandon),
     };
     // SAFETY: `guard` outlives the hook (dropped in reverse order); the
@@ -155,7 +156,7 @@ pub(crate) fn wait_until<F: FnOnce(bool)>(
     let _abandon = unsafe {
         GiveUpGuard::install(
             waiter.unparker.task_ptr(),
-            &mut guard as *mut Abandon<'_, F> as *const (),
+            &mut guard as *mut Abandon<F> as *const (),
             give_up_abandoned::<F>,
         )
     };

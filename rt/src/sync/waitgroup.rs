@@ -142,7 +142,7 @@ impl WaitGroup {
                 waiters.push(waiter.clone());
                 waiter
             };
-            wait(&waiter, WaitSite::here(WaitReason::WaitGroup), |_| {
+            wait(&waiter, WaitSite::here(WaitReason::WaitGroup), || {
                 self.waiters.lock().remove(&waiter);
             });
         }
