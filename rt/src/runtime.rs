@@ -200,15 +200,22 @@ impl Builder {
             sigquit: None,
         };
         for (index, deque) in deques.into_iter().enumerate() {
-            let shared = shared.clone();
+            let worker_shared = shared.clone();
             let thread = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || {
                     abort_on_panic(&format!("worker {index}"), || {
-                        Worker::new(index, shared, deque).run();
+                        Worker::new(index, worker_shared, deque).run();
                     });
-                })?;
-            runtime.threads.push(thread);
+                });
+            match thread {
+                Ok(thread) => runtime.threads.push(thread),
+                Err(err) => {
+                    // The runtime's drop must not wait for their teardown.
+                    (index..workers).for_each(|never| shared.teardown_finished(never, false));
+                    return Err(err);
+                }
+            }
         }
         if self.dump_on_sigquit {
             let (handle, thread) = crate::dump::print_on_sigquit(Arc::downgrade(&shared))?;
@@ -405,7 +412,13 @@ impl Drop for Runtime {
             sigquit.close();
         }
         self.shared.begin_shutdown();
-        for thread in self.threads.drain(..) {
+        // Workers come first in `threads`; one that gave up on a coroutine
+        // stuck in its teardown is left running, not joined.
+        let joinable = self.shared.wait_for_teardown();
+        for (index, thread) in self.threads.drain(..).enumerate() {
+            if joinable.get(index) == Some(&false) {
+                continue;
+            }
             // Coroutine panics never reach the worker loop; a panicking
             // worker is a bug in rt, and its message was already printed.
             let _ = thread.join();

@@ -487,3 +487,46 @@ fn a_frame_recovered_inside_a_destructor_during_teardown_does_not_abort() {
     });
     drop(rt); // returns: no abort
 }
+
+#[test]
+fn a_destructor_that_waits_forever_during_teardown_does_not_hang_the_drop() {
+    // The coroutine's cleanup is torn down; on the way out a destructor
+    // starts waiting for something nothing will ever send. It can neither
+    // be unwound (it runs inside the teardown's unwind) nor switch out.
+    // Once nothing else is left to tear down, dropping the runtime returns
+    // (with a message) instead of hanging; the worker keeps waiting.
+    struct WaitsForever(rt::chan::Receiver<()>);
+    impl Drop for WaitsForever {
+        fn drop(&mut self) {
+            let _ = self.0.recv();
+        }
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (never_tx, never) = rt::chan::bounded::<()>(0);
+    std::thread::spawn(move || {
+        let rt = rt::Builder::new().workers(2).build().unwrap();
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        rt.block_on(move || {
+            drop(rt::spawn(move || {
+                let _guard = WaitsForever(never.clone());
+                let _ = rt::frame(|f| {
+                    f.defer(move || {
+                        let _ = never.recv();
+                    });
+                    s.fetch_add(1, SeqCst);
+                    rt::sleep(std::time::Duration::from_secs(3600));
+                });
+            }));
+            while started.load(SeqCst) < 1 {
+                rt::yield_now();
+            }
+        });
+        drop(rt);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("dropping the runtime returned");
+    drop(never_tx); // the lingering worker's wait ends: it finishes too
+}

@@ -110,6 +110,14 @@ pub(crate) struct Shared {
     has_recycled_tasks: CachePadded<AtomicBool>,
     /// Coroutines spawned from outside the workers (a metric).
     spawned_outside: AtomicU64,
+    /// Workers still tearing down (see `teardown_finished`), under a lock
+    /// the runtime's drop waits on.
+    tearing_down: parking_lot::Mutex<usize>,
+    /// Signalled when `tearing_down` drops.
+    teardown_progress: parking_lot::Condvar,
+    /// Per worker: it gave up on a coroutine stuck in its teardown, and its
+    /// thread is not to be joined.
+    lingering: Box<[AtomicBool]>,
     /// Workers that have cancelled their coroutines since shutdown began.
     /// Teardown waits for all of them: a worker still asleep when shutdown
     /// began must cancel its coroutines (which then run their cleanup,
@@ -148,6 +156,9 @@ impl Shared {
             has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
             cancel_passes: std::sync::atomic::AtomicUsize::new(0),
+            tearing_down: parking_lot::Mutex::new(num_workers),
+            teardown_progress: parking_lot::Condvar::new(),
+            lingering: (0..num_workers).map(|_| AtomicBool::new(false)).collect(),
             reactor: Reactor::new()?,
             clock: monitor::Clock::new(),
             dumps: dump::Requests::default(),
@@ -302,6 +313,33 @@ impl Shared {
             self.stacks.release(stack);
             crate::join::complete_cancelled(&task.result);
         }
+    }
+
+    /// Worker `index` finished its teardown, or (`lingering`) gave up
+    /// waiting for a coroutine stuck in it.
+    pub(crate) fn teardown_finished(&self, index: usize, lingering: bool) {
+        self.lingering[index].store(lingering, Ordering::Release);
+        let mut left = self.tearing_down.lock();
+        *left -= 1;
+        self.teardown_progress.notify_all();
+    }
+
+    /// Whether the caller's worker is the only one still tearing down.
+    fn only_teardown_left(&self) -> bool {
+        *self.tearing_down.lock() <= 1
+    }
+
+    /// Shutdown: wait until every worker finished its teardown or gave up
+    /// on a stuck coroutine; returns which workers' threads may be joined.
+    pub(crate) fn wait_for_teardown(&self) -> Vec<bool> {
+        let mut left = self.tearing_down.lock();
+        while *left > 0 {
+            self.teardown_progress.wait(&mut left);
+        }
+        self.lingering
+            .iter()
+            .map(|l| !l.load(Ordering::Acquire))
+            .collect()
     }
 
     /// Whether the calling thread is one of this runtime's workers.

@@ -459,7 +459,10 @@ impl Task {
             self.defer.begin_forced_unwind();
             crate::interrupt::resume_unwind(Box::new(crate::defer::TeardownSignal));
         }
-        std::thread::yield_now();
+        match super::worker::current_of(&self.shared) {
+            Some(worker) => worker.teardown_wait(self),
+            None => std::thread::yield_now(),
+        }
     }
 
     /// Make the coroutine runnable if it is parked; see [`Unparker`].

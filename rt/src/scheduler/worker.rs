@@ -66,7 +66,18 @@ pub(crate) struct Worker {
     stacks: RefCell<StackCache>,
     /// xorshift state for picking a steal victim.
     rng: Cell<u32>,
+    /// Teardown: since when the coroutine being torn down has been waiting
+    /// (without switching) while no other worker was still tearing down.
+    stuck_since: Cell<Option<std::time::Instant>>,
+    /// Teardown: it gave up waiting for its stuck coroutine to finish and
+    /// let the runtime's drop return (see `teardown_wait`).
+    lingering: Cell<bool>,
 }
+
+/// How long a coroutine torn down at shutdown may wait, unable to switch,
+/// after every other worker finished its teardown, before its worker
+/// lets the runtime's drop return without it.
+const STUCK_TEARDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 thread_local! {
     static CURRENT_WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
@@ -119,6 +130,8 @@ impl Worker {
             has_timers: Cell::new(false),
             stacks: RefCell::new(StackCache::default()),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+            stuck_since: Cell::new(None),
+            lingering: Cell::new(false),
         }
     }
 
@@ -248,6 +261,9 @@ impl Worker {
         }
         self.timers.borrow_mut().clear();
         self.unwind_all();
+        if !self.lingering.get() {
+            self.shared.teardown_finished(self.index, false);
+        }
         probe.detach();
         CURRENT_WORKER.with(|c| c.set(outer));
     }
@@ -503,6 +519,43 @@ impl Worker {
         }
     }
 
+    /// A coroutine being torn down waits where it can neither switch nor be
+    /// interrupted (a destructor mid-unwind, an uninterruptible region):
+    /// let what it waits for be torn down elsewhere. Once no other worker
+    /// is tearing down any more and it has kept waiting for
+    /// [`STUCK_TEARDOWN_GRACE`], nothing in the runtime can end the wait
+    /// (Go would report a deadlock): say so, count this worker done so
+    /// that dropping the runtime returns, and keep polling every 10 ms —
+    /// the thread and the runtime's memory stay, and if the wait ends
+    /// after all, the teardown finishes.
+    pub(super) fn teardown_wait(&self, task: &Task) {
+        if self.lingering.get() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            return;
+        }
+        if !self.shared.only_teardown_left() {
+            self.stuck_since.set(None);
+            std::thread::yield_now();
+            return;
+        }
+        let since = *self
+            .stuck_since
+            .get()
+            .get_or_insert_with(std::time::Instant::now);
+        self.stuck_since.set(Some(since));
+        if since.elapsed() < STUCK_TEARDOWN_GRACE {
+            std::thread::yield_now();
+            return;
+        }
+        eprintln!(
+            "rt: shutdown: {} waits, inside a destructor or an uninterruptible region, for something no coroutine can do any more; the runtime's drop returns, and worker {} keeps waiting with the runtime's memory",
+            task.describe(),
+            self.index
+        );
+        self.lingering.set(true);
+        self.shared.teardown_finished(self.index, true);
+    }
+
     /// Shutdown: unwind every started coroutine homed here, on this thread
     /// (its stack must not move threads), running its destructors.
     fn unwind_all(&self) {
@@ -521,6 +574,7 @@ impl Worker {
         }
         tasks.sort_by_key(|task| std::cmp::Reverse(task.scope_depth()));
         for task in tasks {
+            self.stuck_since.set(None);
             let Body::Started(fiber) = task.take_body() else {
                 continue;
             };
