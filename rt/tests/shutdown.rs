@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
+use std::time::Duration;
 
 struct CountOnDrop(Arc<AtomicUsize>, std::thread::ThreadId);
 
@@ -230,6 +231,51 @@ fn a_destructor_blocked_during_unwind_is_leaked_at_shutdown_not_aborted() {
     assert_eq!(wait_forever_in_cleanup(true), 0);
 }
 
+/// Run `setup` on a fresh runtime of `workers` workers — it spawns the
+/// coroutines under test and returns once they are where the test wants
+/// them — then drop the runtime, which must return (within 30 s).
+fn drop_runtime_after(workers: usize, setup: impl FnOnce() + Send + 'static) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = rt::Builder::new().workers(workers).build().unwrap();
+        rt.block_on(setup);
+        drop(rt);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("dropping the runtime returned");
+}
+
+/// A coroutine body whose cleanup (a `Frame::defer` closure) waits on
+/// `never` for good: cancelled at shutdown, it can only be torn down.
+/// Counts itself in `started` once it is in place.
+fn cleanup_waits_forever(never: rt::chan::Receiver<()>, started: &AtomicUsize) {
+    let _ = rt::frame(|f| {
+        f.defer(move || {
+            let _ = never.recv();
+        });
+        started.fetch_add(1, SeqCst);
+        rt::sleep(Duration::from_secs(3600));
+    });
+}
+
+/// Yield until `count` reaches `at_least`.
+fn wait_for(count: &AtomicUsize, at_least: usize) {
+    while count.load(SeqCst) < at_least {
+        rt::yield_now();
+    }
+}
+
+/// Waits in its destructor on a channel nothing sends on.
+struct BlocksInDrop(rt::chan::Receiver<()>);
+
+impl Drop for BlocksInDrop {
+    fn drop(&mut self) {
+        let _ = self.0.recv();
+    }
+}
+
 #[test]
 fn teardown_unwinds_scoped_children_before_their_owner() {
     // An owner whose cleanup (inside the scope's body) waits forever, and
@@ -238,55 +284,30 @@ fn teardown_unwinds_scoped_children_before_their_owner() {
     // switching, for a child its own worker has yet to tear down. (The
     // child is made to take a registry slot below its owner's, so that the
     // registry's own order would pick the owner first.)
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = rt::Builder::new().workers(1).build().unwrap();
-        let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    drop_runtime_after(1, move || {
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
-        rt.block_on(move || {
-            let (free_tx, free_rx) = rt::chan::bounded::<()>(0);
-            let filler = rt::spawn(move || {
-                let _ = free_rx.recv();
-            });
-            rt::yield_now(); // the filler takes a slot
-            let (go_tx, go_rx) = rt::chan::bounded::<()>(0);
-            drop(rt::spawn(move || {
-                go_rx.recv().unwrap(); // started: the owner has its slot
-                rt::scope(|scope| {
-                    let (s2, never2) = (s.clone(), never.clone());
-                    scope.spawn(move || {
-                        let _ = rt::frame(|f| {
-                            f.defer(move || {
-                                let _ = never2.recv();
-                            });
-                            s2.fetch_add(1, SeqCst);
-                            rt::sleep(std::time::Duration::from_secs(3600));
-                        });
-                    });
-                    let _ = rt::frame(|f| {
-                        f.defer(move || {
-                            let _ = never.recv();
-                        });
-                        s.fetch_add(1, SeqCst);
-                        rt::sleep(std::time::Duration::from_secs(3600));
-                    });
-                });
-            }));
-            rt::yield_now(); // the owner takes a slot
-            free_tx.send(()).unwrap();
-            filler.join().unwrap(); // its slot is free for the child
-            go_tx.send(()).unwrap();
-            while started.load(SeqCst) < 2 {
-                rt::yield_now();
-            }
+        let (free_tx, free_rx) = rt::chan::bounded::<()>(0);
+        let filler = rt::spawn(move || {
+            let _ = free_rx.recv();
         });
-        drop(rt);
-        done_tx.send(()).unwrap();
+        rt::yield_now(); // the filler takes a slot
+        let (go_tx, go_rx) = rt::chan::bounded::<()>(0);
+        drop(rt::spawn(move || {
+            go_rx.recv().unwrap(); // started: the owner has its slot
+            rt::scope(|scope| {
+                let (s2, never2) = (s.clone(), never.clone());
+                scope.spawn(move || cleanup_waits_forever(never2, &s2));
+                cleanup_waits_forever(never, &s);
+            });
+        }));
+        rt::yield_now(); // the owner takes a slot
+        free_tx.send(()).unwrap();
+        filler.join().unwrap(); // its slot is free for the child
+        go_tx.send(()).unwrap();
+        wait_for(&started, 2);
     });
-    done_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("dropping the runtime returned");
 }
 
 #[test]
@@ -294,46 +315,23 @@ fn teardown_does_not_wait_for_an_abandoned_scoped_child() {
     // The child blocks in a destructor mid-unwind (it is abandoned, never
     // unwound); its owner's cleanup inside the scope waits forever (it is
     // torn down). The owner's scope must not wait for the abandoned child.
-    struct BlocksInDrop(rt::chan::Receiver<()>);
-    impl Drop for BlocksInDrop {
-        fn drop(&mut self) {
-            let _ = self.0.recv();
-        }
-    }
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = rt::Builder::new().workers(2).build().unwrap();
-        let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    drop_runtime_after(2, move || {
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
-        rt.block_on(move || {
-            drop(rt::spawn(move || {
-                rt::scope(|scope| {
-                    let (s2, never2) = (s.clone(), never.clone());
-                    scope.spawn(move || {
-                        let _guard = BlocksInDrop(never2);
-                        s2.fetch_add(1, SeqCst);
-                        panic!("blocks in a destructor while unwinding");
-                    });
-                    let _ = rt::frame(|f| {
-                        f.defer(move || {
-                            let _ = never.recv();
-                        });
-                        s.fetch_add(1, SeqCst);
-                        rt::sleep(std::time::Duration::from_secs(3600));
-                    });
+        drop(rt::spawn(move || {
+            rt::scope(|scope| {
+                let (s2, never2) = (s.clone(), never.clone());
+                scope.spawn(move || {
+                    let _guard = BlocksInDrop(never2);
+                    s2.fetch_add(1, SeqCst);
+                    panic!("blocks in a destructor while unwinding");
                 });
-            }));
-            while started.load(SeqCst) < 2 {
-                rt::yield_now();
-            }
-        });
-        drop(rt);
-        done_tx.send(()).unwrap();
+                cleanup_waits_forever(never, &s);
+            });
+        }));
+        wait_for(&started, 2);
     });
-    done_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("dropping the runtime returned");
 }
 
 #[test]
@@ -342,39 +340,26 @@ fn teardown_cuts_short_every_remaining_cleanup_that_waits() {
     // torn down, the unwind leaves it — and the next deferred closure
     // waits forever too. Teardown must not wait for it.
     let ran = Arc::new(AtomicUsize::new(0));
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
     let r = ran.clone();
-    std::thread::spawn(move || {
-        let rt = rt::Builder::new().workers(1).build().unwrap();
-        let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    let (_never_tx, never) = rt::chan::bounded::<()>(0);
+    drop_runtime_after(1, move || {
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
-        rt.block_on(move || {
-            drop(rt::spawn(move || {
-                let _ = rt::frame(|f| {
-                    let (never2, r2) = (never.clone(), r.clone());
-                    f.defer(move || {
-                        r2.fetch_add(1, SeqCst);
-                        let _ = never2.recv();
-                    });
+        drop(rt::spawn(move || {
+            let _ = rt::frame(|f| {
+                for _ in 0..2 {
+                    let (never, r) = (never.clone(), r.clone());
                     f.defer(move || {
                         r.fetch_add(1, SeqCst);
                         let _ = never.recv();
                     });
-                    s.fetch_add(1, SeqCst);
-                    rt::sleep(std::time::Duration::from_secs(3600));
-                });
-            }));
-            while started.load(SeqCst) < 1 {
-                rt::yield_now();
-            }
-        });
-        drop(rt);
-        done_tx.send(()).unwrap();
+                }
+                s.fetch_add(1, SeqCst);
+                rt::sleep(Duration::from_secs(3600));
+            });
+        }));
+        wait_for(&started, 1);
     });
-    done_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("dropping the runtime returned");
     assert_eq!(ran.load(SeqCst), 2, "both deferred closures started");
 }
 
@@ -398,11 +383,9 @@ fn an_abandoned_coroutine_woken_during_teardown_keeps_its_memory() {
     let (tx1, rx1) = rt::chan::bounded::<u32>(0);
     let (tx2, rx2) = rt::chan::bounded::<u32>(0);
     let (_never_tx, never) = rt::chan::bounded::<()>(0);
-    let rt = rt::Builder::new().workers(1).build().unwrap();
-    let started = Arc::new(AtomicUsize::new(0));
-    let s = started.clone();
-    rt.block_on(move || {
-        let sa = s.clone();
+    drop_runtime_after(1, move || {
+        let started = Arc::new(AtomicUsize::new(0));
+        let (sa, st) = (started.clone(), started.clone());
         drop(rt::spawn(move || {
             sa.fetch_add(1, SeqCst);
             rt::uninterruptible(|| {
@@ -410,27 +393,17 @@ fn an_abandoned_coroutine_woken_during_teardown_keeps_its_memory() {
                     recv(rx1) -> v => v,
                     recv(rx2) -> v => v,
                 };
-                rt::sleep(std::time::Duration::from_secs(3600));
+                rt::sleep(Duration::from_secs(3600));
             });
         }));
-        let st = s.clone();
         drop(rt::spawn(move || {
             let _guard = SendOnDrop(tx1);
-            let _ = rt::frame(|f| {
-                f.defer(move || {
-                    let _ = never.recv();
-                });
-                st.fetch_add(1, SeqCst);
-                rt::sleep(std::time::Duration::from_secs(3600));
-            });
+            cleanup_waits_forever(never, &st);
         }));
-        while s.load(SeqCst) < 2 {
-            rt::yield_now();
-        }
+        wait_for(&started, 2);
     });
-    drop(rt);
     assert!(matches!(
-        tx2.send_timeout(1, std::time::Duration::from_millis(20)),
+        tx2.send_timeout(1, Duration::from_millis(20)),
         Err(rt::chan::SendTimeoutError::Timeout(1))
     ));
 }
@@ -453,39 +426,21 @@ fn a_frame_recovered_inside_a_destructor_during_teardown_does_not_abort() {
             rt::yield_now();
         }
     }
-    struct BlocksInDrop(rt::chan::Receiver<()>);
-    impl Drop for BlocksInDrop {
-        fn drop(&mut self) {
-            let _ = self.0.recv();
-        }
-    }
     let (_never_tx, never) = rt::chan::bounded::<()>(0);
-    let rt = rt::Builder::new().workers(1).build().unwrap();
-    let started = Arc::new(AtomicUsize::new(0));
-    let s = started.clone();
-    rt.block_on(move || {
-        let (st, n1, n2) = (s.clone(), never.clone(), never.clone());
+    drop_runtime_after(1, move || {
+        let started = Arc::new(AtomicUsize::new(0));
+        let (st, sp, n2) = (started.clone(), started.clone(), never.clone());
         drop(rt::spawn(move || {
             let _guard = RecoverThenYield;
-            let _ = rt::frame(|f| {
-                f.defer(move || {
-                    let _ = n1.recv();
-                });
-                st.fetch_add(1, SeqCst);
-                rt::sleep(std::time::Duration::from_secs(3600));
-            });
+            cleanup_waits_forever(never, &st);
         }));
-        let sp = s.clone();
         drop(rt::spawn(move || {
             let _guard = BlocksInDrop(n2);
             sp.fetch_add(1, SeqCst);
             panic!("blocks in a destructor while unwinding");
         }));
-        while s.load(SeqCst) < 2 {
-            rt::yield_now();
-        }
+        wait_for(&started, 2);
     });
-    drop(rt); // returns: no abort
 }
 
 #[test]
@@ -495,38 +450,15 @@ fn a_destructor_that_waits_forever_during_teardown_does_not_hang_the_drop() {
     // be unwound (it runs inside the teardown's unwind) nor switch out.
     // Once nothing else is left to tear down, dropping the runtime returns
     // (with a message) instead of hanging; the worker keeps waiting.
-    struct WaitsForever(rt::chan::Receiver<()>);
-    impl Drop for WaitsForever {
-        fn drop(&mut self) {
-            let _ = self.0.recv();
-        }
-    }
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
     let (never_tx, never) = rt::chan::bounded::<()>(0);
-    std::thread::spawn(move || {
-        let rt = rt::Builder::new().workers(2).build().unwrap();
+    drop_runtime_after(2, move || {
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
-        rt.block_on(move || {
-            drop(rt::spawn(move || {
-                let _guard = WaitsForever(never.clone());
-                let _ = rt::frame(|f| {
-                    f.defer(move || {
-                        let _ = never.recv();
-                    });
-                    s.fetch_add(1, SeqCst);
-                    rt::sleep(std::time::Duration::from_secs(3600));
-                });
-            }));
-            while started.load(SeqCst) < 1 {
-                rt::yield_now();
-            }
-        });
-        drop(rt);
-        done_tx.send(()).unwrap();
+        drop(rt::spawn(move || {
+            let _guard = BlocksInDrop(never.clone());
+            cleanup_waits_forever(never, &s);
+        }));
+        wait_for(&started, 1);
     });
-    done_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("dropping the runtime returned");
     drop(never_tx); // the lingering worker's wait ends: it finishes too
 }
