@@ -384,13 +384,14 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn assert_no_leaks(&self, grace: std::time::Duration) {
-        let deadline = std::time::Instant::now() + grace;
+        // `Duration::MAX` (past `Instant`'s range): wait for good.
+        let deadline = crate::time::deadline_after(grace);
         loop {
             let metrics = self.metrics();
             if metrics.live_coroutines == 0 {
                 return;
             }
-            if std::time::Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
                 panic!(
                     "rt: {} coroutine(s) still alive after {grace:?} ({} spawned); \
                      something spawned them and did not wait for them",

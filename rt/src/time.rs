@@ -20,7 +20,8 @@ use crate::scheduler::{self, task};
 
 /// Park the calling coroutine for at least `duration` (Go's `time.Sleep`).
 /// Other coroutines run on its worker meanwhile. On a plain thread it
-/// parks the thread.
+/// parks the thread. A duration too long for `Instant` (`Duration::MAX`)
+/// sleeps until the coroutine is cancelled.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -34,7 +35,24 @@ use crate::scheduler::{self, task};
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) {
-    sleep_until(Instant::now() + duration);
+    match deadline_after(duration) {
+        Some(deadline) => sleep_until(deadline),
+        None => sleep_forever(task::WaitSite::here(WaitReason::Sleep)),
+    }
+}
+
+/// When `duration` from now is, or `None` if that is past what `Instant`
+/// can represent: every timed call in rt reads `Duration::MAX` (or any
+/// such duration) as "no deadline", as std does.
+pub(crate) fn deadline_after(duration: Duration) -> Option<Instant> {
+    Instant::now().checked_add(duration)
+}
+
+/// Park for good (a sleep with no deadline); only an interruption ends it.
+pub(crate) fn sleep_forever(site: task::WaitSite) -> ! {
+    loop {
+        task::park(site);
+    }
 }
 
 /// Park the calling coroutine until `deadline` (at least). Never returns
@@ -174,7 +192,10 @@ impl std::error::Error for Elapsed {}
 /// });
 /// ```
 pub fn timeout<T>(duration: Duration, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
-    timeout_at(Instant::now() + duration, f)
+    match deadline_after(duration) {
+        Some(deadline) => timeout_at(deadline, f),
+        None => Ok(f()), // no deadline (`Duration::MAX`)
+    }
 }
 
 /// [`timeout`] with an absolute deadline.
@@ -270,7 +291,11 @@ impl Ticker {
         let (sender, receiver) = chan::bounded(1);
         let start = Instant::now();
         let feeder = crate::runtime::spawn(move || {
-            let mut next = start + period;
+            // A tick past what `Instant` can represent never comes.
+            let tick_site = task::WaitSite::here(WaitReason::Ticker);
+            let Some(mut next) = start.checked_add(period) else {
+                sleep_forever(tick_site);
+            };
             loop {
                 sleep_until(next);
                 let now = Instant::now();
@@ -279,7 +304,11 @@ impl Ticker {
                 }
                 // Skip ticks that are already late.
                 let missed = now.duration_since(next).as_nanos() / period.as_nanos();
-                next += period * (u32::try_from(missed).unwrap_or(u32::MAX - 1) + 1);
+                let skip = u32::try_from(missed).unwrap_or(u32::MAX - 1) + 1;
+                match period.checked_mul(skip).and_then(|d| next.checked_add(d)) {
+                    Some(later) => next = later,
+                    None => sleep_forever(tick_site),
+                }
             }
         });
         Ticker {

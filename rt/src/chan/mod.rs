@@ -48,6 +48,15 @@ use crate::scheduler::task::WaitReason;
 #[doc(hidden)]
 pub mod __private {
     pub use super::select::{select, AsReceiver, AsSender, Mode, RecvArm, SelectArm, SendArm};
+
+    /// The mode of a `timeout(d)` arm: no deadline if `d` is past what
+    /// `Instant` can represent (`Duration::MAX`).
+    pub fn timeout(after: std::time::Duration) -> Mode {
+        match crate::time::deadline_after(after) {
+            Some(deadline) => Mode::Until(deadline),
+            None => Mode::Block,
+        }
+    }
     pub use super::selector::Selector;
 }
 
@@ -94,9 +103,15 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn after(duration: Duration) -> Receiver<Instant> {
     let (sender, receiver) = bounded(1);
-    let deadline = Instant::now() + duration;
+    let deadline = crate::time::deadline_after(duration);
     crate::runtime::spawn(move || {
-        crate::time::sleep_until(deadline);
+        match deadline {
+            Some(deadline) => crate::time::sleep_until(deadline),
+            // Never fires (`Duration::MAX`); the runtime's shutdown ends it.
+            None => crate::time::sleep_forever(crate::scheduler::task::WaitSite::here(
+                WaitReason::Sleep,
+            )),
+        }
         let _ = sender.try_send(Instant::now());
     });
     receiver
@@ -160,7 +175,8 @@ impl<T> Sender<T> {
     /// ```
     #[track_caller]
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_deadline(value, Instant::now() + timeout)
+        // `Duration::MAX` (past `Instant`'s range): no deadline.
+        self.chan.send(value, crate::time::deadline_after(timeout))
     }
 
     /// Send, waiting at most until `deadline`.
@@ -326,7 +342,11 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_deadline(Instant::now() + timeout)
+        // `Duration::MAX` (past `Instant`'s range): no deadline.
+        self.chan.recv(
+            crate::time::deadline_after(timeout),
+            WaitReason::ChanReceive,
+        )
     }
 
     /// Receive, waiting at most until `deadline`.

@@ -411,10 +411,10 @@ macro_rules! __select_parse {
         $crate::__select_parse!(@arms ($($arms)*) (default { $body }) $($($rest)*)?)
     };
     (@arms ($($arms:tt)*) () timeout($after:expr) => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)*) (until (::std::time::Instant::now() + $after) $body) $($rest)*)
+        $crate::__select_parse!(@arms ($($arms)*) (after ($after) $body) $($rest)*)
     };
     (@arms ($($arms:tt)*) () timeout($after:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@arms ($($arms)*) (until (::std::time::Instant::now() + $after) { $body }) $($($rest)*)?)
+        $crate::__select_parse!(@arms ($($arms)*) (after ($after) { $body }) $($($rest)*)?)
     };
     (@arms ($($arms:tt)*) () deadline($at:expr) => $body:block $(,)? $($rest:tt)*) => {
         $crate::__select_parse!(@arms ($($arms)*) (until ($at) $body) $($rest)*)
@@ -448,7 +448,9 @@ macro_rules! __select_parse {
     (@mode) => { $crate::chan::__private::Mode::Block };
     (@mode default $body:tt) => { $crate::chan::__private::Mode::NonBlocking };
     (@mode until $at:tt $body:tt) => { $crate::chan::__private::Mode::Until($at) };
+    (@mode after $after:tt $body:tt) => { $crate::chan::__private::timeout($after) };
     (@fallback) => { ::std::unreachable!("select! without default or timeout fires an arm") };
     (@fallback default $body:tt) => { $body };
     (@fallback until $at:tt $body:tt) => { $body };
+    (@fallback after $after:tt $body:tt) => { $body };
 }

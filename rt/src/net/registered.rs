@@ -4,7 +4,7 @@
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::reactor::{Direction, IoState};
 use crate::scheduler::Shared;
@@ -92,7 +92,7 @@ impl<S: mio::event::Source> Registered<S> {
                 }
             }
             if deadline.is_none() {
-                deadline = timeout.map(|t| Instant::now() + t);
+                deadline = timeout.and_then(crate::time::deadline_after);
             }
             self.state.wait(dir, seen, deadline)?;
         }

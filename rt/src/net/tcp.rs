@@ -236,7 +236,8 @@ impl TcpStream {
                 "cannot set a 0 duration timeout",
             ));
         }
-        TcpStream::connect_each(addr, Some(Instant::now() + timeout))
+        // `Duration::MAX` (past `Instant`'s range): no deadline.
+        TcpStream::connect_each(addr, crate::time::deadline_after(timeout))
     }
 
     #[track_caller]

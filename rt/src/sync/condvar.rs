@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::{LockResult, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::mutex::MutexGuard;
 use super::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
@@ -102,14 +102,15 @@ impl Condvar {
         guard: MutexGuard<'a, T>,
         timeout: Duration,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
-        let deadline = Instant::now() + timeout;
+        // `Duration::MAX` (past `Instant`'s range): no deadline.
+        let deadline = crate::time::deadline_after(timeout);
         let mutex = MutexGuard::mutex(&guard);
         let waiter = Waiter::current();
         self.waiters.lock().push(waiter.clone());
         drop(guard);
         let notified = wait_until(
             &waiter,
-            Some(deadline),
+            deadline,
             WaitSite::here(WaitReason::Condvar),
             || {
                 let mut waiters = self.waiters.lock();

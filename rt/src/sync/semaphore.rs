@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
 use crate::scheduler::task::WaitReason;
@@ -102,7 +102,8 @@ impl Semaphore {
     /// ```
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
-        let deadline = Instant::now() + timeout;
+        // `Duration::MAX` (past `Instant`'s range): no deadline.
+        let deadline = crate::time::deadline_after(timeout);
         let waiter = {
             let mut state = self.state.lock();
             if state.available > 0 && state.waiters.is_empty() {
@@ -115,7 +116,7 @@ impl Semaphore {
         };
         let granted = wait_until(
             &waiter,
-            Some(deadline),
+            deadline,
             WaitSite::here(WaitReason::Semaphore),
             || {
                 let mut state = self.state.lock();
