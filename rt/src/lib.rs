@@ -61,7 +61,7 @@ pub use crate::metrics::{Metrics, WorkerMetrics};
 pub use crate::panic::{Location, Panic};
 pub use crate::runtime::{
     run, spawn, try_spawn, Builder, CoroutineBuilder, Runtime, DEFAULT_MONITOR_THRESHOLD,
-    DEFAULT_STACK_SIZE,
+    DEFAULT_STACK_SIZE, MAX_WORKERS,
 };
 pub use crate::scheduler::task::{current, yield_now, Coroutine, CoroutineId};
 pub use crate::scope::{scope, Scope, ScopedJoinHandle};

@@ -27,6 +27,15 @@ pub const DEFAULT_MONITOR_THRESHOLD: Duration = Duration::from_millis(100);
 /// Default usable bytes per coroutine stack.
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
+/// The most worker threads a runtime may have; [`Builder::build`] refuses
+/// more (a count this large is a mistake, not a machine).
+///
+/// ```
+/// let err = rt::Builder::new().workers(rt::MAX_WORKERS + 1).build().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
+pub const MAX_WORKERS: usize = 4096;
+
 /// Configures and starts a [`Runtime`].
 ///
 /// ```
@@ -111,7 +120,8 @@ impl Builder {
         self
     }
 
-    /// Number of worker threads (at least 1).
+    /// Number of worker threads (1 to [`MAX_WORKERS`]; `build` refuses
+    /// others).
     ///
     /// ```
     /// let rt = rt::Builder::new().workers(1).build()?;
@@ -147,7 +157,8 @@ impl Builder {
         self
     }
 
-    /// Name prefix of the worker threads (`<prefix>-<index>`).
+    /// Name prefix of the worker threads (`<prefix>-<index>`); `build`
+    /// refuses one with a NUL byte.
     ///
     /// ```
     /// let rt = rt::Builder::new().workers(1).thread_name("svc").build()?;
@@ -162,28 +173,40 @@ impl Builder {
 
     /// Start the worker threads.
     ///
-    /// Fails with `InvalidInput` for zero workers or a stack size out of
-    /// range, or with the OS error if a thread or the first stacks cannot
-    /// be created.
+    /// Fails with `InvalidInput` (and a message saying which) for zero
+    /// workers or more than [`MAX_WORKERS`], a stack size out of range or a
+    /// thread name with a NUL byte, or with the OS error if a thread or the
+    /// first stacks cannot be created. Never panics on bad values.
     ///
     /// ```
     /// let err = rt::Builder::new().workers(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// let err = rt::Builder::new().thread_name("a\0b").build().unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// let rt = rt::Builder::new().workers(1).thread_name("svc").build()?;
     /// assert_eq!(rt.block_on(|| 1), 1);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
+        let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
         let workers = match self.workers {
-            Some(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "a runtime needs at least one worker",
+            Some(0) => return invalid("rt::Builder: a runtime needs at least one worker".into()),
+            Some(n) if n > MAX_WORKERS => {
+                return invalid(format!(
+                    "rt::Builder: {n} workers is more than rt::MAX_WORKERS ({MAX_WORKERS})"
                 ))
             }
             Some(n) => n,
-            None => thread::available_parallelism().map_or(1, usize::from),
+            None => thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(MAX_WORKERS),
         };
+        if self.thread_name.contains('\0') {
+            return invalid(format!(
+                "rt::Builder: the thread name {:?} contains a NUL byte",
+                self.thread_name
+            ));
+        }
         let stacks = StackPool::new(self.stack_size)?;
         // Map the first slab now, so an exhausted machine fails here.
         stacks.release(stacks.acquire()?);
