@@ -26,11 +26,42 @@ type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Default)]
 struct State {
+    /// Jobs no thread has taken yet.
     jobs: VecDeque<Job>,
     /// Threads waiting for a job.
     idle: usize,
+    /// Wake-ups given to idle threads and not yet taken by one: each
+    /// submission that counts on an idle thread claims one, so two
+    /// submissions never count on the same idle thread.
+    wakeups: usize,
     /// Threads alive.
     threads: usize,
+}
+
+/// What a submission must do to get its job run.
+#[derive(Debug, PartialEq, Eq)]
+enum Start {
+    /// Wake an idle thread nobody has claimed (one wake-up is claimed).
+    WakeIdle,
+    /// Start a thread (it is counted already).
+    SpawnThread,
+    /// Every thread is busy and the pool is full: the job waits its turn.
+    Queue,
+}
+
+impl State {
+    /// A job was just queued: claim an idle thread for it, or a new one.
+    fn on_submit(&mut self) -> Start {
+        if self.idle > self.wakeups {
+            self.wakeups += 1;
+            Start::WakeIdle
+        } else if self.threads < MAX_THREADS {
+            self.threads += 1;
+            Start::SpawnThread
+        } else {
+            Start::Queue
+        }
+    }
 }
 
 #[derive(Default)]
@@ -48,20 +79,23 @@ impl Pool {
     fn submit(&'static self, job: Job) {
         let mut state = self.state.lock();
         state.jobs.push_back(job);
-        if state.idle > 0 {
-            self.work.notify_one();
-        } else if state.threads < MAX_THREADS {
-            state.threads += 1;
-            let spawned = std::thread::Builder::new()
-                .name("rt-blocking".into())
-                .spawn(move || self.run());
-            if let Err(err) = spawned {
-                state.threads -= 1;
-                if state.threads == 0 {
-                    // Nobody will ever run the job: say so instead of hanging.
-                    panic!("rt::blocking: cannot start a pool thread: {err}");
+        match state.on_submit() {
+            Start::WakeIdle => {
+                self.work.notify_one();
+            }
+            Start::SpawnThread => {
+                let spawned = std::thread::Builder::new()
+                    .name("rt-blocking".into())
+                    .spawn(move || self.run());
+                if let Err(err) = spawned {
+                    state.threads -= 1;
+                    if state.threads == 0 {
+                        // Nobody will ever run the job: say so instead of hanging.
+                        panic!("rt::blocking: cannot start a pool thread: {err}");
+                    }
                 }
             }
+            Start::Queue => {}
         }
     }
 
@@ -71,14 +105,22 @@ impl Pool {
         loop {
             if let Some(job) = state.jobs.pop_front() {
                 drop(state);
-                job();
+                // A job catches its closure's panics; this catches one from
+                // dropping a result nobody took, so the thread (and the
+                // pool's count of threads) survives it.
+                let _ = catch_unwind(AssertUnwindSafe(job));
                 state = self.state.lock();
                 continue;
             }
             state.idle += 1;
-            let timed_out = self.work.wait_for(&mut state, KEEP_ALIVE).timed_out();
+            let mut timed_out = false;
+            while state.wakeups == 0 && !timed_out {
+                timed_out = self.work.wait_for(&mut state, KEEP_ALIVE).timed_out();
+            }
             state.idle -= 1;
-            if timed_out && state.jobs.is_empty() {
+            if state.wakeups > 0 {
+                state.wakeups -= 1;
+            } else if state.jobs.is_empty() {
                 state.threads -= 1;
                 return;
             }
@@ -130,12 +172,43 @@ where
     pool().submit(Box::new(move || {
         let result = catch_unwind(AssertUnwindSafe(f));
         // The coroutine may have been cancelled meanwhile: then nobody
-        // receives, and the result is dropped.
+        // receives, and the result is dropped here (a panic from its
+        // destructor is caught by the pool thread).
         let _ = sender.try_send(result);
     }));
     match receiver.recv_for(WaitReason::Blocking) {
         Ok(Ok(value)) => value,
         Ok(Err(payload)) => resume_unwind(payload),
         Err(_) => unreachable!("the blocking job always sends its result"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Start, State, MAX_THREADS};
+
+    #[test]
+    fn submissions_never_count_twice_on_one_idle_thread() {
+        // One idle thread, two jobs submitted before it wakes: the second
+        // must start a thread (it used to count on the same idle one, and
+        // jobs that wait for each other deadlocked).
+        let mut state = State {
+            idle: 1,
+            threads: 1,
+            ..State::default()
+        };
+        assert_eq!(state.on_submit(), Start::WakeIdle);
+        assert_eq!(state.on_submit(), Start::SpawnThread);
+        assert_eq!(state.threads, 2);
+        assert_eq!(state.wakeups, 1);
+    }
+
+    #[test]
+    fn a_full_pool_queues() {
+        let mut state = State {
+            threads: MAX_THREADS,
+            ..State::default()
+        };
+        assert_eq!(state.on_submit(), Start::Queue);
     }
 }
