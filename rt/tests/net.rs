@@ -450,3 +450,33 @@ fn eof_arriving_with_the_last_data_is_seen_at_once() {
         }
     });
 }
+
+/// Connections completed by the kernel within `patience`, out of `n`
+/// concurrent connects to a listener nobody accepts on.
+fn handshakes_completed(listener: &rt::net::TcpListener, n: usize, patience: Duration) -> usize {
+    let addr = listener.local_addr().unwrap();
+    let hs: Vec<_> = (0..n)
+        .map(|_| rt::spawn(move || rt::net::TcpStream::connect_timeout(&addr, patience)))
+        .collect();
+    hs.into_iter()
+        .filter_map(|h| h.join().unwrap().ok())
+        .count()
+}
+
+#[test]
+fn listeners_take_a_burst_of_connections_with_the_system_backlog() {
+    rt::run(|| {
+        // std's backlog of 128 would hold a burst of 300 to ~129 handshakes
+        // (the rest wait a second for a SYN retry).
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let n = 300.min(rt::net::max_backlog() as usize);
+        assert_eq!(
+            handshakes_completed(&listener, n, Duration::from_secs(5)),
+            n
+        );
+        // And the backlog is the caller's to choose.
+        let small = rt::net::TcpListener::bind_with_backlog("127.0.0.1:0", 4).unwrap();
+        let done = handshakes_completed(&small, 40, Duration::from_millis(300));
+        assert!(done < 40, "a backlog of 4 held {done} of 40 connections");
+    });
+}

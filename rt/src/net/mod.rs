@@ -34,3 +34,28 @@ pub mod unix;
 
 pub use self::tcp::{Incoming, TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
+
+/// The largest listen backlog the system allows
+/// (`/proc/sys/net/core/somaxconn`, read once; 4096 where it cannot be
+/// read), which [`TcpListener::bind`] uses, as Go does.
+///
+/// ```
+/// assert!(rt::net::max_backlog() >= 128);
+/// ```
+pub fn max_backlog() -> u32 {
+    static MAX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(4096)
+    })
+}
+
+/// Listen again with `backlog` (a listening socket may change its backlog
+/// this way); clamped to what `listen` takes.
+fn set_backlog(socket: &impl std::os::fd::AsFd, backlog: u32) -> std::io::Result<()> {
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+    socket2::SockRef::from(socket).listen(backlog)
+}

@@ -37,14 +37,30 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Bind to `addr` (the first address that works), like
-    /// `std::net::TcpListener::bind`.
+    /// `std::net::TcpListener::bind`, with the system's largest listen
+    /// backlog ([`super::max_backlog`], as Go does; std uses 128, and a
+    /// burst of connections beyond it waits a second for a SYN retry).
     ///
     /// ```
     /// let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(listener.local_addr().unwrap().port() != 0);
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        TcpListener::from_std(std::net::TcpListener::bind(addr)?)
+        TcpListener::bind_with_backlog(addr, super::max_backlog())
+    }
+
+    /// [`bind`](Self::bind) with a listen backlog of your choosing: how
+    /// many connections the kernel completes and holds until they are
+    /// accepted (capped by the system, `/proc/sys/net/core/somaxconn`).
+    ///
+    /// ```
+    /// let listener = rt::net::TcpListener::bind_with_backlog("127.0.0.1:0", 16).unwrap();
+    /// assert!(listener.local_addr().unwrap().port() != 0);
+    /// ```
+    pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListener> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        super::set_backlog(&listener, backlog)?;
+        TcpListener::from_std(listener)
     }
 
     /// Take over a std listener (made non-blocking).

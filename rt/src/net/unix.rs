@@ -45,7 +45,8 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Bind to a filesystem path (which must not exist yet).
+    /// Bind to a filesystem path (which must not exist yet), with the
+    /// system's largest listen backlog (see [`TcpListener::bind`](super::TcpListener::bind)).
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("rt-unix-b-{}.sock", std::process::id()));
@@ -55,7 +56,9 @@ impl UnixListener {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        UnixListener::from_std(std::os::unix::net::UnixListener::bind(path)?)
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        super::set_backlog(&listener, super::max_backlog())?;
+        UnixListener::from_std(listener)
     }
 
     /// Take over a std listener (made non-blocking).
