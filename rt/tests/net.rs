@@ -480,3 +480,61 @@ fn listeners_take_a_burst_of_connections_with_the_system_backlog() {
         assert!(done < 40, "a backlog of 4 held {done} of 40 connections");
     });
 }
+
+#[test]
+fn accept_backs_off_while_out_of_descriptors_and_serves_again_after() {
+    // The descriptor limit is lowered in a child process (re-running this
+    // test binary), so other tests are not affected.
+    if std::env::var_os("RT_EMFILE_CHILD").is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "accept_backs_off_while_out_of_descriptors_and_serves_again_after",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("RT_EMFILE_CHILD", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("served again"),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    // As under `ulimit -n 256` (and so that filling the table is quick).
+    let limit = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 256,
+    };
+    // SAFETY: setrlimit reads the struct we pass; lowering a limit is safe.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    rt::run(|| {
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(addr).unwrap(); // waits in the backlog
+                                                                   // Use up every descriptor.
+        let mut filler = Vec::new();
+        while let Ok(file) = std::fs::File::open("/dev/null") {
+            filler.push(file);
+        }
+        let start = Instant::now();
+        for _ in 0..5 {
+            let err = listener.accept().unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+        }
+        // 5 + 10 + 20 + 40 + 80 ms of backing off, not a spin.
+        assert!(
+            start.elapsed() >= Duration::from_millis(155),
+            "{:?}",
+            start.elapsed()
+        );
+        filler.clear();
+        listener
+            .accept()
+            .expect("serves again once descriptors free up");
+        println!("served again");
+    });
+}

@@ -59,3 +59,51 @@ fn set_backlog(socket: &impl std::os::fd::AsFd, backlog: u32) -> std::io::Result
     let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
     socket2::SockRef::from(socket).listen(backlog)
 }
+
+/// Backing off a listener whose `accept` fails for lack of resources
+/// (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener stays readable, so a
+/// plain accept loop would retry millions of times a second and log each
+/// failure. Such a failure first waits — 5 ms, doubling up to 1 s, reset by
+/// the next success — then is returned, as Go's net/http server does.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    /// The last wait in milliseconds; 0 after a success.
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl AcceptBackoff {
+    /// First wait after a success.
+    const FIRST_MS: u64 = 5;
+    /// Longest wait.
+    const MAX_MS: u64 = 1000;
+
+    /// Pass on what an accept returned, waiting first if it failed for
+    /// lack of resources.
+    fn after<T>(&self, accepted: std::io::Result<T>) -> std::io::Result<T> {
+        use std::sync::atomic::Ordering::Relaxed;
+        match &accepted {
+            Ok(_) => self.last_ms.store(0, Relaxed),
+            Err(err) if is_resource_exhaustion(err) => {
+                let last = self.last_ms.load(Relaxed);
+                let wait = if last == 0 {
+                    Self::FIRST_MS
+                } else {
+                    (last * 2).min(Self::MAX_MS)
+                };
+                self.last_ms.store(wait, Relaxed);
+                crate::time::sleep(std::time::Duration::from_millis(wait));
+            }
+            Err(_) => {}
+        }
+        accepted
+    }
+}
+
+/// Whether `err` says the process or system ran out of a resource that
+/// frees up by itself (descriptors, socket buffers, memory).
+fn is_resource_exhaustion(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}

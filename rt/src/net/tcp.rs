@@ -32,7 +32,10 @@ use crate::reactor::Direction;
 /// });
 /// ```
 pub struct TcpListener {
+    /// The listening socket, registered with the reactor.
     io: Registered<mio::net::TcpListener>,
+    /// Slows `accept` down while the process is out of descriptors.
+    backoff: super::AcceptBackoff,
 }
 
 impl TcpListener {
@@ -74,10 +77,17 @@ impl TcpListener {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
             io: Registered::new(mio::net::TcpListener::from_std(listener))?,
+            backoff: super::AcceptBackoff::default(),
         })
     }
 
     /// Wait for a connection.
+    ///
+    /// Out of file descriptors (or the system out of socket memory), it
+    /// waits before it returns that error — 5 ms, doubling up to 1 s,
+    /// reset by the next success — so an accept loop that logs and goes on
+    /// neither spins nor floods the log, and serves again once
+    /// descriptors free up.
     ///
     /// ```
     /// rt::run(|| {
@@ -90,7 +100,8 @@ impl TcpListener {
     /// ```
     #[track_caller]
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.io.run(Direction::Read, None, |l| l.accept())?;
+        let accepted = self.io.run(Direction::Read, None, |l| l.accept());
+        let (stream, addr) = self.backoff.after(accepted)?;
         Ok((TcpStream::from_mio(stream)?, addr))
     }
 

@@ -41,7 +41,10 @@ use crate::reactor::Direction;
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
 pub struct UnixListener {
+    /// The listening socket, registered with the reactor.
     io: Registered<mio::net::UnixListener>,
+    /// Slows `accept` down while the process is out of descriptors.
+    backoff: super::AcceptBackoff,
 }
 
 impl UnixListener {
@@ -74,6 +77,7 @@ impl UnixListener {
         listener.set_nonblocking(true)?;
         Ok(UnixListener {
             io: Registered::new(mio::net::UnixListener::from_std(listener))?,
+            backoff: super::AcceptBackoff::default(),
         })
     }
 
@@ -93,7 +97,8 @@ impl UnixListener {
     /// ```
     #[track_caller]
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.io.run(Direction::Read, None, |l| l.accept())?;
+        let accepted = self.io.run(Direction::Read, None, |l| l.accept());
+        let (stream, addr) = self.backoff.after(accepted)?;
         Ok((UnixStream::from_mio(stream)?, addr))
     }
 
