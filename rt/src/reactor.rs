@@ -105,10 +105,7 @@ impl IoState {
         if woken {
             Ok(())
         } else {
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "rt: I/O operation timed out",
-            ))
+            Err(timed_out())
         }
     }
 
@@ -153,6 +150,8 @@ pub(crate) struct Reactor {
     sources: Mutex<Sources>,
     /// Registered sockets: while 0, nobody polls.
     registered: AtomicUsize,
+    /// The runtime is gone: nobody polls any more (see `shut_down`).
+    shut_down: AtomicBool,
 }
 
 impl Reactor {
@@ -166,7 +165,32 @@ impl Reactor {
             waker,
             sources: Mutex::new(Sources::default()),
             registered: AtomicUsize::new(0),
+            shut_down: AtomicBool::new(false),
         })
+    }
+
+    /// The runtime's workers are gone, so nobody will poll again: wake
+    /// every waiter (a bumped generation also turns back one that is about
+    /// to wait). Sockets that outlive their runtime then wait on their own
+    /// descriptor (`wait_on_fd`), on the calling thread.
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.store(true, Ordering::Release);
+        let states: Vec<Arc<IoState>> = self
+            .sources
+            .lock()
+            .slots
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for state in states {
+            state.ready(true, true, false, false);
+        }
+    }
+
+    /// Whether [`shut_down`](Self::shut_down) ran.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
     }
 
     /// Whether any socket is registered (then idle workers poll).
@@ -283,5 +307,54 @@ impl Reactor {
             }
         }
         true
+    }
+}
+
+/// The error of an I/O wait whose deadline passed.
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "rt: I/O operation timed out")
+}
+
+/// Wait for `dir` readiness of `fd` with poll(2), blocking the calling
+/// thread, until `deadline`: how a socket that outlived its runtime waits
+/// (plain blocking semantics; nobody polls the runtime's reactor any more).
+pub(crate) fn wait_on_fd(
+    fd: std::os::fd::RawFd,
+    dir: Direction,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
+    let events = match dir {
+        Direction::Read => libc::POLLIN,
+        Direction::Write => libc::POLLOUT,
+    };
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(timed_out());
+                }
+                // Round up, so a short wait does not become a busy poll.
+                i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX)
+            }
+        };
+        let mut pollfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, which poll only writes `revents` of.
+        let n = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
+        match n {
+            1.. => return Ok(()),
+            0 => {} // timed out: the loop reports it (or waits the rest)
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
     }
 }

@@ -447,6 +447,9 @@ impl Drop for Runtime {
             // worker is a bug in rt, and its message was already printed.
             let _ = thread.join();
         }
+        // Sockets that outlive the runtime: wake their waiters, and from
+        // now on they wait on their own descriptors.
+        self.shared.reactor.shut_down();
         self.shared.drain_queues();
     }
 }

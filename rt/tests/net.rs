@@ -538,3 +538,48 @@ fn accept_backs_off_while_out_of_descriptors_and_serves_again_after() {
         println!("served again");
     });
 }
+
+#[test]
+fn sockets_that_outlive_their_runtime_work_as_plain_blocking_sockets() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = rt::Builder::new().workers(1).build().unwrap();
+        let (listener, mut server_side, mut client) = rt.block_on(|| {
+            let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = rt::spawn(move || rt::net::TcpStream::connect(addr).unwrap());
+            let (server_side, _) = listener.accept().unwrap();
+            (listener, server_side, client.join().unwrap())
+        });
+        drop(rt); // nobody polls its reactor any more
+                  // A read waits for data another thread writes later…
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            client.write_all(b"late").unwrap();
+            client
+        });
+        let mut buf = [0; 4];
+        server_side.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"late");
+        let client = writer.join().unwrap(); // kept open: no EOF below
+                                             // …an accept waits for a connection made later…
+        let addr = listener.local_addr().unwrap();
+        let connector = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            std::net::TcpStream::connect(addr).unwrap()
+        });
+        listener.accept().unwrap();
+        drop(connector.join().unwrap());
+        // …and timeouts still apply.
+        server_side
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        let err = server_side.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        drop(client);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("sockets answered after their runtime was dropped");
+}

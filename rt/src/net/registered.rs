@@ -19,7 +19,7 @@ pub(crate) struct Registered<S: mio::event::Source> {
     shared: Arc<Shared>,
 }
 
-impl<S: mio::event::Source> Registered<S> {
+impl<S: mio::event::Source + std::os::fd::AsRawFd> Registered<S> {
     /// Register with the caller's runtime (or the default one).
     pub(crate) fn new(mut source: S) -> io::Result<Registered<S>> {
         let shared = crate::runtime::ambient();
@@ -94,6 +94,11 @@ impl<S: mio::event::Source> Registered<S> {
             if deadline.is_none() {
                 deadline = timeout.and_then(crate::time::deadline_after);
             }
+            if self.shared.reactor.is_shut_down() {
+                // The runtime is gone: wait like a plain blocking socket.
+                crate::reactor::wait_on_fd(self.source.as_raw_fd(), dir, deadline)?;
+                continue;
+            }
             self.state.wait(dir, seen, deadline)?;
         }
     }
@@ -134,7 +139,7 @@ pub(crate) struct Conn<S: mio::event::Source> {
     write_timeout: AtomicU64,
 }
 
-impl<S: mio::event::Source> Conn<S> {
+impl<S: mio::event::Source + std::os::fd::AsRawFd> Conn<S> {
     pub(crate) fn new(source: S) -> io::Result<Conn<S>> {
         Ok(Conn {
             io: Registered::new(source)?,
