@@ -32,9 +32,16 @@ mod proto;
 
 use proto::{HELLO, HELLO_CLOSE};
 
-/// One connection, until the client closes it or asks us to.
+/// How long a connection may send nothing (idle between requests, or
+/// stalled inside one, as a slowloris client does) before it is closed:
+/// otherwise such clients hold a coroutine and a buffer each, forever.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection, until the client closes it, asks us to, or goes quiet
+/// for [`IDLE_TIMEOUT`].
 fn serve_connection(conn: TcpStream) -> io::Result<()> {
     conn.set_nodelay(true)?;
+    conn.set_read_timeout(Some(IDLE_TIMEOUT))?;
     proto::serve_connection(conn)
 }
 

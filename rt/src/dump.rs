@@ -232,13 +232,15 @@ pub(crate) fn print_on_sigquit(
     let thread = std::thread::Builder::new()
         .name("rt-sigquit".into())
         .spawn(move || {
-            for _ in signals.forever() {
-                let Some(shared) = shared.upgrade() else {
-                    break;
-                };
-                let dump = collect(&shared);
-                eprint!("rt: SIGQUIT\n{dump}");
-            }
+            crate::panic::abort_on_panic("the SIGQUIT printer", || {
+                for _ in signals.forever() {
+                    let Some(shared) = shared.upgrade() else {
+                        break;
+                    };
+                    let dump = collect(&shared);
+                    eprint!("rt: SIGQUIT\n{dump}");
+                }
+            });
         })?;
     Ok((handle, thread))
 }

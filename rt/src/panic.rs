@@ -445,3 +445,24 @@ pub(crate) fn install_hook() {
         }));
     });
 }
+
+/// Run the body of one of the runtime's own threads. Every panic of a
+/// coroutine is caught inside the coroutine, so a panic that reaches here
+/// is a bug in rt — and what that thread serves can never happen again
+/// (the coroutines homed on a worker; the monitor's clock; dumps):
+/// `block_on` and `join` would wait forever. Say so and abort, as
+/// Go's runtime throws on an internal error, rather than hang silently.
+pub(crate) fn abort_on_panic(thread: &str, body: impl FnOnce()) {
+    let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) else {
+        return;
+    };
+    let panic = Panic::from_caught(payload);
+    let message = panic
+        .message()
+        .unwrap_or("(a panic payload that is not a string)");
+    eprintln!(
+        "rt: {thread} panicked outside any coroutine: {message}\n\
+         rt: this is a bug in rt, and the coroutines of that thread can never finish; aborting"
+    );
+    std::process::abort();
+}

@@ -227,7 +227,7 @@ impl Builder {
             let thread = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || {
-                    abort_on_panic(&format!("worker {index}"), || {
+                    crate::panic::abort_on_panic(&format!("worker {index}"), || {
                         Worker::new(index, worker_shared, deque).run();
                     });
                 });
@@ -506,26 +506,6 @@ where
     unsafe { shared.spawn(name, std::panic::Location::caller(), body) }
 }
 
-/// Run the body of one of the runtime's own threads. Every panic of a
-/// coroutine is caught inside the coroutine, so a panic that reaches here
-/// is a bug in rt — and the coroutines homed on that thread can never run
-/// again: `block_on` and `join` would wait forever. Say so and abort, as
-/// Go's runtime throws on an internal error, rather than hang silently.
-fn abort_on_panic(thread: &str, body: impl FnOnce()) {
-    let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) else {
-        return;
-    };
-    let panic = crate::Panic::from_caught(payload);
-    let message = panic
-        .message()
-        .unwrap_or("(a panic payload that is not a string)");
-    eprintln!(
-        "rt: {thread} panicked outside any coroutine: {message}\n\
-         rt: this is a bug in rt, and the coroutines of that thread can never finish; aborting"
-    );
-    std::process::abort();
-}
-
 #[track_caller]
 fn spawn_named<F, T>(
     shared: &Arc<Shared>,
@@ -695,7 +675,7 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         const CHILD: &str = "RT_TEST_PANICKING_RUNTIME_THREAD";
         if std::env::var_os(CHILD).is_some() {
-            super::abort_on_panic("worker 3", || panic!("a seeded bug"));
+            crate::panic::abort_on_panic("worker 3", || panic!("a seeded bug"));
             unreachable!("abort_on_panic returned after a panic");
         }
         let test = "runtime::tests::a_panic_in_a_runtime_thread_aborts_the_process_with_a_message";
@@ -711,7 +691,7 @@ mod tests {
             "stderr: {stderr}"
         );
         // A body that returns normally returns.
-        super::abort_on_panic("worker 0", || ());
+        crate::panic::abort_on_panic("worker 0", || ());
     }
 
     #[test]

@@ -266,8 +266,11 @@ impl<T> Inner<T> {
 pub(crate) struct Chan<T> {
     /// Buffer, flags and waiters.
     pub(crate) inner: Mutex<Inner<T>>,
-    /// Buffer capacity: 0 for rendezvous, `usize::MAX` for unbounded.
+    /// Buffer capacity: 0 for rendezvous, `usize::MAX` for unbounded (and
+    /// for `bounded(usize::MAX)`, which holds as much).
     pub(crate) cap: usize,
+    /// Made by `unbounded()` (for `capacity`).
+    unbounded: bool,
     /// Live `Sender`s; the last one to go closes the channel.
     pub(crate) senders: AtomicUsize,
     /// Live `Receiver`s; when the last goes, sends fail and the buffer is dropped.
@@ -284,7 +287,12 @@ pub(crate) fn wake(waiter: Option<Wake>) {
 }
 
 impl<T> Chan<T> {
-    pub(crate) fn new(cap: usize) -> Chan<T> {
+    /// A channel holding `cap` values (`None`: unbounded).
+    pub(crate) fn new(cap: Option<usize>) -> Chan<T> {
+        let (cap, unbounded) = match cap {
+            Some(cap) => (cap, false),
+            None => (usize::MAX, true),
+        };
         Chan {
             inner: Mutex::new(Inner {
                 buf: VecDeque::with_capacity(cap.min(1024)),
@@ -293,6 +301,7 @@ impl<T> Chan<T> {
                 receivers: Waiters::new(),
             }),
             cap,
+            unbounded,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
         }
@@ -431,7 +440,7 @@ impl<T> Chan<T> {
 
     /// The buffer size; `None` for an unbounded channel.
     pub(crate) fn capacity(&self) -> Option<usize> {
-        (self.cap != usize::MAX).then_some(self.cap)
+        (!self.unbounded).then_some(self.cap)
     }
 
     pub(crate) fn len(&self) -> usize {

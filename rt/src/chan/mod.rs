@@ -71,6 +71,11 @@ pub mod __private {
 /// assert_eq!((rx.recv(), rx.recv()), (Ok("a"), Ok("b")));
 /// ```
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    channel(Some(cap))
+}
+
+/// A channel of `cap` values (`None`: unbounded) and its two ends.
+fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan::new(cap));
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
@@ -86,7 +91,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.iter().sum::<i32>(), 49_995_000);
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    bounded(usize::MAX)
+    channel(None)
 }
 
 /// A channel that receives the time once, `duration` from now (Go's
@@ -246,6 +251,7 @@ impl<T> Sender<T> {
     ///
     /// ```
     /// assert_eq!(rt::chan::bounded::<u8>(0).0.capacity(), Some(0));
+    /// assert_eq!(rt::chan::bounded::<u8>(usize::MAX).0.capacity(), Some(usize::MAX));
     /// assert_eq!(rt::chan::unbounded::<u8>().0.capacity(), None);
     /// ```
     pub fn capacity(&self) -> Option<usize> {

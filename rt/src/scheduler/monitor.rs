@@ -79,7 +79,7 @@ pub(crate) fn start(
 ) -> io::Result<thread::JoinHandle<()>> {
     thread::Builder::new()
         .name("rt-monitor".into())
-        .spawn(move || watch(&shared, threshold))
+        .spawn(move || crate::panic::abort_on_panic("the monitor", || watch(&shared, threshold)))
 }
 
 fn watch(shared: &Shared, threshold: Option<Duration>) {
