@@ -19,6 +19,9 @@
 //! - [`yield_now`], [`current`]: cooperate and introspect; [`dump`] and
 //!   [`Runtime::metrics`]: what every coroutine is doing.
 //! - [`chan`] and [`select!`]: Go channels; [`sync`]: locks and friends.
+//! - [`JoinHandle::cancel`], [`timeout`] and [`uninterruptible`]: stopping
+//!   coroutines from outside, and cleanup that must not be cut short
+//!   (`docs/interruption.md`).
 //!
 //! Design notes live in `docs/` of the repository: `scheduler.md` explains
 //! the state word, pinning and idle workers; `stacks.md` the stack slabs.
