@@ -168,6 +168,19 @@ struct Batch {
     others: [(usize, usize); CACHE_BATCH - 1],
 }
 
+/// The holder of the batch after `batch` in its chain, if any.
+///
+/// # Safety
+///
+/// `batch` is the header of a free stack's batch, under the pool's lock.
+unsafe fn next_holder(batch: *const Batch) -> Option<PooledStack> {
+    // SAFETY: forwarded to our caller.
+    unsafe {
+        ((*batch).next_top != 0)
+            .then(|| PooledStack::from_raw(((*batch).next_top, (*batch).next_bottom)))
+    }
+}
+
 impl PooledStack {
     /// The batch header a free stack holds (see [`Batch`]).
     fn batch(&self) -> *mut Batch {
@@ -218,6 +231,15 @@ struct Inner {
     /// The holder of the most recently returned batch of free stacks (see
     /// [`Batch`]); the rest are chained from it.
     free: Option<PooledStack>,
+    /// Free stacks whose memory was given back to the OS, all of it (see
+    /// [`StackPool::scavenge_batch`]): used after `free`, before carving.
+    /// A list of its own, not a chain through the stacks, so that no page
+    /// of theirs stays resident; it grows only while the scavenger runs,
+    /// when the runtime is idle.
+    cold: Vec<PooledStack>,
+    /// Acquisitions and releases so far: unchanged for a while means the
+    /// pool is not in use now (the scavenger's cue).
+    activity: u64,
     /// Address of the next never-used slot of the newest slab.
     uncarved: usize,
     /// Never-used slots left in the newest slab, from `uncarved` on.
@@ -271,6 +293,8 @@ impl StackPool {
             page,
             inner: Mutex::new(Inner {
                 free: None,
+                cold: Vec::new(),
+                activity: 0,
                 uncarved: 0,
                 uncarved_left: 0,
                 slabs: Vec::new(),
@@ -285,8 +309,13 @@ impl StackPool {
     /// (mapping a new slab if none is left).
     pub(crate) fn acquire(&self) -> io::Result<PooledStack> {
         let mut inner = self.inner.lock();
+        inner.activity += 1;
+        let inner = &mut *inner;
         let Some(holder) = &inner.free else {
-            return self.carve(&mut inner);
+            return match inner.cold.pop() {
+                Some(stack) => Ok(stack),
+                None => self.carve(inner),
+            };
         };
         let batch = holder.batch();
         // SAFETY: a free stack's header was written by `release_batch`, and
@@ -296,17 +325,36 @@ impl StackPool {
                 (*batch).len -= 1;
                 return Ok(PooledStack::from_raw((*batch).others[(*batch).len]));
             }
-            let next = ((*batch).next_top != 0)
-                .then(|| PooledStack::from_raw(((*batch).next_top, (*batch).next_bottom)));
+            let next = next_holder(batch);
             Ok(std::mem::replace(&mut inner.free, next).expect("checked above"))
         }
+    }
+
+    /// Unlink the first batch of `chain`: its holder, with the others
+    /// still listed in the holder's header.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool's lock (through `chain`).
+    unsafe fn unlink_batch(chain: &mut Option<PooledStack>) -> Option<PooledStack> {
+        let holder = chain.take()?;
+        // SAFETY: a free stack's header was written by `release_batch`.
+        *chain = unsafe { next_holder(holder.batch()) };
+        Some(holder)
     }
 
     /// Append a batch of free stacks to `out`: the most recently returned
     /// batch, else up to [`CACHE_BATCH`] never-used ones (at least one).
     fn acquire_batch(&self, out: &mut VecDeque<PooledStack>) -> io::Result<()> {
         let mut inner = self.inner.lock();
-        let Some(holder) = inner.free.take() else {
+        inner.activity += 1;
+        // SAFETY: we hold the lock.
+        let Some(holder) = (unsafe { Self::unlink_batch(&mut inner.free) }) else {
+            if !inner.cold.is_empty() {
+                let from = inner.cold.len().saturating_sub(CACHE_BATCH);
+                out.extend(inner.cold.drain(from..));
+                return Ok(());
+            }
             out.push_back(self.carve(&mut inner)?);
             while out.len() < CACHE_BATCH && inner.uncarved_left > 0 {
                 out.push_back(self.carve(&mut inner)?);
@@ -316,8 +364,6 @@ impl StackPool {
         let batch = holder.batch();
         // SAFETY: as in `acquire`; the holder is ours once unlinked.
         unsafe {
-            inner.free = ((*batch).next_top != 0)
-                .then(|| PooledStack::from_raw(((*batch).next_top, (*batch).next_bottom)));
             drop(inner);
             // Only the first `len` entries were written.
             let others = std::ptr::addr_of!((*batch).others).cast::<(usize, usize)>();
@@ -350,11 +396,54 @@ impl StackPool {
             }
             (*batch).len = len;
             let mut inner = self.inner.lock();
+            inner.activity += 1;
             (*batch).next_top = 0;
             if let Some(next) = inner.free.replace(holder) {
                 ((*batch).next_top, (*batch).next_bottom) = next.to_raw();
             }
         }
+    }
+
+    /// How often stacks were taken or given back so far (for the
+    /// scavenger: unchanged for a while means the pool is not in use).
+    pub(crate) fn activity(&self) -> u64 {
+        self.inner.lock().activity
+    }
+
+    /// Give the memory of one batch of free stacks back to the OS (their
+    /// addresses stay, and a coroutine that gets one later faults in zeroed
+    /// pages), and move them to the cold list. Returns `false` when no
+    /// batch is left to scavenge. Holds the pool's lock only to unlink the
+    /// batch and to file its stacks, never across the system calls.
+    pub(crate) fn scavenge_batch(&self) -> bool {
+        // SAFETY: we hold the lock.
+        let Some(holder) = (unsafe { Self::unlink_batch(&mut self.inner.lock().free) }) else {
+            return false;
+        };
+        let batch = holder.batch();
+        let mut stacks = Vec::with_capacity(CACHE_BATCH);
+        // SAFETY: the batch is unlinked: its stacks are free and nobody else
+        // can reach them until they are filed below. The header is read
+        // before the holder's memory is discarded.
+        unsafe {
+            for i in 0..(*batch).len {
+                stacks.push(PooledStack::from_raw((*batch).others[i]));
+            }
+        }
+        stacks.push(holder);
+        for stack in &stacks {
+            // SAFETY: the slot of a free stack, ours alone (above); it runs
+            // from `bottom` to `bottom + stack_size`, inside its slab.
+            unsafe {
+                libc::madvise(
+                    stack.bottom() as *mut libc::c_void,
+                    self.stack_size,
+                    libc::MADV_DONTNEED,
+                );
+            }
+        }
+        self.inner.lock().cold.append(&mut stacks);
+        true
     }
 
     /// Hand out the next never-used stack, mapping a slab if none is left.
@@ -572,6 +661,42 @@ mod tests {
         bottoms.sort_unstable();
         assert_eq!(bottoms, expected);
         // Nothing free is left: the next one is carved fresh.
+        let fresh = pool.acquire().unwrap();
+        assert!(!expected.contains(&fresh.bottom.get()));
+    }
+
+    #[test]
+    fn scavenged_stacks_come_back_zeroed_and_exactly_once() {
+        let pool = StackPool::new(16 * 1024).unwrap();
+        let mut cache = StackCache::default();
+        let taken: Vec<_> = (0..300).map(|_| pool.acquire().unwrap()).collect();
+        let mut expected: Vec<_> = taken.iter().map(|s| s.bottom.get()).collect();
+        expected.sort_unstable();
+        for stack in taken {
+            // SAFETY: the stack is ours and its usable range is mapped.
+            unsafe { (stack.bottom.get() as *mut u8).write_bytes(0xA5, 4096) };
+            cache.release(&pool, stack);
+        }
+        cache.flush(&pool);
+        let before = pool.activity();
+        let mut batches = 0;
+        while pool.scavenge_batch() {
+            batches += 1;
+        }
+        assert_eq!(batches, 300_usize.div_ceil(CACHE_BATCH));
+        assert_eq!(pool.activity(), before, "scavenging is not activity");
+        // Every stack comes back once (singly and by batches), its memory
+        // given back (it reads zero), before anything is carved.
+        let mut again: Vec<_> = (0..100).map(|_| pool.acquire().unwrap()).collect();
+        let mut cache = StackCache::default();
+        again.extend((0..200).map(|_| cache.acquire(&pool).unwrap()));
+        let mut bottoms: Vec<_> = again.iter().map(|s| s.bottom.get()).collect();
+        bottoms.sort_unstable();
+        assert_eq!(bottoms, expected);
+        for stack in &again {
+            // SAFETY: as above.
+            assert_eq!(unsafe { *(stack.bottom.get() as *const u8) }, 0);
+        }
         let fresh = pool.acquire().unwrap();
         assert!(!expected.contains(&fresh.bottom.get()));
     }

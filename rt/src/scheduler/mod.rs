@@ -342,6 +342,22 @@ impl Shared {
             .collect()
     }
 
+    /// The scavenger: free the memory of finished tasks kept for reuse
+    /// beyond what the workers cache, and let the allocator give it back.
+    pub(crate) fn release_recycled_tasks(&self) {
+        let lists = std::mem::take(&mut *self.recycled_tasks.lock());
+        if lists.is_empty() {
+            return;
+        }
+        self.has_recycled_tasks.store(false, Ordering::Relaxed);
+        drop(lists);
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns free heap memory to the OS.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+
     /// Whether the calling thread is one of this runtime's workers.
     pub(crate) fn is_own_worker(&self) -> bool {
         worker::current_of(self).is_some()

@@ -95,9 +95,11 @@ fn watch(shared: &Shared, threshold: Option<Duration>) {
             reported: false,
         })
         .collect();
+    let mut scavenger = Scavenger::new(now);
     while !shared.is_shutdown() {
         thread::sleep(interval);
         shared.clock.tick();
+        scavenger.tick(shared);
         let Some(threshold) = threshold else {
             continue;
         };
@@ -128,6 +130,61 @@ fn watch(shared: &Shared, threshold: Option<Duration>) {
                      lock, a C library), wrap it in rt::blocking(|| ...).",
                     stuck.as_millis()
                 );
+            }
+        }
+    }
+}
+
+/// How long the stack pool must see no acquisition or release before the
+/// scavenger starts giving memory back.
+const SCAVENGE_AFTER: Duration = Duration::from_secs(1);
+/// Scavenging work per monitor tick: paced, so that it never holds the
+/// pool's lock for long (at most 60% of the monitor thread's time, and
+/// only while the pool is idle).
+const SCAVENGE_BUDGET: Duration = Duration::from_millis(15);
+
+/// Go's scavenger, for rt's pools: once the stack pool has seen no
+/// acquisition or release for [`SCAVENGE_AFTER`], free stacks give their memory back to the OS
+/// (one batch at a time, [`SCAVENGE_BUDGET`] per tick), then the finished
+/// tasks kept for reuse are freed. A spike of coroutines thus leaves no
+/// lasting RSS; the next spike faults the memory in again.
+struct Scavenger {
+    /// The pool's activity count at the last tick.
+    activity: u64,
+    /// When that count last changed.
+    quiet_since: Instant,
+    /// Everything free was given back since the count last changed.
+    done: bool,
+}
+
+impl Scavenger {
+    fn new(now: Instant) -> Scavenger {
+        Scavenger {
+            activity: 0,
+            quiet_since: now,
+            done: false,
+        }
+    }
+
+    fn tick(&mut self, shared: &Shared) {
+        let activity = shared.stacks.activity();
+        let now = Instant::now();
+        if activity != self.activity {
+            *self = Scavenger {
+                activity,
+                quiet_since: now,
+                done: false,
+            };
+            return;
+        }
+        if self.done || now - self.quiet_since < SCAVENGE_AFTER {
+            return;
+        }
+        while now.elapsed() < SCAVENGE_BUDGET {
+            if !shared.stacks.scavenge_batch() {
+                shared.release_recycled_tasks();
+                self.done = true;
+                return;
             }
         }
     }
