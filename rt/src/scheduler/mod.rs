@@ -343,14 +343,15 @@ impl Shared {
     }
 
     /// The scavenger: free the memory of finished tasks kept for reuse
-    /// beyond what the workers cache, and let the allocator give it back.
+    /// beyond what the workers cache, and let the allocator give back what
+    /// is free.
     pub(crate) fn release_recycled_tasks(&self) {
         let lists = std::mem::take(&mut *self.recycled_tasks.lock());
-        if lists.is_empty() {
-            return;
+        if !lists.is_empty() {
+            self.has_recycled_tasks.store(false, Ordering::Relaxed);
+            drop(lists);
         }
-        self.has_recycled_tasks.store(false, Ordering::Relaxed);
-        drop(lists);
+        // Also what the coroutines themselves freed (their buffers).
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only returns free heap memory to the OS.
         unsafe {
