@@ -638,28 +638,45 @@ mod tests {
         assert_eq!(again.bottom, last, "LIFO: last released comes back first");
     }
 
+    /// Take 300 stacks, dirty them as finished coroutines would, and give
+    /// them back through a worker cache; returns their bottoms, sorted.
+    fn release_300_through_a_cache(pool: &StackPool) -> Vec<usize> {
+        let mut cache = StackCache::default();
+        let taken: Vec<_> = (0..300).map(|_| pool.acquire().unwrap()).collect();
+        let mut bottoms: Vec<_> = taken.iter().map(|s| s.bottom.get()).collect();
+        bottoms.sort_unstable();
+        for stack in taken {
+            // SAFETY: the stack is ours and its usable range is mapped.
+            unsafe {
+                ((stack.top.get() - 2048) as *mut u8).write_bytes(0xA5, 2048);
+                (stack.bottom.get() as *mut u8).write_bytes(0xA5, 4096);
+            }
+            cache.release(pool, stack);
+        }
+        cache.flush(pool);
+        bottoms
+    }
+
+    /// Take 300 stacks back, from the pool directly (in place, one by one)
+    /// and through a cache (whole batches).
+    fn take_300_back(pool: &StackPool) -> Vec<PooledStack> {
+        let mut again: Vec<_> = (0..100).map(|_| pool.acquire().unwrap()).collect();
+        let mut cache = StackCache::default();
+        again.extend((0..200).map(|_| cache.acquire(pool).unwrap()));
+        again
+    }
+
+    fn sorted_bottoms(stacks: &[PooledStack]) -> Vec<usize> {
+        let mut bottoms: Vec<_> = stacks.iter().map(|s| s.bottom.get()).collect();
+        bottoms.sort_unstable();
+        bottoms
+    }
+
     #[test]
     fn free_stacks_chained_through_their_own_memory_all_come_back() {
         let pool = StackPool::new(16 * 1024).unwrap();
-        let mut cache = StackCache::default();
-        let taken: Vec<_> = (0..300).map(|_| pool.acquire().unwrap()).collect();
-        let mut expected: Vec<_> = taken.iter().map(|s| s.bottom.get()).collect();
-        expected.sort_unstable();
-        for stack in taken {
-            // Dirty the whole top, as a finished coroutine's frames would.
-            // SAFETY: the stack is ours and its usable range is mapped.
-            unsafe { ((stack.top.get() - 2048) as *mut u8).write_bytes(0xA5, 2048) };
-            cache.release(&pool, stack);
-        }
-        cache.flush(&pool);
-        // From the pool directly (in place, one by one) and through a cache
-        // (whole batches), every stack comes back exactly once.
-        let mut again: Vec<_> = (0..100).map(|_| pool.acquire().unwrap()).collect();
-        let mut cache = StackCache::default();
-        again.extend((0..200).map(|_| cache.acquire(&pool).unwrap()));
-        let mut bottoms: Vec<_> = again.iter().map(|s| s.bottom.get()).collect();
-        bottoms.sort_unstable();
-        assert_eq!(bottoms, expected);
+        let expected = release_300_through_a_cache(&pool);
+        assert_eq!(sorted_bottoms(&take_300_back(&pool)), expected);
         // Nothing free is left: the next one is carved fresh.
         let fresh = pool.acquire().unwrap();
         assert!(!expected.contains(&fresh.bottom.get()));
@@ -668,16 +685,7 @@ mod tests {
     #[test]
     fn scavenged_stacks_come_back_zeroed_and_exactly_once() {
         let pool = StackPool::new(16 * 1024).unwrap();
-        let mut cache = StackCache::default();
-        let taken: Vec<_> = (0..300).map(|_| pool.acquire().unwrap()).collect();
-        let mut expected: Vec<_> = taken.iter().map(|s| s.bottom.get()).collect();
-        expected.sort_unstable();
-        for stack in taken {
-            // SAFETY: the stack is ours and its usable range is mapped.
-            unsafe { (stack.bottom.get() as *mut u8).write_bytes(0xA5, 4096) };
-            cache.release(&pool, stack);
-        }
-        cache.flush(&pool);
+        let expected = release_300_through_a_cache(&pool);
         let before = pool.activity();
         let mut batches = 0;
         while pool.scavenge_batch() {
@@ -685,14 +693,10 @@ mod tests {
         }
         assert_eq!(batches, 300_usize.div_ceil(CACHE_BATCH));
         assert_eq!(pool.activity(), before, "scavenging is not activity");
-        // Every stack comes back once (singly and by batches), its memory
-        // given back (it reads zero), before anything is carved.
-        let mut again: Vec<_> = (0..100).map(|_| pool.acquire().unwrap()).collect();
-        let mut cache = StackCache::default();
-        again.extend((0..200).map(|_| cache.acquire(&pool).unwrap()));
-        let mut bottoms: Vec<_> = again.iter().map(|s| s.bottom.get()).collect();
-        bottoms.sort_unstable();
-        assert_eq!(bottoms, expected);
+        // Every stack comes back once, its memory given back (it reads
+        // zero), before anything is carved.
+        let again = take_300_back(&pool);
+        assert_eq!(sorted_bottoms(&again), expected);
         for stack in &again {
             // SAFETY: as above.
             assert_eq!(unsafe { *(stack.bottom.get() as *const u8) }, 0);
