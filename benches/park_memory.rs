@@ -5,7 +5,9 @@
 //! a plain program; Go's counterpart is `benches/go/parkmem`.
 //!
 //! `cargo bench -p rt-benches --bench park_memory` (N = 1,000,000; set
-//! `PARK_N` to change it).
+//! `PARK_N` to change it). Then the memory_return shape (BENCHMARKS.md):
+//! idle `PARK_IDLE` seconds (default 10) and report RSS each second, as
+//! the scavenger gives the memory back.
 //!
 //! The coroutines share the channel and the two wait groups by reference
 //! (`&'static`, leaked once per run), as Go's goroutines share them through
@@ -45,7 +47,12 @@ fn main() {
         .unwrap_or(1_000_000);
     // The spawning loop and close() hold a worker for long on purpose.
     let runtime = rt::Builder::new().monitor(None).build().expect("runtime");
-    let (rss_per, release_ns, cpu_ns) = runtime.block_on(|| {
+    let idle: u64 = std::env::var("PARK_IDLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let start_rss = rss_bytes();
+    let (rss_per, release_ns, cpu_ns, peak) = runtime.block_on(|| {
         let (close, parked_on) = rt::chan::bounded::<()>(0);
         let parked_on: &'static rt::chan::Receiver<()> = Box::leak(Box::new(parked_on));
         let parked: &'static rt::sync::WaitGroup = Box::leak(Box::default());
@@ -74,7 +81,24 @@ fn main() {
             (after.saturating_sub(before)) as f64 / n as f64,
             release.as_nanos() as f64 / n as f64,
             cpu.as_nanos() as f64 / n as f64,
+            after,
         )
     });
     println!("park_memory/rt: {n} parked coroutines: {rss_per:.0} bytes RSS each; release {release_ns:.1} ns each ({cpu_ns:.1} ns CPU)");
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let mut rss = Vec::new();
+    for _ in 0..idle {
+        std::thread::sleep(Duration::from_secs(1));
+        rss.push(format!("{:.0}", mib(rss_bytes())));
+    }
+    let after = rss_bytes();
+    let bar = 2 * start_rss + 64 * 1024 * 1024;
+    println!(
+        "memory_return/rt: RSS {:.0} MiB before, {:.0} MiB at peak, then each second idle: {} MiB; after {idle} s {} the bar (2 x before + 64 MiB = {:.0} MiB)",
+        mib(start_rss),
+        mib(peak),
+        rss.join(" "),
+        if after <= bar { "within" } else { "over" },
+        mib(bar)
+    );
 }
