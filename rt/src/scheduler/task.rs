@@ -116,11 +116,13 @@ pub(crate) struct Task {
     pub(super) shared: Arc<Shared>,
 }
 
-// SAFETY: `body`, `root` and `unwinding` are only accessed by the single thread
-// that the state word (or shutdown, on the home worker) grants the
-// coroutine to; `next` only by the owner of the one list holding the task
-// (a worker, or whoever holds an inbox's lock); everything else is atomic
-// or immutable.
+// SAFETY: `body`, `root` and the `Cell` fields (`unwinding`, `cancelling`,
+// `mask`, `give_up`, `injected`, `wait_site`, ...) are only accessed by the
+// single thread that the state word (or shutdown, on the home worker)
+// grants the coroutine to — its home worker, running it or tearing it
+// down; `next` only by the owner of the one list holding the task (a
+// worker, or whoever holds an inbox's lock); everything else is atomic or
+// immutable.
 unsafe impl Send for Task {}
 // SAFETY: as above.
 unsafe impl Sync for Task {}
