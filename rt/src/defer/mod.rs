@@ -194,16 +194,21 @@ pub(crate) enum Caught {
     Panic(Panic),
 }
 
+/// Whether `payload` is an interruption from outside: a cancellation, an
+/// `rt::timeout` running out, or shutdown's teardown (not `exit`, which
+/// the coroutine raises itself, and not a panic).
+pub(crate) fn is_interruption(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<CancelSignal>()
+        || payload.is::<crate::time::TimeoutSignal>()
+        || payload.is::<TeardownSignal>()
+        || crate::coroutine::is_forced_unwind(payload)
+}
+
 /// Sort a caught payload, rebuilding the panic's location and chain if a
 /// frame below re-raised it.
 pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
     crate::interrupt::unwind_caught();
-    if payload.is::<ExitSignal>()
-        || payload.is::<CancelSignal>()
-        || payload.is::<crate::time::TimeoutSignal>()
-        || payload.is::<TeardownSignal>()
-        || crate::coroutine::is_forced_unwind(&*payload)
-    {
+    if payload.is::<ExitSignal>() || is_interruption(&*payload) {
         with_state(|s| s.forced_in_flight.set(false));
         return Caught::Forced(payload);
     }

@@ -7,12 +7,10 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::defer::{CancelSignal, TeardownSignal};
 use crate::interrupt::resume_unwind;
 use crate::join::{run_to_completion, wait_typed, JoinError};
 use crate::scheduler::task::{Coroutine, Task, WaitReason, WaitSite};
 use crate::scheduler::Shared;
-use crate::time::TimeoutSignal;
 
 pub use self::state::ScopeState;
 #[cfg(loom)]
@@ -79,12 +77,9 @@ where
         // Caught, and re-raised after the wait.
         crate::interrupt::unwind_caught();
     }
-    let interrupted = result.as_ref().is_err_and(|payload| {
-        payload.is::<CancelSignal>()
-            || payload.is::<TimeoutSignal>()
-            || payload.is::<TeardownSignal>()
-            || crate::coroutine::is_forced_unwind(&**payload)
-    });
+    let interrupted = result
+        .as_ref()
+        .is_err_and(|payload| crate::defer::is_interruption(&**payload));
     scope.state.wait_all(site, interrupted);
     if result.is_ok() {
         // The wait was not interruptible; its end is. An interruption that
