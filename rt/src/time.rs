@@ -243,7 +243,18 @@ pub fn timeout_at<T>(deadline: Instant, f: impl FnOnce() -> T) -> Result<T, Elap
             crate::defer::end_forced_unwind();
             Err(Elapsed(()))
         }
-        Err(payload) => resume_unwind(payload),
+        Err(payload) => {
+            // A panic that interrupted this scope's own signal (raised by a
+            // deferred closure while the signal ran them) ends the scope
+            // as a panic: the signal cannot carry on past it.
+            let ours = |signal: &(dyn std::any::Any + Send)| {
+                signal
+                    .downcast_ref::<TimeoutSignal>()
+                    .is_some_and(|s| s.0 == id)
+            };
+            crate::defer::forget_suspended(&*payload, ours);
+            resume_unwind(payload)
+        }
     }
 }
 

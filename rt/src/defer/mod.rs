@@ -60,10 +60,20 @@ pub(crate) struct DeferState {
     has_pending_recover: Cell<bool>,
     /// An `exit` or a cancellation is unwinding: nothing may recover it.
     forced_in_flight: Cell<bool>,
-    /// What a frame knew about the panic it re-raised (location, chain),
-    /// keyed by the payload's address, for the next frame that catches it.
-    /// Boxed: it is rare, and the state lives in every task.
-    inflight: RefCell<Option<Box<(usize, PanicInfo)>>>,
+    /// What a frame knew about the panic it re-raised, for the next frame
+    /// that catches it. Boxed: it is rare, and the state lives in every task.
+    inflight: RefCell<Option<Box<Inflight>>>,
+}
+
+/// A panic a frame re-raised, as the frame knew it.
+struct Inflight {
+    /// The payload's address: the key (the payload itself keeps unwinding).
+    address: usize,
+    /// Its location and chain.
+    info: PanicInfo,
+    /// The `exit` or cancellation the panic interrupted: a frame that
+    /// recovers the panic carries it on (Go's PanicAfterGoexit).
+    suspended: Option<Box<dyn Any + Send>>,
 }
 
 thread_local! {
@@ -181,8 +191,21 @@ struct Handling {
     panic: Option<Panic>,
     /// An `exit`, cancellation or teardown unwinding through the frame.
     forced: Option<Box<dyn Any + Send>>,
+    /// `panic` was raised while `forced` ran the defers (Go's
+    /// PanicAfterGoexit): it is a real panic, on top. Recovered, `forced`
+    /// carries on; unrecovered, the panic continues and `forced` is
+    /// suspended under it.
+    panic_over_forced: bool,
     /// What `recover` took (kept for the chain and for `Recovered`).
     recovered: Option<Panic>,
+}
+
+impl Handling {
+    /// Whether `recover` may take the panic: a forced unwind on top
+    /// cannot be recovered.
+    fn recoverable(&self) -> bool {
+        self.forced.is_none() || self.panic_over_forced
+    }
 }
 
 /// What a `catch_unwind` caught.
@@ -192,6 +215,13 @@ pub(crate) enum Caught {
     Forced(Box<dyn Any + Send>),
     /// A panic.
     Panic(Panic),
+}
+
+/// A panic caught by a frame, with the forced unwind it interrupted in a
+/// frame below, if any.
+struct CaughtPanic {
+    panic: Panic,
+    suspended: Option<Box<dyn Any + Send>>,
 }
 
 /// Whether `payload` is an interruption from outside: a cancellation, an
@@ -207,17 +237,55 @@ pub(crate) fn is_interruption(payload: &(dyn Any + Send)) -> bool {
 /// Sort a caught payload, rebuilding the panic's location and chain if a
 /// frame below re-raised it.
 pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
+    match classify_for_frame(payload) {
+        Ok(forced) => Caught::Forced(forced),
+        // Leaving the frames: an interrupted exit or cancellation dies with
+        // the panic (the coroutine or `rt::timeout` dies of it).
+        Err(caught) => Caught::Panic(caught.panic),
+    }
+}
+
+/// [`classify`] for a frame, which keeps what the panic interrupted.
+fn classify_for_frame(payload: Box<dyn Any + Send>) -> Result<Box<dyn Any + Send>, CaughtPanic> {
     crate::interrupt::unwind_caught();
     if payload.is::<ExitSignal>() || is_interruption(&*payload) {
         with_state(|s| s.forced_in_flight.set(false));
-        return Caught::Forced(payload);
+        return Ok(payload);
     }
     let address = &*payload as *const (dyn Any + Send) as *const () as usize;
-    let inflight = with_state(|s| s.inflight.borrow_mut().take()).map(|b| *b);
-    match inflight {
-        Some((at, info)) if at == address => Caught::Panic(Panic::from_parts(payload, info)),
-        _ => Caught::Panic(Panic::from_caught(payload)),
-    }
+    let inflight = with_state(|s| s.inflight.borrow_mut().take());
+    Err(match inflight {
+        Some(inflight) if inflight.address == address => {
+            let Inflight {
+                info, suspended, ..
+            } = *inflight;
+            CaughtPanic {
+                panic: Panic::from_parts(payload, info),
+                suspended,
+            }
+        }
+        _ => CaughtPanic {
+            panic: Panic::from_caught(payload),
+            suspended: None,
+        },
+    })
+}
+
+/// Drop the forced unwind suspended under the panic unwinding now if
+/// `owned` says it is one an `rt::timeout` that is ending raised: it
+/// cannot carry on past its own scope.
+pub(crate) fn forget_suspended(
+    payload: &(dyn Any + Send),
+    owned: impl Fn(&(dyn Any + Send)) -> bool,
+) {
+    let address = payload as *const (dyn Any + Send) as *const () as usize;
+    with_state(|s| {
+        if let Some(inflight) = s.inflight.borrow_mut().as_mut() {
+            if inflight.address == address && inflight.suspended.as_deref().is_some_and(&owned) {
+                inflight.suspended = None;
+            }
+        }
+    });
 }
 
 /// A Go-style function scope: the closures it defers run when it exits.
@@ -358,17 +426,23 @@ fn leave(entered: &Entered, thrown: Option<Box<dyn Any + Send>>) -> Option<Recov
         None
     };
     if let Some(payload) = thrown {
-        match classify(payload) {
-            Caught::Forced(payload) => handling.forced = Some(payload),
-            Caught::Panic(panic)
+        match classify_for_frame(payload) {
+            Ok(forced) => handling.forced = Some(forced),
+            Err(CaughtPanic { panic, suspended }) => {
+                // A panic that interrupted an exit or cancellation below
+                // is on top of it here too.
+                handling.panic_over_forced = suspended.is_some();
+                handling.forced = suspended;
                 if pending
                     .as_ref()
-                    .is_some_and(|p| p.matches(entered.depth, &panic)) =>
-            {
-                // A defer! recovered it while it unwound.
-                handling.recovered = Some(panic.recovered_copy());
+                    .is_some_and(|p| p.matches(entered.depth, &panic))
+                {
+                    // A defer! recovered it while it unwound.
+                    handling.recovered = Some(panic.recovered_copy());
+                } else {
+                    handling.panic = Some(panic);
+                }
             }
-            Caught::Panic(panic) => handling.panic = Some(panic),
         }
     }
     run_deferred(state, entered.mark, &mut handling);
@@ -410,27 +484,42 @@ fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
         let Err(payload) = result else {
             return;
         };
-        match classify(payload) {
-            Caught::Forced(payload) => {
+        // corosensei's teardown unwind must reach the coroutine's root as
+        // itself: nothing raised during it (a wait cut short raises a
+        // second one; a deferred closure may panic) replaces it.
+        let tearing_down = handling
+            .forced
+            .as_ref()
+            .is_some_and(|f| crate::coroutine::is_forced_unwind(&**f));
+        match classify_for_frame(payload) {
+            Ok(forced) => {
                 // exit(), cancellation or teardown inside a deferred
                 // closure: the remaining defers still run, then it
-                // continues. The newest wins — except over corosensei's
-                // teardown unwind, which must reach the coroutine's root as
-                // itself (a wait cut short during it raises a second one).
-                let tearing_down = handling
-                    .forced
-                    .as_ref()
-                    .is_some_and(|f| crate::coroutine::is_forced_unwind(&**f));
+                // continues. The newest wins, over a panic too (Go's
+                // GoexitInPanic: the panic is abandoned).
                 if !tearing_down {
-                    handling.forced = Some(payload);
+                    handling.forced = Some(forced);
+                    handling.panic_over_forced = false;
                 }
             }
-            Caught::Panic(mut panic) => {
+            Err(CaughtPanic {
+                mut panic,
+                suspended,
+            }) => {
                 // The new panic replaces the one being handled (or the one
-                // just recovered), which stays in its chain.
+                // just recovered), which stays in its chain. Raised while
+                // an exit or cancellation runs the defers, it goes on top
+                // of it (Go's PanicAfterGoexit). One it interrupted in a
+                // nested frame is the newest forced unwind here.
                 let replaced = handling.panic.take().or_else(|| handling.recovered.take());
                 panic.set_previous(replaced);
                 handling.panic = Some(panic);
+                if !tearing_down {
+                    if let Some(suspended) = suspended {
+                        handling.forced = Some(suspended);
+                    }
+                    handling.panic_over_forced = handling.forced.is_some();
+                }
             }
         }
     }
@@ -439,10 +528,15 @@ fn run_deferred(state: &DeferState, mark: usize, handling: &mut Handling) {
 /// Decide what the frame returns (`None`: its value; `Some`: recovered),
 /// or re-raise.
 fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
-    if let Some(payload) = handling.forced {
-        state.forced_in_flight.set(true);
-        resume_unwind(payload);
-    }
+    let suspended = match handling.forced {
+        // A panic raised on top of it and not recovered continues instead.
+        Some(forced) if handling.panic_over_forced && handling.panic.is_some() => Some(forced),
+        Some(forced) => {
+            state.forced_in_flight.set(true);
+            resume_unwind(forced);
+        }
+        None => None,
+    };
     if let Some(panic) = handling.panic {
         let panic = if state.depth.get() == 0 && !task::in_coroutine() {
             // Leaving the outermost frame of a plain thread: the hook did
@@ -461,7 +555,11 @@ fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
         };
         let (payload, info) = panic.into_parts();
         let address = &*payload as *const (dyn Any + Send) as *const () as usize;
-        *state.inflight.borrow_mut() = Some(Box::new((address, info)));
+        *state.inflight.borrow_mut() = Some(Box::new(Inflight {
+            address,
+            info,
+            suspended,
+        }));
         resume_unwind(payload);
     }
     handling.recovered.map(Recovered)
@@ -471,6 +569,10 @@ fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
 /// return it. Returns `None` when not panicking, for a second call, inside a
 /// nested [`frame`] started by the deferred closure (it has its own panic
 /// state), and for [`exit`] and cancellation (which cannot be stopped).
+/// A panic raised by a deferred closure while an exit or cancellation runs
+/// them is a real panic (Go's PanicAfterGoexit): `recover` stops it, and
+/// then the exit or cancellation carries on — nothing after the frame
+/// runs; unrecovered, the coroutine dies of the panic.
 ///
 /// Unlike Go, a helper function called by the deferred closure may recover
 /// too: "directly in a deferred call" is a property of Go's stack frames,
@@ -494,7 +596,7 @@ pub fn recover() -> Option<Panic> {
             // SAFETY: `handling` points at the Handling of the frame whose
             // deferred closure is running on this thread; it outlives it.
             let handling = unsafe { &mut *handling };
-            if handling.forced.is_some() {
+            if !handling.recoverable() {
                 return None;
             }
             let panic = handling.panic.take()?;
