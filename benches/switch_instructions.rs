@@ -5,7 +5,12 @@
 //!
 //! - `pingpong`: a rendezvous-channel round trip between two coroutines,
 //! - `yield`: two coroutines yielding to each other,
-//! - `spawn`: spawn and join, in batches of 1,000.
+//! - `spawn`: spawn and join, in batches of 1,000,
+//! - `select_ready`: a `select!` over four receive arms, one of them ready
+//!   (a value buffered just before; the send is counted too),
+//! - `select_default`: a `select!` over two empty channels with `default`,
+//! - `select_pingpong`: `pingpong` where the echo side waits in a `select!`
+//!   over its channel and a second, idle one.
 //!
 //! `cargo bench -p rt-benches --bench switch_instructions --no-run`, then
 //! `valgrind --tool=callgrind target/release/deps/switch_instructions-* pingpong`
@@ -46,7 +51,59 @@ fn main() {
                 handles.into_iter().for_each(|h| h.join().unwrap());
             }
         }
-        other => panic!("unknown workload {other}: pingpong, yield or spawn"),
+        "select_ready" => {
+            let chans: Vec<_> = (0..4).map(|_| rt::chan::bounded::<u64>(1)).collect();
+            let [(_, a), (_, b), (tx, c), (_, d)] = &chans[..] else {
+                unreachable!()
+            };
+            let mut sum = 0;
+            for i in 0..n {
+                tx.send(i).unwrap();
+                rt::select! {
+                    recv(a) -> v => sum += v.unwrap(),
+                    recv(b) -> v => sum += v.unwrap(),
+                    recv(c) -> v => sum += v.unwrap(),
+                    recv(d) -> v => sum += v.unwrap(),
+                }
+            }
+            assert_eq!(sum, n * (n - 1) / 2);
+        }
+        "select_default" => {
+            let (_tx1, rx1) = rt::chan::bounded::<u64>(1);
+            let (_tx2, rx2) = rt::chan::bounded::<u64>(1);
+            let mut defaults = 0;
+            for _ in 0..n {
+                rt::select! {
+                    recv(rx1) -> _ => unreachable!(),
+                    recv(rx2) -> _ => unreachable!(),
+                    default => defaults += 1,
+                }
+            }
+            assert_eq!(defaults, n);
+        }
+        "select_pingpong" => {
+            let (tx1, rx1) = rt::chan::bounded::<u64>(0);
+            let (tx2, rx2) = rt::chan::bounded::<u64>(0);
+            let (_idle_tx, idle_rx) = rt::chan::bounded::<u64>(0);
+            let echo = rt::spawn(move || loop {
+                rt::select! {
+                    recv(rx1) -> v => match v {
+                        Ok(v) => tx2.send(v + 1).unwrap(),
+                        Err(_) => break,
+                    },
+                    recv(idle_rx) -> _ => unreachable!(),
+                }
+            });
+            for i in 0..n {
+                tx1.send(i).unwrap();
+                assert_eq!(rx2.recv().unwrap(), i + 1);
+            }
+            drop(tx1);
+            echo.join().unwrap();
+        }
+        other => panic!(
+            "unknown workload {other}: pingpong, yield, spawn, select_ready, select_default or select_pingpong"
+        ),
     });
     let ns = start.elapsed().as_nanos() as f64 / n as f64;
     println!("switch_instructions/{what}: {n} rounds, {ns:.1} ns per round");

@@ -111,3 +111,80 @@ fn close_wakes_blocked_senders_and_receivers() {
         drop((rx, rx2));
     });
 }
+
+/// A `default` select takes `default` only if no arm was ready at one
+/// instant (Go locks every channel of the select while it polls). Here a
+/// send on `a` or on `b` can complete at every instant — `a` gets room
+/// before `b` fills — so `default` must never run; polling one channel at
+/// a time takes it when the room moves from `b` to `a` between the polls.
+#[test]
+fn default_select_takes_default_only_if_no_arm_was_ready_at_one_instant() {
+    loom::model(|| {
+        let (a_tx, a_rx) = chan::bounded::<u32>(1);
+        let (b_tx, b_rx) = chan::bounded::<u32>(1);
+        a_tx.try_send(0).unwrap(); // `a` full; `b` has room
+        let b_filler = b_tx.clone();
+        let mover = thread::spawn(move || {
+            assert_eq!(a_rx.try_recv(), Ok(0)); // room in `a`…
+            let _ = b_filler.try_send(1); // …then `b` fills (unless the select did)
+            a_rx
+        });
+        let took_default = rt::select! {
+            send(a_tx, 2) -> r => { r.unwrap(); false },
+            send(b_tx, 3) -> r => { r.unwrap(); false },
+            default => true,
+        };
+        let a_rx = mover.join().unwrap();
+        assert!(!took_default, "an arm was ready at every instant");
+        // Exactly one of the select's values went out.
+        let sent: Vec<u32> = [a_rx.try_recv().ok(), b_rx.try_recv().ok()]
+            .into_iter()
+            .flatten()
+            .filter(|&v| v >= 2)
+            .collect();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+    });
+}
+
+/// A disabled arm (Go's nil channel) never fires and never waits: a select
+/// whose other arm races a sender completes that arm exactly once.
+#[test]
+fn select_with_a_disabled_arm_completes_the_enabled_one() {
+    loom::model(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let sender = thread::spawn(move || tx.send(5));
+        let off: Option<&chan::Receiver<u32>> = None;
+        let got = rt::select! {
+            recv(off) -> _ => unreachable!("disabled"),
+            recv(rx) -> v => v.unwrap(),
+        };
+        assert_eq!(got, 5);
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+/// The dynamic select meets a sender exactly once, like `select!`.
+#[test]
+fn dynamic_select_racing_two_senders_takes_exactly_one_value() {
+    loom::model(|| {
+        let (a_tx, a_rx) = chan::bounded::<u32>(1);
+        let (b_tx, b_rx) = chan::bounded::<u32>(1);
+        let a = thread::spawn(move || a_tx.send(1).unwrap());
+        let b = thread::spawn(move || b_tx.send(2).unwrap());
+        let mut select = chan::Select::new();
+        select.recv(&a_rx);
+        select.recv(&b_rx);
+        let first = match select.select() {
+            chan::Selected::Recv { result, .. } => result.unwrap(),
+            chan::Selected::Send { .. } => unreachable!(),
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        let rest: Vec<u32> = [a_rx.try_recv(), b_rx.try_recv()]
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+        assert_eq!(rest.len(), 1, "the other value stays in its channel");
+        assert_eq!(first + rest[0], 3);
+    });
+}

@@ -262,6 +262,12 @@ impl<T> Inner<T> {
     }
 }
 
+/// A held channel lock (what a `default` select keeps while it polls).
+#[cfg(not(loom))]
+pub(crate) type InnerGuard<'a, T> = super::lock::SpinGuard<'a, Inner<T>>;
+#[cfg(loom)]
+pub(crate) type InnerGuard<'a, T> = crate::loom::sync::MutexGuard<'a, Inner<T>>;
+
 /// A channel: what `Sender`s and `Receiver`s share.
 pub(crate) struct Chan<T> {
     /// Buffer, flags and waiters.

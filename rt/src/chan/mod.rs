@@ -29,10 +29,13 @@
 //! The design (Go's `hchan` with per-operation wait entries and a
 //! claim-once selector) is described in `docs/channels.md`.
 
+mod arms;
 mod core;
+mod dynamic;
 mod error;
 pub(crate) mod lock;
 mod select;
+mod select_macro;
 mod selector;
 
 use std::fmt;
@@ -40,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use self::core::Chan;
+pub use self::dynamic::{Select, Selected};
 pub use self::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
@@ -47,7 +51,8 @@ use crate::scheduler::task::WaitReason;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use super::select::{select, AsReceiver, AsSender, Mode, RecvArm, SelectArm, SendArm};
+    pub use super::arms::{AsReceiver, AsSender, RecvArm, SelectArm, SendArm};
+    pub use super::select::{select, Arms, Lock, Mode};
 
     /// The mode of a `timeout(d)` arm: no deadline if `d` is past what
     /// `Instant` can represent (`Duration::MAX`).

@@ -1,14 +1,27 @@
-//! `select!`: wait on several channel operations, complete exactly one.
+//! The select engine: complete exactly one of several channel operations.
 //!
-//! The macro turns each arm into a [`RecvArm`] or [`SendArm`] on the
-//! caller's stack and calls [`select`], which:
+//! `select!` builds its arms ([`RecvArm`](super::arms::RecvArm),
+//! [`SendArm`](super::arms::SendArm)) on the caller's stack and calls
+//! [`select`]; so does the dynamic [`Select`](super::Select). As in Go's
+//! `runtime/select.go`:
 //!
-//! 1. tries every arm without waiting, starting at a random arm (fairness:
-//!    when several are ready, each is equally likely to win);
-//! 2. if none is ready (and there is no `default`), registers one wait
-//!    entry per arm, all sharing one [`Selector`], and parks. The first
-//!    counterpart to claim the selector completes its arm; the other
-//!    entries are stale from that instant and are removed on the way out.
+//! 1. The arms are polled in a random order (a fresh shuffle each time), so
+//!    every *ready* arm is equally likely to win, wherever it stands among
+//!    arms that are not ready. (Starting at a random arm and scanning on
+//!    is not enough: a ready arm behind a run of k non-ready ones would win
+//!    k + 1 times as often.)
+//! 2. With `default`, every channel of the select is locked first (in
+//!    address order, each once) and the arms are polled under those locks:
+//!    `default` is taken only if, at one instant, no arm was ready. Polling
+//!    one channel at a time could miss an arm that was ready the whole
+//!    time, if the readiness moved from a channel not yet polled to one
+//!    already polled (a loom model in `loom-tests/tests/chan.rs` shows it).
+//! 3. Otherwise, if no arm is ready, it registers one wait entry per arm,
+//!    all sharing one [`Selector`], and parks. The first counterpart to
+//!    claim the selector completes its arm; the other entries are stale
+//!    from that instant and are removed on the way out. A blocking select
+//!    needs no snapshot: whatever it misses while polling, registration
+//!    sees.
 //!
 //! If an arm turns out ready while registering, the select aborts its own
 //! registration (or finds that an arm was claimed meanwhile) and starts
@@ -18,10 +31,8 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use super::core::{wake, Chan, Entry};
-use super::error::{RecvError, SendError, TryRecvError, TrySendError};
+use super::arms::SelectArm;
 use super::selector::{Selector, Woken};
-use super::{Receiver, Sender};
 use crate::scheduler::task::WaitReason;
 use crate::scheduler::task::{park, WaitSite};
 
@@ -36,236 +47,62 @@ pub enum Mode {
     Until(Instant),
 }
 
-/// One arm of a select, type-erased. Methods take `&self`: entries are
-/// shared with other threads through the channels' queues while
-/// registered.
-pub trait SelectArm {
-    /// Complete the operation now if it can be; `true` if it did.
-    fn try_fire(&self) -> bool;
-    /// Queue a wait entry for `selector` unless the operation is ready;
-    /// `true` means ready (and not queued).
-    fn register(&self, selector: &Selector, arm: usize) -> bool;
-    /// Take the wait entry out of its queue, if it is there.
-    fn unregister(&self);
-    /// The entry's selector fired this arm: collect the result.
-    fn complete(&self);
+/// The arms of one select, by index.
+pub trait Arms {
+    /// How many arms (disabled ones included).
+    fn count(&self) -> usize;
+    /// Arm `i`.
+    fn arm(&self, i: usize) -> &dyn SelectArm;
 }
 
-/// Anything `select!` can receive from: a [`Receiver`] or a reference to one.
-pub trait AsReceiver {
-    /// The values received.
-    type Item;
-    /// The receiver.
-    fn as_receiver(&self) -> &Receiver<Self::Item>;
-}
-
-impl<T> AsReceiver for Receiver<T> {
-    type Item = T;
-    fn as_receiver(&self) -> &Receiver<T> {
-        self
+impl Arms for [&dyn SelectArm] {
+    fn count(&self) -> usize {
+        self.len()
     }
-}
-
-impl<R: AsReceiver + ?Sized> AsReceiver for &R {
-    type Item = R::Item;
-    fn as_receiver(&self) -> &Receiver<R::Item> {
-        (**self).as_receiver()
-    }
-}
-
-/// Anything `select!` can send on: a [`Sender`] or a reference to one.
-pub trait AsSender {
-    /// The values sent.
-    type Item;
-    /// The sender.
-    fn as_sender(&self) -> &Sender<Self::Item>;
-}
-
-impl<T> AsSender for Sender<T> {
-    type Item = T;
-    fn as_sender(&self) -> &Sender<T> {
-        self
-    }
-}
-
-impl<S: AsSender + ?Sized> AsSender for &S {
-    type Item = S::Item;
-    fn as_sender(&self) -> &Sender<S::Item> {
-        (**self).as_sender()
-    }
-}
-
-/// A receive arm.
-pub struct RecvArm<'a, T> {
-    chan: &'a Chan<T>,
-    entry: Entry<T>,
-    registered: Cell<bool>,
-    result: Cell<Option<Result<T, RecvError>>>,
-}
-
-impl<'a, T> RecvArm<'a, T> {
-    /// An arm receiving from `receiver`.
-    pub fn new<R: AsReceiver<Item = T> + ?Sized>(receiver: &'a R) -> Self {
-        RecvArm {
-            chan: receiver.as_receiver().chan(),
-            entry: Entry::new(None),
-            registered: Cell::new(false),
-            result: Cell::new(None),
-        }
-    }
-
-    /// The result, if this arm fired.
-    pub fn take(&self) -> Option<Result<T, RecvError>> {
-        self.result.take()
-    }
-}
-
-impl<T> SelectArm for RecvArm<'_, T> {
-    fn try_fire(&self) -> bool {
-        let attempt = self.chan.inner.lock().try_recv(std::ptr::null());
-        let result = match attempt {
-            Ok((value, unparker)) => {
-                wake(unparker);
-                Ok(value)
-            }
-            Err(TryRecvError::Closed) => Err(RecvError),
-            Err(TryRecvError::Empty) => return false,
-        };
-        self.result.set(Some(result));
-        true
-    }
-
-    fn register(&self, selector: &Selector, arm: usize) -> bool {
-        let mut inner = self.chan.inner.lock();
-        if inner.recv_ready(selector) {
-            return true;
-        }
-        self.entry.bind(selector, arm);
-        inner.receivers.push(&self.entry);
-        self.registered.set(true);
-        false
-    }
-
-    fn unregister(&self) {
-        if self.registered.replace(false) {
-            let _ = self.chan.inner.lock().receivers.remove(&self.entry);
-        }
-    }
-
-    fn complete(&self) {
-        self.registered.set(false); // the claimer took the entry out
-        self.result.set(Some(self.entry.take().ok_or(RecvError)));
-    }
-}
-
-/// A send arm; holds the value until it is sent (or the arm loses, and the
-/// value is dropped with the arm).
-pub struct SendArm<'a, T> {
-    chan: &'a Chan<T>,
-    entry: Entry<T>,
-    registered: Cell<bool>,
-    result: Cell<Option<Result<(), SendError<T>>>>,
-}
-
-impl<'a, T> SendArm<'a, T> {
-    /// An arm sending `value` on `sender`.
-    pub fn new<S: AsSender<Item = T> + ?Sized>(sender: &'a S, value: T) -> Self {
-        SendArm {
-            chan: sender.as_sender().chan(),
-            entry: Entry::new(Some(value)),
-            registered: Cell::new(false),
-            result: Cell::new(None),
-        }
-    }
-
-    /// The result, if this arm fired.
-    pub fn take(&self) -> Option<Result<(), SendError<T>>> {
-        self.result.take()
-    }
-}
-
-impl<T> SelectArm for SendArm<'_, T> {
-    fn try_fire(&self) -> bool {
-        let value = self
-            .entry
-            .take()
-            .expect("a send arm holds its value until it fires");
-        let attempt = self
-            .chan
-            .inner
-            .lock()
-            .try_send(value, self.chan.cap, std::ptr::null());
-        let result = match attempt {
-            Ok(unparker) => {
-                wake(unparker);
-                Ok(())
-            }
-            Err(TrySendError::Closed(value)) => Err(SendError(value)),
-            Err(TrySendError::Full(value)) => {
-                self.entry.put(value);
-                return false;
-            }
-        };
-        self.result.set(Some(result));
-        true
-    }
-
-    fn register(&self, selector: &Selector, arm: usize) -> bool {
-        let mut inner = self.chan.inner.lock();
-        if inner.send_ready(self.chan.cap, selector) {
-            return true;
-        }
-        self.entry.bind(selector, arm);
-        inner.senders.push(&self.entry);
-        self.registered.set(true);
-        false
-    }
-
-    fn unregister(&self) {
-        if self.registered.replace(false) {
-            let _ = self.chan.inner.lock().senders.remove(&self.entry);
-        }
-    }
-
-    fn complete(&self) {
-        self.registered.set(false);
-        self.result.set(Some(match self.entry.take() {
-            None => Ok(()),
-            Some(value) => Err(SendError(value)), // closed while waiting
-        }));
+    fn arm(&self, i: usize) -> &dyn SelectArm {
+        self[i]
     }
 }
 
 /// Unregisters every arm when dropped (also when the wait unwinds).
-struct Registered<'a>(&'a [&'a dyn SelectArm]);
+struct Registered<'a, A: Arms + ?Sized>(&'a A);
 
-impl Drop for Registered<'_> {
+impl<A: Arms + ?Sized> Drop for Registered<'_, A> {
     fn drop(&mut self) {
-        self.0.iter().for_each(|arm| arm.unregister());
+        (0..self.0.count()).for_each(|i| self.0.arm(i).unregister());
     }
 }
 
 /// Complete exactly one of `arms`; returns its index, or `None` when the
-/// mode's `default`/deadline applied instead.
+/// mode's `default`/deadline applied instead. `order` has a slot per arm
+/// (the poll order); so has `locks` in [`Mode::NonBlocking`] (the lock
+/// order: channel address, arm, locked channel state), which other modes
+/// do not use.
 #[track_caller]
-pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
-    let n = arms.len();
-    // Under loom the model must be deterministic: always start at arm 0.
-    let start = if n > 1 && !cfg!(loom) {
-        random_below(n)
-    } else {
-        0
-    };
-    let order = (0..n).map(move |k| (start + k) % n);
-    let try_all = || order.clone().find(|&i| arms[i].try_fire());
-    if let Some(fired) = try_all() {
-        return Some(fired);
-    }
+pub fn select<A: Arms + ?Sized>(
+    arms: &A,
+    mode: Mode,
+    order: &mut [u32],
+    locks: &mut [Lock],
+) -> Option<usize> {
+    let n = arms.count();
+    let order = &mut order[..n];
     let deadline = match mode {
-        Mode::NonBlocking => return None,
+        Mode::NonBlocking => return poll_locked(arms, order, &mut locks[..n]),
         Mode::Block => None,
         Mode::Until(deadline) => Some(deadline),
     };
+    shuffle(order);
+    let order = &*order;
+    let try_all = || {
+        order
+            .iter()
+            .map(|&i| i as usize)
+            .find(|&i| arms.arm(i).try_fire())
+    };
+    if let Some(fired) = try_all() {
+        return Some(fired);
+    }
     if n == 0 {
         // Go's `select {}`: nothing can ever fire.
         match deadline {
@@ -279,7 +116,9 @@ pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
     let selector = Selector::current();
     loop {
         let registered = Registered(arms);
-        let ready = order.clone().any(|i| arms[i].register(&selector, i));
+        let ready = order
+            .iter()
+            .any(|&i| arms.arm(i as usize).register(&selector, i as usize));
         let fired = if ready {
             match selector.try_abort() {
                 Ok(()) => {
@@ -301,15 +140,105 @@ pub fn select(arms: &[&dyn SelectArm], mode: Mode) -> Option<usize> {
                 Woken::TimedOut => return None,
             }
         };
-        arms[fired].complete();
+        arms.arm(fired).complete();
         drop(registered);
         return Some(fired);
     }
 }
 
-/// A random number in `0..n` from a per-thread xorshift generator.
+/// A channel a `default` select locks: its address, the arm, and (once
+/// locked) the channel's state, type-erased.
+pub type Lock = (usize, u32, *mut ());
+
+/// A `default` select: lock every channel (in address order, each once),
+/// poll the enabled arms in a random order under the locks, unlock, then
+/// wake the counterpart of the arm that fired. `order` and `locks` have a
+/// slot per arm.
+fn poll_locked<A: Arms + ?Sized>(arms: &A, order: &mut [u32], locks: &mut [Lock]) -> Option<usize> {
+    let mut held = 0;
+    for i in 0..order.len() {
+        if let Some(channel) = arms.arm(i).channel() {
+            locks[held] = (channel, i as u32, std::ptr::null_mut());
+            held += 1;
+        }
+    }
+    let locks = &mut locks[..held];
+    if let [(_, only, _)] = *locks {
+        // One channel: its own lock makes the poll one instant.
+        let only = only as usize;
+        return arms.arm(only).try_fire().then_some(only);
+    }
+    locks.sort_unstable_by_key(|&(channel, arm, _)| (channel, arm));
+    // The first arm of each channel locks it; the others share its state.
+    let holds_lock = |locks: &[Lock], k: usize| k == 0 || locks[k].0 != locks[k - 1].0;
+    for k in 0..held {
+        locks[k].2 = if holds_lock(locks, k) {
+            arms.arm(locks[k].1 as usize).lock()
+        } else {
+            locks[k - 1].2
+        };
+    }
+    let order = &mut order[..held];
+    shuffle(order);
+    let fired = order
+        .iter()
+        .map(|&k| locks[k as usize])
+        .find(|&(_, arm, inner)| {
+            // SAFETY: `inner` is the locked state of this arm's channel, and
+            // its lock is held until the loop below.
+            unsafe { arms.arm(arm as usize).try_fire_locked(inner) }
+        });
+    for k in (0..held).rev() {
+        if holds_lock(locks, k) {
+            arms.arm(locks[k].1 as usize).unlock();
+        }
+    }
+    let (_, fired, _) = fired?;
+    arms.arm(fired as usize).woken();
+    Some(fired as usize)
+}
+
+/// Fill `order` with a random permutation of `0..order.len()` (Fisher–
+/// Yates, inside-out). Each step's index comes from the high half of a
+/// 64×64-bit product, the low half being what is left of the random bits
+/// (Lemire's batched dice): one random word serves many steps, and a new
+/// one is drawn before the product of the ranges used passes 2^32, so
+/// every permutation is equally likely to within 2^-32 (one word covers
+/// up to 12 arms). Under loom the order is fixed, so models are
+/// deterministic.
+fn shuffle(order: &mut [u32]) {
+    let n = order.len();
+    if n < 2 || cfg!(loom) {
+        order
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = i as u32);
+        return;
+    }
+    order[0] = 0;
+    let mut bits = random_u64();
+    // 12! < 2^32: one word covers every step.
+    let mut range_used = if n <= 12 { 0 } else { 1u64 };
+    for i in 1..n {
+        let range = i as u64 + 1;
+        if range_used != 0 {
+            range_used *= range;
+            if range_used > 1 << 32 {
+                bits = random_u64();
+                range_used = range;
+            }
+        }
+        let product = u128::from(bits) * u128::from(range);
+        bits = product as u64;
+        let j = (product >> 64) as usize; // j <= i
+        order[i] = order[j];
+        order[j] = i as u32;
+    }
+}
+
+/// A random word from a per-thread xorshift generator.
 #[inline(never)]
-fn random_below(n: usize) -> usize {
+fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     thread_local! {
         static STATE: Cell<u64> = const { Cell::new(0) };
@@ -326,131 +255,42 @@ fn random_below(n: usize) -> usize {
         x ^= x >> 7;
         x ^= x << 17;
         state.set(x);
-        ((u128::from(x) * n as u128) >> 64) as usize
+        x
     })
 }
 
-/// Wait on several channel operations and run the arm of the one that
-/// completes — Go's `select`.
-///
-/// Arms:
-/// - `recv(rx) -> result => body`: `result` is `Result<T, RecvError>`
-///   (`Err` once the channel is closed and drained).
-/// - `send(tx, value) -> result => body`: `result` is
-///   `Result<(), SendError<T>>` (`Err` holds the value if the channel is
-///   closed). `value` is evaluated when the select starts, as in Go.
-/// - at most one of `default => body` (run if no operation can complete
-///   now), `timeout(duration) => body` or `deadline(instant) => body`.
-///
-/// Exactly one arm runs. An operation that did not fire had no effect: no
-/// value is taken from or delivered to a losing arm's channel. When several
-/// operations are ready, the winner is chosen at random, so no arm starves.
-/// Bodies are inlined: `break`, `continue`, `return` and `?` work as usual.
-///
-/// ```
-/// use std::time::Duration;
-/// rt::run(|| {
-///     let (tx, rx) = rt::chan::bounded::<u32>(0);
-///     let (quit_tx, quit_rx) = rt::chan::bounded::<()>(0);
-///     rt::spawn(move || {
-///         for i in 0..3 {
-///             tx.send(i).unwrap();
-///         }
-///         quit_tx.send(()).unwrap();
-///     });
-///     let mut got = Vec::new();
-///     loop {
-///         rt::select! {
-///             recv(rx) -> v => got.push(v.unwrap()),
-///             recv(quit_rx) -> _ => break,
-///             timeout(Duration::from_secs(10)) => panic!("stuck"),
-///         }
-///     }
-///     assert_eq!(got, [0, 1, 2]);
-/// });
-/// ```
-#[macro_export]
-macro_rules! select {
-    ($($arms:tt)*) => {
-        $crate::__select_parse!(@arms () () $($arms)*)
-    };
-}
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::shuffle;
 
-/// The implementation of [`select!`]: collects arms, then expands.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_parse {
-    // recv(rx) -> result => body
-    (@arms ($($arms:tt)*) ($($fb:tt)*) recv($rx:expr) -> $res:pat => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($rx) recv () ($res) $body]) ($($fb)*) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) ($($fb:tt)*) recv($rx:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($rx) recv () ($res) { $body }]) ($($fb)*) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) ($($fb:tt)*) recv($rx:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($rx) recv () ($res) { $body }]) ($($fb)*))
-    };
-    // send(tx, value) -> result => body
-    (@arms ($($arms:tt)*) ($($fb:tt)*) send($tx:expr, $value:expr) -> $res:pat => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($tx) send ($value) ($res) $body]) ($($fb)*) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) ($($fb:tt)*) send($tx:expr, $value:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($tx) send ($value) ($res) { $body }]) ($($fb)*) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) ($($fb:tt)*) send($tx:expr, $value:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!(@arms ($($arms)* [__arm __src ($tx) send ($value) ($res) { $body }]) ($($fb)*))
-    };
-    // default / timeout / deadline: at most one
-    (@arms ($($arms:tt)*) ($($fb:tt)+) $kind:ident $($rest:tt)*) => {
-        ::std::compile_error!("select! takes at most one `default`, `timeout` or `deadline` arm")
-    };
-    (@arms ($($arms:tt)*) () default => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)*) (default $body) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) () default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@arms ($($arms)*) (default { $body }) $($($rest)*)?)
-    };
-    (@arms ($($arms:tt)*) () timeout($after:expr) => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)*) (after ($after) $body) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) () timeout($after:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@arms ($($arms)*) (after ($after) { $body }) $($($rest)*)?)
-    };
-    (@arms ($($arms:tt)*) () deadline($at:expr) => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms ($($arms)*) (until ($at) $body) $($rest)*)
-    };
-    (@arms ($($arms:tt)*) () deadline($at:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@arms ($($arms)*) (until ($at) { $body }) $($($rest)*)?)
-    };
-    // all arms collected
-    (@arms ($([$name:ident $src:ident $source:tt $kind:ident $value:tt $res:tt $body:tt])*) ($($fb:tt)*)) => {{
-        // `let x = &expr;` keeps a temporary channel reference alive for
-        // the whole select (`recv(ticker.receiver())`).
-        $( let $src = &$source; )*
-        $( let $name = $crate::__select_parse!(@new $kind $src $value); )*
-        $crate::chan::__private::select(
-            &[$(&$name as &dyn $crate::chan::__private::SelectArm),*],
-            $crate::__select_parse!(@mode $($fb)*),
-        );
-        $(
-            if let ::std::option::Option::Some(__result) = $name.take() {
-                let $res = __result;
-                $body
-            } else
-        )*
-        { $crate::__select_parse!(@fallback $($fb)*) }
-    }};
-    (@arms $($unknown:tt)*) => {
-        ::std::compile_error!("select! arms are `recv(rx) -> v => ..`, `send(tx, value) -> r => ..`, `default => ..`, `timeout(duration) => ..` or `deadline(instant) => ..`")
-    };
-    (@new recv $src:ident ()) => { $crate::chan::__private::RecvArm::new($src) };
-    (@new send $src:ident ($value:expr)) => { $crate::chan::__private::SendArm::new($src, $value) };
-    (@mode) => { $crate::chan::__private::Mode::Block };
-    (@mode default $body:tt) => { $crate::chan::__private::Mode::NonBlocking };
-    (@mode until $at:tt $body:tt) => { $crate::chan::__private::Mode::Until($at) };
-    (@mode after $after:tt $body:tt) => { $crate::chan::__private::timeout($after) };
-    (@fallback) => { ::std::unreachable!("select! without default or timeout fires an arm") };
-    (@fallback default $body:tt) => { $body };
-    (@fallback until $at:tt $body:tt) => { $body };
-    (@fallback after $after:tt $body:tt) => { $body };
+    #[test]
+    fn shuffle_makes_every_permutation_of_three_equally_likely() {
+        let mut counts = std::collections::HashMap::new();
+        const TRIALS: usize = 60_000;
+        for _ in 0..TRIALS {
+            let mut order = [0u32; 3];
+            shuffle(&mut order);
+            *counts.entry(order).or_insert(0usize) += 1;
+        }
+        assert_eq!(counts.len(), 6, "{counts:?}");
+        // Expected 10,000 each; the standard deviation is about 91.
+        for (order, count) in counts {
+            assert!((9_000..=11_000).contains(&count), "{order:?}: {count}");
+        }
+    }
+
+    #[test]
+    fn shuffle_of_many_is_a_permutation_with_every_position_reached() {
+        let mut first = vec![0usize; 100];
+        for _ in 0..20_000 {
+            let mut order = vec![0u32; 100];
+            shuffle(&mut order);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert!(sorted.iter().enumerate().all(|(i, &v)| v as usize == i));
+            first[order[0] as usize] += 1;
+        }
+        // Each arm comes first 200 times on average (sd ~14).
+        assert!(first.iter().all(|&c| (100..=300).contains(&c)), "{first:?}");
+    }
 }
