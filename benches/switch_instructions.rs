@@ -10,7 +10,10 @@
 //!   (a value buffered just before; the send is counted too),
 //! - `select_default`: a `select!` over two empty channels with `default`,
 //! - `select_pingpong`: `pingpong` where the echo side waits in a `select!`
-//!   over its channel and a second, idle one.
+//!   over its channel and a second, idle one,
+//! - `defer_macro` / `scopeguard`: inside a coroutine, a block with one
+//!   `rt::defer!` (counted in the coroutine's defer chain) / one
+//!   `scopeguard::defer!` that increments a counter.
 //!
 //! `cargo bench -p rt-benches --bench switch_instructions --no-run`, then
 //! `valgrind --tool=callgrind target/release/deps/switch_instructions-* pingpong`
@@ -101,8 +104,24 @@ fn main() {
             drop(tx1);
             echo.join().unwrap();
         }
+        "defer_macro" => {
+            let count = std::cell::Cell::new(0u64);
+            for _ in 0..n {
+                let count = std::hint::black_box(&count);
+                rt::defer! { count.set(count.get() + 1) }
+            }
+            assert_eq!(count.get(), n);
+        }
+        "scopeguard" => {
+            let count = std::cell::Cell::new(0u64);
+            for _ in 0..n {
+                let count = std::hint::black_box(&count);
+                scopeguard::defer! { count.set(count.get() + 1) }
+            }
+            assert_eq!(count.get(), n);
+        }
         other => panic!(
-            "unknown workload {other}: pingpong, yield, spawn, select_ready, select_default or select_pingpong"
+            "unknown workload {other}: pingpong, yield, spawn, select_ready, select_default, select_pingpong, defer_macro or scopeguard"
         ),
     });
     let ns = start.elapsed().as_nanos() as f64 / n as f64;
