@@ -206,3 +206,97 @@ func BenchmarkTimerChurn(b *testing.B) {
 	}
 	b.ReportMetric(perUnit(b, tasks), "ns/task")
 }
+
+// Select peers (benches/select.rs, issue 15), all on GOMAXPROCS=1; ns/op is
+// one select (with its send) or one round trip.
+
+// BenchmarkSelectReadyOf4: 4 channels buffered to 1; each op sends one
+// value into channel i%4, then selects over the 4 receives (exactly one
+// ready).
+func BenchmarkSelectReadyOf4(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c0 := make(chan uint64, 1)
+	c1 := make(chan uint64, 1)
+	c2 := make(chan uint64, 1)
+	c3 := make(chan uint64, 1)
+	chans := [4]chan uint64{c0, c1, c2, c3}
+	var sum uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		chans[i%4] <- uint64(i)
+		select {
+		case v := <-c0:
+			sum += v
+		case v := <-c1:
+			sum += v
+		case v := <-c2:
+			sum += v
+		case v := <-c3:
+			sum += v
+		}
+	}
+	b.StopTimer()
+	if n := uint64(b.N); sum != n*(n-1)/2 {
+		b.Fatal("select_ready_of_4: wrong sum")
+	}
+}
+
+// BenchmarkSelectDefaultOf2: a select over 2 empty channels (buffered to
+// 1, never closed) with a default case, which every op takes.
+func BenchmarkSelectDefaultOf2(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	a := make(chan uint64, 1)
+	c := make(chan uint64, 1)
+	defaults := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		select {
+		case <-a:
+			b.Fatal("empty")
+		case <-c:
+			b.Fatal("empty")
+		default:
+			defaults++
+		}
+	}
+	b.StopTimer()
+	if defaults != b.N {
+		b.Fatal("select_default_of_2: missed a default")
+	}
+}
+
+// BenchmarkSelectPingPong: the benchmark goroutine sends i on ping and
+// waits for i+1 on pong (unbuffered channels); the echo goroutine waits in
+// a select over ping and an idle channel nobody sends on. ns/op is one
+// round trip.
+func BenchmarkSelectPingPong(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ping := make(chan uint64)
+	pong := make(chan uint64)
+	idle := make(chan uint64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case v, ok := <-ping:
+				if !ok {
+					return
+				}
+				pong <- v + 1
+			case <-idle:
+				panic("idle channel")
+			}
+		}
+	}()
+	b.ResetTimer()
+	for i := uint64(0); i < uint64(b.N); i++ {
+		ping <- i
+		if r := <-pong; r != i+1 {
+			panic("select_pingpong: wrong reply")
+		}
+	}
+	b.StopTimer()
+	close(ping)
+	<-done
+}
