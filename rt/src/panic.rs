@@ -438,6 +438,7 @@ pub(crate) fn install_hook() {
                 });
                 RECORDED.with(|r| *r.borrow_mut() = record);
                 RAISED.with(|n| n.set(n.get() + 1));
+                crate::defer::panic_raised();
                 crate::interrupt::unwind_starts();
             } else {
                 previous(info);

@@ -270,3 +270,62 @@ fn panic_during_a_timeout_unwind_ends_the_timeout_as_a_panic() {
         |joined| assert_eq!(joined.unwrap(), "returned normally"),
     );
 }
+
+/// The exit a panic interrupted belongs to that panic alone. When a catch
+/// outside rt swallows the panic, the exit goes with it: a later, unrelated
+/// panic (whose payload may sit at the same address) recovered by a frame
+/// returns normally.
+#[test]
+fn an_exit_swallowed_with_its_panic_by_a_foreign_catch_does_not_come_back() {
+    on_each_runtime(
+        || {
+            let caught = std::panic::catch_unwind(|| {
+                let _ = rt::frame(|f| {
+                    f.defer(|| panic!("P"));
+                    rt::exit();
+                });
+            });
+            assert!(caught.is_err());
+            drop(caught);
+            let r = rt::frame(|f| {
+                f.defer(|| drop(rt::recover()));
+                panic!("Q");
+            });
+            assert_eq!(r.unwrap_err().panic().message(), Some("Q"));
+            "finished normally"
+        },
+        |joined| assert_eq!(joined.unwrap(), "finished normally"),
+    );
+}
+
+/// A scope whose body unwinds with a panic raised on top of a cancellation
+/// passes the cancellation on to its children (it is still in flight
+/// under the panic), so the scope ends; the coroutine dies of the panic.
+#[test]
+fn a_panic_on_top_of_a_cancellation_still_cancels_the_scope_children() {
+    on_each_runtime(
+        || {
+            let (_keep, rx) = rt::chan::bounded::<()>(0);
+            let (started_tx, started) = rt::chan::bounded::<()>(1);
+            let victim = rt::spawn(move || {
+                rt::scope(|s| {
+                    s.spawn(|| {
+                        let _ = rx.recv();
+                    });
+                    let _ = rt::frame(|f| {
+                        f.defer(|| panic!("during cancellation"));
+                        started_tx.send(()).unwrap();
+                        rt::sleep(Duration::from_secs(600));
+                    });
+                });
+            });
+            started.recv().unwrap();
+            victim.cancel();
+            rt::timeout(Duration::from_secs(20), || victim.join()).expect("the scope ended")
+        },
+        |joined| {
+            let e = joined.unwrap().unwrap_err();
+            assert_eq!(panic_message(e), "during cancellation");
+        },
+    );
+}

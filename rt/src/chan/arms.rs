@@ -13,7 +13,14 @@ use super::{Receiver, Sender};
 /// One arm of a select, type-erased. Methods take `&self`: entries are
 /// shared with other threads through the channels' queues while
 /// registered.
-pub trait SelectArm {
+///
+/// # Safety
+///
+/// The engine trusts it: `channel` is the address of the channel whose
+/// state `lock` returns (locked until `unlock`), and `try_fire_locked`
+/// treats a pointer it is given for that address as that channel's locked
+/// state. Only rt's own arms implement it.
+pub unsafe trait SelectArm {
     /// The arm's channel, as an address that orders the locks of a
     /// `default` select; `None` for a disabled arm.
     fn channel(&self) -> Option<usize>;
@@ -185,6 +192,12 @@ impl<'a, T> RecvArm<'a, T> {
         self.result.take()
     }
 
+    /// A value handed to its wait entry that was never collected (the
+    /// select unwound); only once the entry is out of every queue.
+    pub(crate) fn take_handed(&self) -> Option<T> {
+        self.op.entry.take()
+    }
+
     /// Try to receive from the locked channel state.
     fn attempt(&self, inner: &mut Inner<T>) -> Attempt<Result<T, RecvError>> {
         match inner.try_recv(std::ptr::null()) {
@@ -195,7 +208,8 @@ impl<'a, T> RecvArm<'a, T> {
     }
 }
 
-impl<T> SelectArm for RecvArm<'_, T> {
+// SAFETY: `channel`, `lock` and `try_fire_locked` all use `op.chan`.
+unsafe impl<T> SelectArm for RecvArm<'_, T> {
     fn channel(&self) -> Option<usize> {
         self.op.channel()
     }
@@ -310,7 +324,8 @@ impl<'a, T> SendArm<'a, T> {
     }
 }
 
-impl<T> SelectArm for SendArm<'_, T> {
+// SAFETY: `channel`, `lock` and `try_fire_locked` all use `op.chan`.
+unsafe impl<T> SelectArm for SendArm<'_, T> {
     fn channel(&self) -> Option<usize> {
         self.op.channel()
     }

@@ -340,7 +340,21 @@ impl<'a, T> Select<'a, T> {
         if matches!(mode, Mode::NonBlocking) {
             self.locks.resize(n, (0, 0, std::ptr::null_mut()));
         }
-        let index = select(&self.cases[..], mode, &mut self.order, &mut self.locks)?;
+        /// If the select unwinds (a cancellation or `rt::timeout` while it
+        /// waits), a case may have completed meanwhile: a send case's
+        /// value is gone, a receive case holds what it was handed.
+        /// Settle them so the next select starts clean (the received
+        /// value is dropped, as a cancelled `recv` drops it).
+        struct Settle<'s, 'a, T>(&'s mut [Case<'a, T>]);
+        impl<T> Drop for Settle<'_, '_, T> {
+            fn drop(&mut self) {
+                self.0.iter_mut().for_each(Case::settle);
+            }
+        }
+        let settle = Settle(&mut self.cases);
+        let index = select(&settle.0[..], mode, &mut self.order, &mut self.locks);
+        std::mem::forget(settle); // it returned: nothing to settle
+        let index = index?;
         let case = &mut self.cases[index];
         Some(match &case.op {
             CaseOp::Recv(arm) => Selected::Recv {
@@ -373,6 +387,22 @@ impl<T> fmt::Debug for Select<'_, T> {
 }
 
 impl<'a, T> Case<'a, T> {
+    /// After an unwind out of a select (every entry is out of its queue
+    /// by then): a send case is loaded only if it still holds its value;
+    /// a receive case forgets a value it was handed.
+    fn settle(&mut self) {
+        match &self.op {
+            CaseOp::Recv(arm) => drop(arm.take_handed()),
+            CaseOp::Send(arm) => {
+                let value = arm.take_value();
+                self.loaded = value.is_some();
+                if let Some(value) = value {
+                    arm.set_value(value);
+                }
+            }
+        }
+    }
+
     /// The arm, if the case takes part in the next select.
     fn active(&self) -> Option<&dyn SelectArm> {
         if !(self.enabled && self.loaded) {
@@ -385,7 +415,8 @@ impl<'a, T> Case<'a, T> {
     }
 }
 
-impl<T> Arms for [Case<'_, T>] {
+// SAFETY: the cases cannot change while the engine borrows them.
+unsafe impl<T> Arms for [Case<'_, T>] {
     fn count(&self) -> usize {
         self.len()
     }
@@ -395,7 +426,9 @@ impl<T> Arms for [Case<'_, T>] {
 }
 
 /// A case that does not take part behaves as a disabled arm.
-impl<T> SelectArm for Case<'_, T> {
+// SAFETY: it forwards to one of rt's arms, or is disabled (no channel);
+// whether it takes part cannot change while the engine borrows it.
+unsafe impl<T> SelectArm for Case<'_, T> {
     fn channel(&self) -> Option<usize> {
         self.active()?.channel()
     }

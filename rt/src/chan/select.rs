@@ -48,14 +48,20 @@ pub enum Mode {
 }
 
 /// The arms of one select, by index.
-pub trait Arms {
+///
+/// # Safety
+///
+/// `arm(i)` returns the same arm for the same `i` for as long as the
+/// engine runs, for every `i < count()`.
+pub unsafe trait Arms {
     /// How many arms (disabled ones included).
     fn count(&self) -> usize;
     /// Arm `i`.
     fn arm(&self, i: usize) -> &dyn SelectArm;
 }
 
-impl Arms for [&dyn SelectArm] {
+// SAFETY: a slice does not change while it is borrowed.
+unsafe impl Arms for [&dyn SelectArm] {
     fn count(&self) -> usize {
         self.len()
     }
@@ -168,34 +174,75 @@ fn poll_locked<A: Arms + ?Sized>(arms: &A, order: &mut [u32], locks: &mut [Lock]
         let only = only as usize;
         return arms.arm(only).try_fire().then_some(only);
     }
-    locks.sort_unstable_by_key(|&(channel, arm, _)| (channel, arm));
-    // The first arm of each channel locks it; the others share its state.
-    let holds_lock = |locks: &[Lock], k: usize| k == 0 || locks[k].0 != locks[k - 1].0;
-    for k in 0..held {
-        locks[k].2 = if holds_lock(locks, k) {
-            arms.arm(locks[k].1 as usize).lock()
-        } else {
-            locks[k - 1].2
-        };
+    // Insertion sort by channel: a select has a handful of arms.
+    for k in 1..held {
+        let lock = locks[k];
+        let mut at = k;
+        while at > 0 && locks[at - 1].0 > lock.0 {
+            locks[at] = locks[at - 1];
+            at -= 1;
+        }
+        locks[at] = lock;
     }
-    let order = &mut order[..held];
+    let mut held = Held {
+        arms,
+        locks,
+        locked: 0,
+    };
+    held.lock_all();
+    let order = &mut order[..held.locks.len()];
     shuffle(order);
     let fired = order
         .iter()
-        .map(|&k| locks[k as usize])
+        .map(|&k| held.locks[k as usize])
         .find(|&(_, arm, inner)| {
-            // SAFETY: `inner` is the locked state of this arm's channel, and
-            // its lock is held until the loop below.
+            // SAFETY: `inner` is the locked state of this arm's channel,
+            // whose lock `held` keeps until it is dropped below.
             unsafe { arms.arm(arm as usize).try_fire_locked(inner) }
         });
-    for k in (0..held).rev() {
-        if holds_lock(locks, k) {
-            arms.arm(locks[k].1 as usize).unlock();
-        }
-    }
+    drop(held); // unlock
     let (_, fired, _) = fired?;
     arms.arm(fired as usize).woken();
     Some(fired as usize)
+}
+
+/// The channel locks a `default` select holds, sorted by channel; dropping
+/// it unlocks them (also when a panic unwinds).
+struct Held<'x, A: Arms + ?Sized> {
+    arms: &'x A,
+    locks: &'x mut [Lock],
+    /// How many of `locks` are locked (or share a locked channel's state).
+    locked: usize,
+}
+
+impl<A: Arms + ?Sized> Held<'_, A> {
+    /// Whether `locks[k]` is the first of its channel: the one holding its
+    /// lock (the others share its state).
+    fn holds_lock(&self, k: usize) -> bool {
+        k == 0 || self.locks[k].0 != self.locks[k - 1].0
+    }
+
+    /// Lock every channel, in order.
+    fn lock_all(&mut self) {
+        for k in 0..self.locks.len() {
+            self.locks[k].2 = if self.holds_lock(k) {
+                self.arms.arm(self.locks[k].1 as usize).lock()
+            } else {
+                self.locks[k - 1].2
+            };
+            self.locked = k + 1;
+        }
+    }
+}
+
+impl<A: Arms + ?Sized> Drop for Held<'_, A> {
+    fn drop(&mut self) {
+        for k in (0..self.locked).rev() {
+            if self.holds_lock(k) {
+                self.arms.arm(self.locks[k].1 as usize).unlock();
+            }
+        }
+    }
 }
 
 /// Fill `order` with a random permutation of `0..order.len()` (Fisher–
@@ -217,22 +264,29 @@ fn shuffle(order: &mut [u32]) {
     }
     order[0] = 0;
     let mut bits = random_u64();
-    // 12! < 2^32: one word covers every step.
-    let mut range_used = if n <= 12 { 0 } else { 1u64 };
-    for i in 1..n {
-        let range = i as u64 + 1;
-        if range_used != 0 {
-            range_used *= range;
-            if range_used > 1 << 32 {
-                bits = random_u64();
-                range_used = range;
-            }
-        }
-        let product = u128::from(bits) * u128::from(range);
-        bits = product as u64;
+    /// Insert `i` at a random place among `order[..i]` (one inside-out
+    /// Fisher–Yates step), using up `log2(i + 1)` of `bits`.
+    #[inline(always)]
+    fn step(order: &mut [u32], i: usize, bits: &mut u64) {
+        let product = u128::from(*bits) * (i as u128 + 1);
+        *bits = product as u64;
         let j = (product >> 64) as usize; // j <= i
         order[i] = order[j];
         order[j] = i as u32;
+    }
+    if n <= 12 {
+        // 12! < 2^32: one word covers every step.
+        (1..n).for_each(|i| step(order, i, &mut bits));
+        return;
+    }
+    let mut range_used = 1u64;
+    for i in 1..n {
+        range_used *= i as u64 + 1;
+        if range_used > 1 << 32 {
+            bits = random_u64();
+            range_used = i as u64 + 1;
+        }
+        step(order, i, &mut bits);
     }
 }
 

@@ -63,12 +63,25 @@ pub(crate) struct DeferState {
     /// What a frame knew about the panic it re-raised, for the next frame
     /// that catches it. Boxed: it is rare, and the state lives in every task.
     inflight: RefCell<Option<Box<Inflight>>>,
+    /// Panics raised here so far (by the panic hook): tells the panic an
+    /// `inflight` record was made for from a later one.
+    panics_raised: Cell<u64>,
 }
 
 /// A panic a frame re-raised, as the frame knew it.
+///
+/// Keyed by the payload's address and the number of panics raised so far:
+/// a catch outside rt (a user's `catch_unwind`) may swallow the panic and
+/// leave the record behind, and a later panic's payload may well sit at
+/// the same address. A panic raised since makes the record stale. (So
+/// does one raised and caught inside a destructor while this one unwinds:
+/// then the next frame sees the panic without its chain, and without an
+/// exit it interrupted.)
 struct Inflight {
-    /// The payload's address: the key (the payload itself keeps unwinding).
+    /// The payload's address (the payload itself keeps unwinding).
     address: usize,
+    /// `panics_raised` when it was made.
+    raised: u64,
     /// Its location and chain.
     info: PanicInfo,
     /// The `exit` or cancellation the panic interrupted: a frame that
@@ -252,10 +265,9 @@ fn classify_for_frame(payload: Box<dyn Any + Send>) -> Result<Box<dyn Any + Send
         with_state(|s| s.forced_in_flight.set(false));
         return Ok(payload);
     }
-    let address = &*payload as *const (dyn Any + Send) as *const () as usize;
     let inflight = with_state(|s| s.inflight.borrow_mut().take());
     Err(match inflight {
-        Some(inflight) if inflight.address == address => {
+        Some(inflight) if inflight.describes(&*payload) => {
             let Inflight {
                 info, suspended, ..
             } = *inflight;
@@ -271,6 +283,19 @@ fn classify_for_frame(payload: Box<dyn Any + Send>) -> Result<Box<dyn Any + Send
     })
 }
 
+impl Inflight {
+    /// Whether it is the record of `payload`, unwinding now.
+    fn describes(&self, payload: &(dyn Any + Send)) -> bool {
+        let address = payload as *const (dyn Any + Send) as *const () as usize;
+        self.address == address && self.raised == with_state(|s| s.panics_raised.get())
+    }
+}
+
+/// The panic hook recorded a panic of the caller's.
+pub(crate) fn panic_raised() {
+    with_state(|s| s.panics_raised.set(s.panics_raised.get().wrapping_add(1)));
+}
+
 /// Drop the forced unwind suspended under the panic unwinding now if
 /// `owned` says it is one an `rt::timeout` that is ending raised: it
 /// cannot carry on past its own scope.
@@ -278,14 +303,27 @@ pub(crate) fn forget_suspended(
     payload: &(dyn Any + Send),
     owned: impl Fn(&(dyn Any + Send)) -> bool,
 ) {
-    let address = payload as *const (dyn Any + Send) as *const () as usize;
     with_state(|s| {
         if let Some(inflight) = s.inflight.borrow_mut().as_mut() {
-            if inflight.address == address && inflight.suspended.as_deref().is_some_and(&owned) {
+            if inflight.describes(payload) && inflight.suspended.as_deref().is_some_and(&owned) {
                 inflight.suspended = None;
             }
         }
     });
+}
+
+/// Whether `payload`, caught while it unwinds, is an interruption or a
+/// panic raised on top of one (which carries it on if recovered): either
+/// way the caller is being interrupted (a scope passes that on to its
+/// children).
+pub(crate) fn is_interruption_in_flight(payload: &(dyn Any + Send)) -> bool {
+    is_interruption(payload)
+        || with_state(|s| {
+            s.inflight.borrow().as_ref().is_some_and(|inflight| {
+                inflight.describes(payload)
+                    && inflight.suspended.as_deref().is_some_and(is_interruption)
+            })
+        })
 }
 
 /// A Go-style function scope: the closures it defers run when it exits.
@@ -557,6 +595,7 @@ fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
         let address = &*payload as *const (dyn Any + Send) as *const () as usize;
         *state.inflight.borrow_mut() = Some(Box::new(Inflight {
             address,
+            raised: state.panics_raised.get(),
             info,
             suspended,
         }));

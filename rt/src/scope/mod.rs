@@ -79,7 +79,7 @@ where
     }
     let interrupted = result
         .as_ref()
-        .is_err_and(|payload| crate::defer::is_interruption(&**payload));
+        .is_err_and(|payload| crate::defer::is_interruption_in_flight(&**payload));
     scope.state.wait_all(site, interrupted);
     if result.is_ok() {
         // The wait was not interruptible; its end is. An interruption that
