@@ -262,33 +262,85 @@ fn shuffle(order: &mut [u32]) {
             .for_each(|(i, o)| *o = i as u32);
         return;
     }
-    order[0] = 0;
     let mut bits = random_u64();
-    /// Insert `i` at a random place among `order[..i]` (one inside-out
-    /// Fisher–Yates step), using up `log2(i + 1)` of `bits`.
-    #[inline(always)]
-    fn step(order: &mut [u32], i: usize, bits: &mut u64) {
-        let product = u128::from(*bits) * (i as u128 + 1);
-        *bits = product as u64;
-        let j = (product >> 64) as usize; // j <= i
-        order[i] = order[j];
-        order[j] = i as u32;
-    }
-    if n <= 12 {
-        // 12! < 2^32: one word covers every step.
-        (1..n).for_each(|i| step(order, i, &mut bits));
-        return;
-    }
-    let mut range_used = 1u64;
-    for i in 1..n {
-        range_used *= i as u64 + 1;
-        if range_used > 1 << 32 {
-            bits = random_u64();
-            range_used = i as u64 + 1;
+    match order {
+        // The common sizes: one multiply picks one of the permutations.
+        [a, b] => (*a, *b) = if bits >> 63 == 0 { (0, 1) } else { (1, 0) },
+        [_, _, _] => pick(order, &PERMUTATIONS_3, bits),
+        [_, _, _, _] => pick(order, &PERMUTATIONS_4, bits),
+        _ if n <= 12 => {
+            // 12! < 2^32: one word covers every step.
+            order[0] = 0;
+            (1..n).for_each(|i| step(order, i, &mut bits));
         }
-        step(order, i, &mut bits);
+        _ => {
+            order[0] = 0;
+            let mut range_used = 1u64;
+            for i in 1..n {
+                range_used *= i as u64 + 1;
+                if range_used > 1 << 32 {
+                    bits = random_u64();
+                    range_used = i as u64 + 1;
+                }
+                step(order, i, &mut bits);
+            }
+        }
     }
 }
+
+/// Insert `i` at a random place among `order[..i]` (one inside-out
+/// Fisher–Yates step), using up `log2(i + 1)` of `bits`.
+#[inline(always)]
+fn step(order: &mut [u32], i: usize, bits: &mut u64) {
+    let product = u128::from(*bits) * (i as u128 + 1);
+    *bits = product as u64;
+    let j = (product >> 64) as usize; // j <= i
+    order[i] = order[j];
+    order[j] = i as u32;
+}
+
+/// Copy one of `table`'s permutations, chosen by `bits`, into `order`.
+#[inline(always)]
+fn pick<const N: usize, const P: usize>(order: &mut [u32], table: &[[u8; N]; P], bits: u64) {
+    let which = ((u128::from(bits) * P as u128) >> 64) as usize;
+    for (o, &t) in order.iter_mut().zip(&table[which]) {
+        *o = u32::from(t);
+    }
+}
+
+/// Every permutation of `0..N` (`P` = N!), built at compile time.
+const fn permutations<const N: usize, const P: usize>() -> [[u8; N]; P] {
+    let mut table = [[0u8; N]; P];
+    let mut p = 0;
+    while p < P {
+        // Decode `p` in the factorial number system (a Lehmer code).
+        let mut left = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            left[i] = i as u8;
+            i += 1;
+        }
+        let mut rest = p;
+        let mut radix = P;
+        let mut k = 0;
+        while k < N {
+            radix /= N - k;
+            let mut pos = rest / radix;
+            rest %= radix;
+            table[p][k] = left[pos];
+            while pos + 1 < N - k {
+                left[pos] = left[pos + 1];
+                pos += 1;
+            }
+            k += 1;
+        }
+        p += 1;
+    }
+    table
+}
+
+const PERMUTATIONS_3: [[u8; 3]; 6] = permutations::<3, 6>();
+const PERMUTATIONS_4: [[u8; 4]; 24] = permutations::<4, 24>();
 
 /// A random word from a per-thread xorshift generator.
 #[inline(never)]
@@ -330,6 +382,41 @@ mod tests {
         // Expected 10,000 each; the standard deviation is about 91.
         for (order, count) in counts {
             assert!((9_000..=11_000).contains(&count), "{order:?}: {count}");
+        }
+    }
+
+    #[test]
+    fn the_permutation_tables_hold_every_permutation_once() {
+        for table in [&super::PERMUTATIONS_3[..]] {
+            let set: std::collections::HashSet<_> = table.iter().collect();
+            assert_eq!(set.len(), 6);
+        }
+        let set: std::collections::HashSet<_> = super::PERMUTATIONS_4.iter().collect();
+        assert_eq!(set.len(), 24);
+        assert!(super::PERMUTATIONS_4.iter().all(|p| {
+            let mut s = *p;
+            s.sort_unstable();
+            s == [0, 1, 2, 3]
+        }));
+    }
+
+    #[test]
+    fn shuffle_makes_every_permutation_of_four_and_two_equally_likely() {
+        for n in [2usize, 4] {
+            let mut counts = std::collections::HashMap::new();
+            let perms = if n == 2 { 2 } else { 24 };
+            let trials = perms * 5_000;
+            for _ in 0..trials {
+                let mut order = vec![0u32; n];
+                shuffle(&mut order);
+                *counts.entry(order).or_insert(0usize) += 1;
+            }
+            assert_eq!(counts.len(), perms, "{counts:?}");
+            // 5,000 expected each; the standard deviation is under 71.
+            assert!(
+                counts.values().all(|&c| (4_500..=5_500).contains(&c)),
+                "{counts:?}"
+            );
         }
     }
 
