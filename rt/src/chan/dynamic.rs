@@ -22,7 +22,11 @@ use super::{Receiver, Sender};
 /// as they are; a send case that fired has no value left and sits out
 /// until [`set_value`](Select::set_value) gives it another. A disabled
 /// case ([`disable`](Select::disable)) never fires, like a nil channel in
-/// Go; with no enabled case, `select` waits forever (until cancelled).
+/// Go; with no enabled case, `select` waits forever (until cancelled). If
+/// a select is interrupted while it waits (a cancellation, an
+/// [`rt::timeout`](crate::timeout)), a send case whose value was taken
+/// meanwhile sits out until `set_value`, and a value handed to a receive
+/// case is dropped, as a cancelled `recv` drops it.
 ///
 /// ```
 /// use rt::chan::{Select, Selected};
