@@ -9,7 +9,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::interrupt::resume_unwind;
 use std::sync::Arc;
 
-use crate::defer::{self, Caught, ExitSignal};
+use crate::defer::{self, Caught};
+use crate::interrupt::ExitSignal;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
 use crate::panic::Panic;

@@ -46,6 +46,7 @@ mod runtime;
 mod scheduler;
 mod scope;
 pub mod sync;
+mod ticker;
 mod time;
 
 pub use crate::blocking::blocking;
@@ -68,7 +69,8 @@ pub use crate::runtime::{
 };
 pub use crate::scheduler::task::{current, yield_now, Coroutine, CoroutineId};
 pub use crate::scope::{scope, Scope, ScopedJoinHandle};
-pub use crate::time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Ticker};
+pub use crate::ticker::{after, Ticker};
+pub use crate::time::{sleep, sleep_until, timeout, timeout_at, Elapsed};
 
 /// Spawn a coroutine, Go style. Returns its [`JoinHandle`]; dropping it
 /// detaches the coroutine.

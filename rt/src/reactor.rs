@@ -24,7 +24,7 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
 
 use crate::scheduler::task::WaitReason;
-use crate::sync::waiter::{wait_until, WaitSite, Waiter};
+use crate::scheduler::waiter::{wait_until, WaitSite, Waiter};
 
 /// The token of the waker, never a socket's.
 const WAKER: Token = Token(usize::MAX);

@@ -207,6 +207,7 @@ impl Builder {
                 self.thread_name
             ));
         }
+        crate::coroutine::overflow::set_lookup(crate::scheduler::task::overflow_at);
         let stacks = StackPool::new(self.stack_size)?;
         // Map the first slab now, so an exhausted machine fails here.
         stacks.release(stacks.acquire()?);

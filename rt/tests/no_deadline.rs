@@ -43,7 +43,7 @@ fn channel_timeouts_with_no_deadline_wait_for_the_value() {
 #[test]
 fn after_with_no_deadline_never_fires() {
     rt::run(|| {
-        let never = rt::chan::after(FOREVER);
+        let never = rt::after(FOREVER);
         rt::sleep(Duration::from_millis(2));
         assert!(never.try_recv().is_err());
     });

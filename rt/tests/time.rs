@@ -241,7 +241,7 @@ fn a_slow_receiver_misses_ticks_instead_of_bursting() {
 fn after_fires_once_and_not_early_and_works_in_select() {
     runtime().block_on(|| {
         let start = Instant::now();
-        let timer = rt::chan::after(Duration::from_millis(10));
+        let timer = rt::after(Duration::from_millis(10));
         let (_tx, never) = rt::chan::bounded::<()>(0);
         let fired = rt::select! {
             recv(never) -> _ => None,

@@ -99,34 +99,6 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     channel(None)
 }
 
-/// A channel that receives the time once, `duration` from now (Go's
-/// `time.After`). The value is sent by a coroutine that sleeps until then;
-/// like Go's timers before 1.23 it lives until it fires even if the
-/// receiver is dropped, so inside `select!` prefer a `timeout(..)` arm,
-/// which costs nothing.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let start = Instant::now();
-/// let fired = rt::chan::after(Duration::from_millis(5)).recv().unwrap();
-/// assert!(fired >= start + Duration::from_millis(5));
-/// ```
-pub fn after(duration: Duration) -> Receiver<Instant> {
-    let (sender, receiver) = bounded(1);
-    let deadline = crate::time::deadline_after(duration);
-    crate::runtime::spawn(move || {
-        match deadline {
-            Some(deadline) => crate::time::sleep_until(deadline),
-            // Never fires (`Duration::MAX`); the runtime's shutdown ends it.
-            None => crate::time::sleep_forever(crate::scheduler::task::WaitSite::here(
-                WaitReason::Sleep,
-            )),
-        }
-        let _ = sender.try_send(Instant::now());
-    });
-    receiver
-}
-
 /// The sending half of a channel. Clone it for more producers.
 ///
 /// ```

@@ -22,6 +22,7 @@
 //! into a buffer on its own stack (no allocation) and calls `write(2)` and
 //! `abort(3)`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
 /// The handlers in place before ours, for SIGSEGV and SIGBUS.
@@ -36,6 +37,33 @@ static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(
     unsafe { std::mem::zeroed() },
 ));
 static INSTALL: Once = Once::new();
+
+/// Finds the coroutine whose guard page holds a faulting address, if it
+/// runs on this thread: the scheduler's, which knows the running task.
+pub(crate) type Lookup = fn(usize) -> Option<Overflow<'static>>;
+
+/// The scheduler's [`Lookup`], as a function pointer's address (0: none
+/// yet). An atomic: the signal handler reads it.
+static LOOKUP: AtomicUsize = AtomicUsize::new(0);
+
+/// Tell the handler how to find the running coroutine (the scheduler does,
+/// before it runs any): the fiber layer keeps no record of what runs.
+pub(crate) fn set_lookup(lookup: Lookup) {
+    LOOKUP.store(lookup as usize, Ordering::Release);
+}
+
+/// The coroutine that overflowed into `address`, if any.
+fn overflow_at(address: usize) -> Option<Overflow<'static>> {
+    match LOOKUP.load(Ordering::Acquire) {
+        0 => None,
+        lookup => {
+            // SAFETY: only `set_lookup` stores non-zero values, each a
+            // `Lookup` function pointer.
+            let lookup: Lookup = unsafe { std::mem::transmute::<usize, Lookup>(lookup) };
+            lookup(address)
+        }
+    }
+}
 
 /// Install the handler (once per process).
 pub(crate) fn install() {
@@ -99,7 +127,7 @@ fn message(overflow: &Overflow<'_>, out: &mut impl std::fmt::Write) -> std::fmt:
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let address = unsafe { (*info).si_addr() } as usize;
-    if let Some(overflow) = crate::scheduler::task::overflow_at(address) {
+    if let Some(overflow) = overflow_at(address) {
         let mut buffer = Buffer {
             bytes: [0; 512],
             len: 0,

@@ -23,21 +23,11 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::interrupt::resume_unwind;
+use crate::interrupt::{self, resume_unwind, ExitSignal};
 
 use self::arena::Arena;
 use crate::panic::{Panic, PanicInfo};
 use crate::scheduler::task;
-
-/// The unwind payload of [`exit`].
-pub(crate) struct ExitSignal;
-
-/// The unwind payload of a cancellation (`JoinHandle::cancel`).
-pub(crate) struct CancelSignal;
-
-/// The unwind payload that cuts short a wait in cleanup that runs while
-/// shutdown tears the coroutine down (see `Task::at_teardown_point`).
-pub(crate) struct TeardownSignal;
 
 /// Per-coroutine (or per-thread) defer bookkeeping.
 #[derive(Default)]
@@ -58,8 +48,6 @@ pub(crate) struct DeferState {
     recover_pending: Cell<Option<Box<PendingRecover>>>,
     /// Whether `recover_pending` is set: the one read a frame's exit pays.
     has_pending_recover: Cell<bool>,
-    /// An `exit` or a cancellation is unwinding: nothing may recover it.
-    forced_in_flight: Cell<bool>,
     /// What a frame knew about the panic it re-raised, for the next frame
     /// that catches it. Boxed: it is rare, and the state lives in every task.
     inflight: RefCell<Option<Box<Inflight>>>,
@@ -124,31 +112,6 @@ impl DeferState {
     pub(crate) fn pending(&self) -> usize {
         self.arena().len()
     }
-
-    /// An `exit` or cancellation is about to unwind: nothing may recover it.
-    pub(crate) fn begin_forced_unwind(&self) {
-        self.forced_in_flight.set(true);
-    }
-}
-
-/// Whether the caller is unwinding because of a *panic* — not an
-/// `rt::exit`, a cancellation, an `rt::timeout` or a shutdown teardown,
-/// which unwind too (`std::thread::panicking()` is true for all of them)
-/// but are not failures: locks must not be poisoned by them.
-pub(crate) fn panicking() -> bool {
-    std::thread::panicking()
-        && !with_state(|s| s.forced_in_flight.get())
-        && !task::current_task().is_some_and(|t| t.is_unwinding())
-}
-
-/// An `rt::timeout` signal is about to unwind: nothing may recover it.
-pub(crate) fn begin_forced_unwind() {
-    with_state(DeferState::begin_forced_unwind);
-}
-
-/// The `rt::timeout` that raised it caught its signal.
-pub(crate) fn end_forced_unwind() {
-    with_state(|s| s.forced_in_flight.set(false));
 }
 
 thread_local! {
@@ -237,16 +200,6 @@ struct CaughtPanic {
     suspended: Option<Box<dyn Any + Send>>,
 }
 
-/// Whether `payload` is an interruption from outside: a cancellation, an
-/// `rt::timeout` running out, or shutdown's teardown (not `exit`, which
-/// the coroutine raises itself, and not a panic).
-pub(crate) fn is_interruption(payload: &(dyn Any + Send)) -> bool {
-    payload.is::<CancelSignal>()
-        || payload.is::<crate::time::TimeoutSignal>()
-        || payload.is::<TeardownSignal>()
-        || crate::coroutine::is_forced_unwind(payload)
-}
-
 /// Sort a caught payload, rebuilding the panic's location and chain if a
 /// frame below re-raised it.
 pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
@@ -261,8 +214,8 @@ pub(crate) fn classify(payload: Box<dyn Any + Send>) -> Caught {
 /// [`classify`] for a frame, which keeps what the panic interrupted.
 fn classify_for_frame(payload: Box<dyn Any + Send>) -> Result<Box<dyn Any + Send>, CaughtPanic> {
     crate::interrupt::unwind_caught();
-    if payload.is::<ExitSignal>() || is_interruption(&*payload) {
-        with_state(|s| s.forced_in_flight.set(false));
+    if interrupt::is_forced(&*payload) {
+        interrupt::end_forced_unwind();
         return Ok(payload);
     }
     let inflight = with_state(|s| s.inflight.borrow_mut().take());
@@ -317,11 +270,14 @@ pub(crate) fn forget_suspended(
 /// way the caller is being interrupted (a scope passes that on to its
 /// children).
 pub(crate) fn is_interruption_in_flight(payload: &(dyn Any + Send)) -> bool {
-    is_interruption(payload)
+    interrupt::is_interruption(payload)
         || with_state(|s| {
             s.inflight.borrow().as_ref().is_some_and(|inflight| {
                 inflight.describes(payload)
-                    && inflight.suspended.as_deref().is_some_and(is_interruption)
+                    && inflight
+                        .suspended
+                        .as_deref()
+                        .is_some_and(interrupt::is_interruption)
             })
         })
 }
@@ -570,7 +526,7 @@ fn finish(state: &DeferState, handling: Handling) -> Option<Recovered> {
         // A panic raised on top of it and not recovered continues instead.
         Some(forced) if handling.panic_over_forced && handling.panic.is_some() => Some(forced),
         Some(forced) => {
-            state.forced_in_flight.set(true);
+            interrupt::begin_forced_unwind();
             resume_unwind(forced);
         }
         None => None,
@@ -647,7 +603,7 @@ pub fn recover() -> Option<Panic> {
         let in_guard = state.guards_unwinding.get() > 0;
         if in_guard
             && state.depth.get() > 0
-            && !state.forced_in_flight.get()
+            && !interrupt::forced_in_flight()
             && !recovered_this_panic(state)
         {
             if task::current_task().is_some_and(|t| t.is_unwinding()) {
@@ -693,7 +649,7 @@ fn recovered_this_panic(state: &DeferState) -> bool {
 /// assert!(h.join().unwrap_err().is_exited());
 /// ```
 pub fn exit() -> ! {
-    with_state(DeferState::begin_forced_unwind);
+    interrupt::begin_forced_unwind();
     resume_unwind(Box::new(ExitSignal))
 }
 

@@ -25,6 +25,7 @@ mod probe;
 pub(crate) mod registry;
 pub(crate) mod task;
 mod timers;
+pub(crate) mod waiter;
 mod worker;
 
 use std::io;

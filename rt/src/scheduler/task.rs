@@ -14,7 +14,8 @@ use crate::coroutine::root_fn::RootFn;
 use crate::coroutine::stack::PooledStack;
 use crate::coroutine::state::{State, Unpark};
 use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
-use crate::defer::{CancelSignal, DeferState};
+use crate::defer::DeferState;
+use crate::interrupt::CancelSignal;
 use crate::join::TaskResult;
 use crate::local::LocalValues;
 use crate::loom::cell::UnsafeCell;
@@ -95,7 +96,7 @@ pub(crate) struct Task {
     /// interruption checks (see `crate::interrupt::inject`).
     injected: Cell<Option<(u32, crate::interrupt::Injected)>>,
     /// Its innermost `rt::timeout` scope.
-    pub(crate) deadline: crate::time::Deadline,
+    pub(crate) deadline: crate::interrupt::deadline::Deadline,
     /// Lowest usable address of its stack once started (the guard page is
     /// just below), for the stack overflow handler; 0 before.
     stack_bottom: Cell<usize>,
@@ -157,7 +158,7 @@ impl Task {
             scope_depth: std::sync::atomic::AtomicU32::new(0),
             abandoned: AtomicBool::new(false),
             give_up: Cell::new(None),
-            deadline: crate::time::Deadline::default(),
+            deadline: crate::interrupt::deadline::Deadline::default(),
             stack_bottom: Cell::new(0),
             wait_site: Cell::new(None),
             switched_at: Cell::new(shared.clock.now()),
@@ -196,7 +197,7 @@ impl Task {
         *self.scope_depth.get_mut() = 0;
         *self.abandoned.get_mut() = false;
         self.give_up.set(None);
-        self.deadline = crate::time::Deadline::default();
+        self.deadline = crate::interrupt::deadline::Deadline::default();
         self.stack_bottom.set(0);
         self.wait_site.set(None);
         self.switched_at.set(self.shared.clock.now());
@@ -362,7 +363,7 @@ impl Task {
         }
         if self.cancel_pending() {
             self.cancelling.set(true);
-            self.defer.begin_forced_unwind();
+            self.mask.begin_forced_unwind();
             crate::interrupt::resume_unwind(Box::new(CancelSignal));
         }
         self.deadline.check(&self.mask);
@@ -458,8 +459,8 @@ impl Task {
     /// act as a spurious wake-up after letting other threads run.
     fn at_teardown_point(&self) {
         if self.mask.allows_delivery() {
-            self.defer.begin_forced_unwind();
-            crate::interrupt::resume_unwind(Box::new(crate::defer::TeardownSignal));
+            self.mask.begin_forced_unwind();
+            crate::interrupt::resume_unwind(Box::new(crate::interrupt::TeardownSignal));
         }
         match super::worker::current_of(&self.shared) {
             Some(worker) => worker.teardown_wait(self),
@@ -910,7 +911,7 @@ pub(crate) fn park(site: WaitSite) {
 /// Park a plain thread until unparked, `until` or the end of its innermost
 /// `rt::timeout` scope, whichever comes first (spurious returns allowed).
 fn park_thread(until: Option<Instant>) {
-    crate::time::with_thread_deadline(|scope| {
+    crate::interrupt::deadline::with_thread_deadline(|scope| {
         crate::interrupt::with_mask(|mask| scope.check(mask));
         // A deadline that cannot be delivered here must not wake the
         // thread over and over.

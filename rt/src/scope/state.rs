@@ -171,7 +171,7 @@ impl<C: ScopedChild> ScopeState<C> {
                 drop(tracked);
                 // A plain thread must wake at its deadline to pass it on
                 // (a coroutine's `rt::timeout` has a timer that wakes it).
-                match crate::time::thread_deadline().filter(|_| !passed_on) {
+                match crate::interrupt::deadline::thread_deadline().filter(|_| !passed_on) {
                     Some(at) => park_until(at, false, site),
                     None => park(site),
                 }

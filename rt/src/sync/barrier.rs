@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::waiter::{wait, WaitList, WaitSite, Waiter};
 use crate::scheduler::task::WaitReason;
+use crate::scheduler::waiter::{wait, WaitList, WaitSite, Waiter};
 
 /// Lets `n` coroutines (or threads) meet: each [`wait`](Self::wait) parks
 /// until `n` have arrived, then all continue; one of them is the leader.

@@ -5,8 +5,8 @@ use std::sync::{LockResult, PoisonError};
 use std::time::Duration;
 
 use super::mutex::MutexGuard;
-use super::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
 use crate::scheduler::task::WaitReason;
+use crate::scheduler::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
 
 /// A condition variable for [`Mutex`](super::Mutex): `wait` parks the
 /// coroutine (or thread) until notified. As with any condition variable,

@@ -1,7 +1,7 @@
 //! Coroutine-aware synchronization: blocking parks the coroutine, not its
 //! worker thread, and every type also works from a plain thread.
 //!
-//! All of them are built on one wait queue (`waiter.rs`): state and
+//! All of them are built on one wait queue (`scheduler/waiter.rs`): state and
 //! waiters under a short `parking_lot` lock that is never held across a
 //! park, FIFO wake-ups, and cancellation-safe waits (a coroutine cancelled
 //! while waiting leaves the queue, and passes on a wake-up it was given).
@@ -12,7 +12,6 @@ mod mutex;
 mod once;
 mod rwlock;
 mod semaphore;
-pub(crate) mod waiter;
 mod waitgroup;
 
 pub use self::barrier::{Barrier, BarrierWaitResult};

@@ -15,7 +15,7 @@ use crate::loom::sync::atomic::{
 /// Failed checks of the lock before a contended locker parks.
 const SPIN_LIMIT: u32 = if cfg!(loom) { 1 } else { 100 };
 
-use super::waiter::{wait, WaitList, WaitSite, Waiter};
+use crate::scheduler::waiter::{wait, WaitList, WaitSite, Waiter};
 
 /// Set while someone holds the lock.
 const LOCKED: u8 = 1;
@@ -274,7 +274,7 @@ impl<T: ?Sized> Mutex<T> {
     fn guard(&self) -> LockResult<MutexGuard<'_, T>> {
         let guard = MutexGuard {
             mutex: self,
-            panicking: crate::defer::panicking(),
+            panicking: crate::interrupt::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard)
     }
@@ -394,7 +394,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && crate::defer::panicking() {
+        if !self.panicking && crate::interrupt::panicking() {
             self.mutex.poisoned.store(true, SeqCst);
         }
         self.mutex.raw.unlock();

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::waiter::{wait, WaitList, WaitSite, Waiter};
 use crate::scheduler::task::WaitReason;
+use crate::scheduler::waiter::{wait, WaitList, WaitSite, Waiter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -108,7 +108,7 @@ impl Once {
             fn drop(&mut self) {
                 let phase = if self.1 {
                     Phase::Done
-                } else if crate::defer::panicking() {
+                } else if crate::interrupt::panicking() {
                     Phase::Poisoned
                 } else {
                     Phase::New

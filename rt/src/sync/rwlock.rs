@@ -9,7 +9,7 @@ use std::sync::{LockResult, TryLockError, TryLockResult};
 use super::poison_result;
 use crate::scheduler::task::WaitReason;
 
-use super::waiter::{wait, WaitList, WaitSite, Waiter};
+use crate::scheduler::waiter::{wait, WaitList, WaitSite, Waiter};
 
 /// Who holds the lock and who waits.
 #[derive(Default)]
@@ -166,7 +166,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         let guard = RwLockWriteGuard {
             lock: self,
-            panicking: crate::defer::panicking(),
+            panicking: crate::interrupt::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard)
     }
@@ -242,7 +242,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         let guard = RwLockWriteGuard {
             lock: self,
-            panicking: crate::defer::panicking(),
+            panicking: crate::interrupt::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard).map_err(TryLockError::Poisoned)
     }
@@ -345,7 +345,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && crate::defer::panicking() {
+        if !self.panicking && crate::interrupt::panicking() {
             self.lock.poisoned.store(true, SeqCst);
         }
         let mut state = self.lock.state.lock();

@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
 use crate::scheduler::task::WaitReason;
+use crate::scheduler::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
 
 /// Permits and who waits for one. A released permit goes straight to the
 /// longest waiter (fair: a stream of `try_acquire`s cannot starve it).

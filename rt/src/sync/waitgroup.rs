@@ -3,10 +3,10 @@
 
 use std::fmt;
 
-use super::waiter::{wait, WaitList, WaitSite, Waiter};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::Mutex;
 use crate::scheduler::task::WaitReason;
+use crate::scheduler::waiter::{wait, WaitList, WaitSite, Waiter};
 
 /// Counts outstanding work; [`wait`](Self::wait) parks until it reaches
 /// zero. Like Go's `sync.WaitGroup`: `add` before starting the work,

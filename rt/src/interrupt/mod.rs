@@ -23,10 +23,64 @@
 //! answer comes from a flag rt keeps: set where an unwind starts (the
 //! panic hook, rt's own raises) and cleared where rt catches one.
 
+pub(crate) mod deadline;
+
 use std::any::Any;
 use std::cell::Cell;
 
 use crate::scheduler::task;
+
+/// The unwind payload of [`rt::exit`](crate::exit).
+pub(crate) struct ExitSignal;
+
+/// The unwind payload of a cancellation (`JoinHandle::cancel`).
+pub(crate) struct CancelSignal;
+
+/// The unwind payload that cuts short a wait in cleanup that runs while
+/// shutdown tears the coroutine down (see `Task::at_teardown_point`).
+pub(crate) struct TeardownSignal;
+
+/// Whether `payload` is an interruption from outside: a cancellation, an
+/// `rt::timeout` running out, or shutdown's teardown (not `exit`, which
+/// the coroutine raises itself, and not a panic).
+pub(crate) fn is_interruption(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<CancelSignal>()
+        || payload.is::<deadline::TimeoutSignal>()
+        || payload.is::<TeardownSignal>()
+        || crate::coroutine::is_forced_unwind(payload)
+}
+
+/// Whether `payload` is a forced unwind: an exit or an interruption —
+/// never a panic, never recoverable.
+pub(crate) fn is_forced(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<ExitSignal>() || is_interruption(payload)
+}
+
+/// Whether the caller is unwinding because of a *panic* — not an
+/// `rt::exit`, a cancellation, an `rt::timeout` or a shutdown teardown,
+/// which unwind too (`std::thread::panicking()` is true for all of them)
+/// but are not failures: locks must not be poisoned by them.
+pub(crate) fn panicking() -> bool {
+    std::thread::panicking()
+        && !with_mask(|mask| mask.forced_in_flight.get())
+        && !task::current_task().is_some_and(|t| t.is_unwinding())
+}
+
+/// An `exit` or an interruption is about to unwind the caller: nothing
+/// may recover it, and it poisons no lock.
+pub(crate) fn begin_forced_unwind() {
+    with_mask(Mask::begin_forced_unwind);
+}
+
+/// The caller's forced unwind was caught (it may be raised again).
+pub(crate) fn end_forced_unwind() {
+    with_mask(|mask| mask.forced_in_flight.set(false));
+}
+
+/// Whether a forced unwind of the caller is in flight.
+pub(crate) fn forced_in_flight() -> bool {
+    with_mask(|mask| mask.forced_in_flight.get())
+}
 
 /// Whether interruptions may be delivered to one coroutine (or thread).
 #[derive(Debug, Default)]
@@ -44,6 +98,9 @@ pub(crate) struct Mask {
     unwinding: Cell<u32>,
     /// It is suspended mid-unwind, counted in [`SUSPENDED_UNWINDING`].
     suspended_unwinding: Cell<bool>,
+    /// An `exit` or an interruption is unwinding it: nothing may recover
+    /// it, and it poisons no lock.
+    forced_in_flight: Cell<bool>,
 }
 
 impl Mask {
@@ -87,6 +144,11 @@ impl Mask {
     /// rt caught one of its unwinds.
     fn unwind_caught(&self) {
         self.unwinding.set(self.unwinding.get().saturating_sub(1));
+    }
+
+    /// An `exit` or an interruption is about to unwind it.
+    pub(crate) fn begin_forced_unwind(&self) {
+        self.forced_in_flight.set(true);
     }
 
     /// Resumed after [`suspending`](Self::suspending).
@@ -189,7 +251,7 @@ pub fn uninterruptible<R>(f: impl FnOnce() -> R) -> R {
 pub(crate) fn pending() -> bool {
     match task::current_task() {
         Some(task) => task.interrupt_pending(),
-        None => crate::time::with_thread_deadline(|deadline| deadline.expired()),
+        None => deadline::with_thread_deadline(|deadline| deadline.expired()),
     }
 }
 
@@ -199,9 +261,7 @@ pub(crate) fn pending() -> bool {
 pub(crate) fn checkpoint() {
     match task::current_task() {
         Some(task) => task.check_interrupts(),
-        None => {
-            crate::time::with_thread_deadline(|deadline| with_mask(|mask| deadline.check(mask)))
-        }
+        None => deadline::with_thread_deadline(|deadline| with_mask(|mask| deadline.check(mask))),
     }
 }
 

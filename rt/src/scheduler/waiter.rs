@@ -1,4 +1,5 @@
-//! The wait queue every blocking primitive in `rt::sync` is built on.
+//! The wait queue every blocking primitive in `rt::sync` (and the reactor)
+//! is built on.
 //!
 //! A primitive keeps its state and a [`WaitList`] under one short-held
 //! `parking_lot` lock (never held across a park). A caller that must wait
