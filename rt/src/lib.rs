@@ -32,7 +32,6 @@ mod blocking;
 pub mod chan;
 mod coroutine;
 mod defer;
-mod dump;
 pub mod fs;
 mod interrupt;
 mod join;
@@ -41,7 +40,6 @@ mod loom;
 mod metrics;
 pub mod net;
 mod panic;
-mod reactor;
 mod runtime;
 mod scheduler;
 mod scope;
@@ -53,7 +51,6 @@ pub use crate::blocking::blocking;
 #[doc(hidden)]
 pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};
-pub use crate::dump::{dump, BusyWorker, CoroutineInfo, CoroutineState, Dump};
 pub use crate::interrupt::uninterruptible;
 #[doc(hidden)]
 pub use crate::interrupt::{
@@ -63,10 +60,12 @@ pub use crate::join::{JoinError, JoinHandle};
 pub use crate::local::LocalKey;
 pub use crate::metrics::{Metrics, WorkerMetrics};
 pub use crate::panic::{Location, Panic};
+pub use crate::runtime::dump::dump;
 pub use crate::runtime::{
     run, spawn, try_spawn, Builder, CoroutineBuilder, Runtime, DEFAULT_MONITOR_THRESHOLD,
     DEFAULT_STACK_SIZE, MAX_WORKERS,
 };
+pub use crate::scheduler::dump::{BusyWorker, CoroutineInfo, CoroutineState, Dump};
 pub use crate::scheduler::task::{current, yield_now, Coroutine, CoroutineId};
 pub use crate::scope::{scope, Scope, ScopedJoinHandle};
 pub use crate::ticker::{after, Ticker};

@@ -2,16 +2,15 @@
 //! counterpart of `thread_local!`.
 //!
 //! Each key gets a process-wide index on first use. A coroutine keeps its
-//! values in a vector indexed by key (`LocalValues`, in its task); a plain
+//! values in a vector indexed by key (`LocalValues`, `scheduler/locals.rs`,
+//! in its task); a plain
 //! thread keeps one in a thread-local. Values are boxed, so a reference
 //! handed to `with` stays valid while other keys are initialised, and are
 //! dropped when their coroutine finishes, on its own worker thread.
 
-use std::any::Any;
-use std::cell::RefCell;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::scheduler::locals::LocalValues;
 use crate::scheduler::task;
 
 /// A key for coroutine-local values of type `T`; see [`local!`](crate::local!).
@@ -26,74 +25,6 @@ pub struct LocalKey<T: 'static> {
     init: fn() -> T,
     /// Index in every coroutine's `LocalValues`; `usize::MAX` until first use.
     index: AtomicUsize,
-}
-
-/// The values of one coroutine (or thread), by key index. The table is
-/// allocated on first use: most coroutines have none, and every task
-/// carries this field.
-#[derive(Default)]
-pub(crate) struct LocalValues {
-    /// The values, by key index.
-    #[allow(clippy::box_collection)] // 8 bytes in every task instead of 24
-    table: RefCell<Option<Box<Vec<Option<Value>>>>>,
-    /// The coroutine finished and its values were destroyed: a key used
-    /// after that (by a destructor that ran last) is refused.
-    destroyed: std::cell::Cell<bool>,
-}
-
-/// Destruction rounds before keys are refused: a destructor may use a key
-/// whose value was already dropped, which re-creates it (pthread keys
-/// allow 4 rounds; values re-created in each round are dropped in the next).
-const DESTRUCTION_ROUNDS: usize = 4;
-
-/// One value, owned through a raw pointer rather than a `Box`: references
-/// handed out by `with` point into it, and moving a `Box` (when the table
-/// grows) would assert uniqueness over them.
-struct Value(NonNull<dyn Any>);
-
-impl Value {
-    fn new(value: Box<dyn Any>) -> Value {
-        Value(NonNull::from(Box::leak(value)))
-    }
-
-    fn get<T: 'static>(&self) -> *const T {
-        // SAFETY: the pointer came from `Box::leak` and lives until `drop`.
-        let any: &dyn Any = unsafe { self.0.as_ref() };
-        any.downcast_ref::<T>().expect("one type per key")
-    }
-}
-
-impl Drop for Value {
-    fn drop(&mut self) {
-        // SAFETY: leaked from a Box in `new`; dropped exactly once, here.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
-
-impl LocalValues {
-    /// Leak every value: their coroutine is being leaked, and they may not
-    /// be dropped on another thread.
-    pub(crate) fn forget(&self) {
-        self.destroyed.set(true);
-        std::mem::forget(self.table.borrow_mut().take());
-    }
-
-    /// Drop every value, on the calling (the coroutine's own) thread: the
-    /// coroutine is finishing. A destructor may use another key; a value it
-    /// re-creates is dropped in the next round, and after
-    /// [`DESTRUCTION_ROUNDS`] every key is refused (`with` panics).
-    pub(crate) fn clear(&self) {
-        for round in 1.. {
-            if round >= DESTRUCTION_ROUNDS {
-                self.destroyed.set(true);
-            }
-            let Some(values) = self.table.borrow_mut().take() else {
-                break;
-            };
-            drop(values); // outside the borrow: a destructor may use other keys
-        }
-        self.destroyed.set(true);
-    }
 }
 
 thread_local! {
@@ -140,33 +71,12 @@ impl<T: 'static> LocalKey<T> {
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
         let index = self.index();
         let value: *const T = match task::current_task() {
-            Some(task) => self.get_or_init(&task.locals, index),
-            None => THREAD_VALUES.with(|values| self.get_or_init(values, index)),
+            Some(task) => task.locals.get_or_init(index, self.init),
+            None => THREAD_VALUES.with(|values| values.get_or_init(index, self.init)),
         };
         // SAFETY: the value is boxed and only dropped when its coroutine
         // (or thread) finishes, which cannot happen during `f`.
         f(unsafe { &*value })
-    }
-
-    fn get_or_init(&self, values: &LocalValues, index: usize) -> *const T {
-        assert!(
-            !values.destroyed.get(),
-            "rt::local!: cannot use a coroutine-local value after the coroutine's values were destroyed"
-        );
-        {
-            let slots = values.table.borrow();
-            if let Some(Some(value)) = slots.as_ref().and_then(|s| s.get(index)) {
-                return value.get::<T>();
-            }
-        }
-        // Initialise outside the borrow: `init` may use other keys.
-        let value = Value::new(Box::new((self.init)()));
-        let mut slots = values.table.borrow_mut();
-        let slots = slots.get_or_insert_with(Box::default);
-        if slots.len() <= index {
-            slots.resize_with(index + 1, || None);
-        }
-        slots[index].get_or_insert(value).get::<T>()
     }
 }
 

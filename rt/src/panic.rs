@@ -12,7 +12,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 /// Where a panic was raised: `file:line:column`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,37 +414,26 @@ fn shared_file(file: &str) -> Arc<str> {
     })
 }
 
-/// Install the recording hook once per process, chaining to the previous one.
-pub(crate) fn install_hook() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if crate::defer::panics_are_recorded() {
-                let payload = info.payload();
-                let message = match payload.downcast_ref::<&'static str>() {
-                    Some(s) => Some(Message::Static(s)),
-                    None => payload
-                        .downcast_ref::<String>()
-                        .map(|s| Message::Owned(s.clone())),
-                };
-                let record = info.location().map(|l| {
-                    let location = Location {
-                        file: shared_file(l.file()),
-                        line: l.line(),
-                        column: l.column(),
-                    };
-                    (location, message)
-                });
-                RECORDED.with(|r| *r.borrow_mut() = record);
-                RAISED.with(|n| n.set(n.get() + 1));
-                crate::defer::panic_raised();
-                crate::interrupt::unwind_starts();
-            } else {
-                previous(info);
-            }
-        }));
+/// Record a panic the hook saw (location and message, for the `Panic`
+/// that `recover` or a `join` will build), and count it.
+pub(crate) fn record(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let message = match payload.downcast_ref::<&'static str>() {
+        Some(s) => Some(Message::Static(s)),
+        None => payload
+            .downcast_ref::<String>()
+            .map(|s| Message::Owned(s.clone())),
+    };
+    let record = info.location().map(|l| {
+        let location = Location {
+            file: shared_file(l.file()),
+            line: l.line(),
+            column: l.column(),
+        };
+        (location, message)
     });
+    RECORDED.with(|r| *r.borrow_mut() = record);
+    RAISED.with(|n| n.set(n.get() + 1));
 }
 
 /// Run the body of one of the runtime's own threads. Every panic of a

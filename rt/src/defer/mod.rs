@@ -127,6 +127,25 @@ pub(crate) fn record_panics_on_this_thread() {
     RECORD_ON_THREAD.with(|r| r.set(true));
 }
 
+/// Install the recording hook once per process, chaining to the previous
+/// one: inside a coroutine or an `rt::frame` a panic is recorded (printed
+/// only if nobody recovers it), elsewhere the previous hook prints it.
+pub(crate) fn install_hook() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if panics_are_recorded() {
+                crate::panic::record(info);
+                panic_raised();
+                interrupt::unwind_starts();
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Whether the panic hook should record panics instead of printing them:
 /// inside a coroutine, or inside an `rt::frame` on a plain thread.
 pub(crate) fn panics_are_recorded() -> bool {
@@ -390,7 +409,7 @@ struct Entered {
 /// (recover() inside a nested frame must not see it).
 #[inline(never)]
 fn enter() -> Entered {
-    crate::panic::install_hook();
+    install_hook();
     let state_ptr = state();
     // SAFETY: see `with_state`.
     let state = unsafe { &*state_ptr };

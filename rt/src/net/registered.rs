@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::reactor::{Direction, IoState};
+use crate::scheduler::reactor::{Direction, IoState};
 use crate::scheduler::Shared;
 
 /// A socket whose readiness the reactor tracks; deregistered on drop
@@ -96,7 +96,7 @@ impl<S: mio::event::Source + std::os::fd::AsRawFd> Registered<S> {
             }
             if self.shared.reactor.is_shut_down() {
                 // The runtime is gone: wait like a plain blocking socket.
-                crate::reactor::wait_on_fd(self.source.as_raw_fd(), dir, deadline)?;
+                crate::scheduler::reactor::wait_on_fd(self.source.as_raw_fd(), dir, deadline)?;
                 continue;
             }
             self.state.wait(dir, seen, deadline)?;

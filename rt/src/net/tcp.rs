@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::registered::{connected, Conn, Registered};
-use crate::reactor::Direction;
+use crate::scheduler::reactor::Direction;
 
 /// A TCP socket server, listening for connections; `accept` parks the
 /// coroutine until a client connects.

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::registered::{connected, Conn, Registered};
-use crate::reactor::Direction;
+use crate::scheduler::reactor::Direction;
 
 /// A Unix domain socket server.
 ///

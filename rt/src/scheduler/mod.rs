@@ -18,10 +18,12 @@
 pub(crate) mod dump;
 mod idle;
 mod list;
+pub(crate) mod locals;
 pub(crate) mod monitor;
 mod parker;
 pub(crate) mod prefetch;
 mod probe;
+pub(crate) mod reactor;
 pub(crate) mod registry;
 pub(crate) mod task;
 mod timers;
@@ -39,10 +41,10 @@ pub use self::idle::Idle;
 #[cfg(loom)]
 pub use self::list::{Inbox, Queue};
 pub use self::parker::Parker;
+use self::reactor::Reactor;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
 use crate::coroutine::stack::StackPool;
-use crate::reactor::Reactor;
 
 /// `Shared::phase`: normal operation.
 const RUNNING: u8 = 0;

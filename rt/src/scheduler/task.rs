@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::locals::LocalValues;
 use super::Shared;
 use crate::coroutine::root_fn::RootFn;
 use crate::coroutine::stack::PooledStack;
@@ -17,7 +18,6 @@ use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
 use crate::defer::DeferState;
 use crate::interrupt::CancelSignal;
 use crate::join::TaskResult;
-use crate::local::LocalValues;
 use crate::loom::cell::UnsafeCell;
 
 /// What a task has to run, through its life.
@@ -530,16 +530,16 @@ impl Task {
     /// itself) may call this: the fields read are its own.
     pub(super) fn snapshot(
         &self,
-        state: crate::dump::CoroutineState,
+        state: super::dump::CoroutineState,
         now: u64,
-    ) -> crate::dump::CoroutineInfo {
-        use crate::dump::CoroutineState::{Parked, Runnable};
+    ) -> super::dump::CoroutineInfo {
+        use super::dump::CoroutineState::{Parked, Runnable};
         // Where a parked coroutine waits, and where a runnable one resumes.
         let site = match state {
             Parked | Runnable => self.wait_site.get(),
             _ => None,
         };
-        crate::dump::CoroutineInfo {
+        super::dump::CoroutineInfo {
             id: self.id,
             name: self.name.as_deref().map(str::to_owned),
             state,

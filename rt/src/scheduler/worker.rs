@@ -294,8 +294,8 @@ impl Worker {
     /// and the unstarted ones in its queue. Called on this worker's thread
     /// between coroutines, or by the one coroutine running on it (which
     /// shows as running).
-    pub(super) fn list_coroutines(&self, now: u64) -> Vec<crate::dump::CoroutineInfo> {
-        use crate::dump::CoroutineState;
+    pub(super) fn list_coroutines(&self, now: u64) -> Vec<super::dump::CoroutineInfo> {
+        use super::dump::CoroutineState;
         let running = task::current_ptr();
         let mut rows: Vec<_> = self
             .registry

@@ -1,5 +1,7 @@
 //! Building, entering and shutting down a runtime; spawning coroutines.
 
+pub(crate) mod dump;
+
 use std::io;
 
 use std::sync::{Arc, OnceLock};
@@ -211,7 +213,7 @@ impl Builder {
         let stacks = StackPool::new(self.stack_size)?;
         // Map the first slab now, so an exhausted machine fails here.
         stacks.release(stacks.acquire()?);
-        crate::panic::install_hook();
+        crate::defer::install_hook();
 
         let deques: Vec<Deque<_>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared::new(
@@ -242,7 +244,7 @@ impl Builder {
             }
         }
         if self.dump_on_sigquit {
-            let (handle, thread) = crate::dump::print_on_sigquit(Arc::downgrade(&shared))?;
+            let (handle, thread) = dump::print_on_sigquit(Arc::downgrade(&shared))?;
             runtime.sigquit = Some(handle);
             runtime.threads.push(thread);
         }
@@ -387,7 +389,7 @@ impl Runtime {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn dump(&self) -> crate::Dump {
-        crate::dump::collect(&self.shared)
+        dump::collect(&self.shared)
     }
 
     /// Panic unless every coroutine of this runtime has finished, waiting
