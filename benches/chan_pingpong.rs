@@ -134,7 +134,7 @@ fn bench_tokio(group: &mut BenchmarkGroup<'_, WallTime>, workers: usize) {
 fn may_pingpong() {
     let (ping_tx, ping_rx) = may::sync::mpsc::channel::<u64>();
     let (pong_tx, pong_rx) = may::sync::mpsc::channel::<u64>();
-    // SAFETY (may 0.3 makes spawn unsafe): the coroutines touch no
+    // SAFETY: may 0.3 makes spawn unsafe; the coroutines touch no
     // thread-locals and stay far within may's default stack.
     let echo = unsafe {
         may::coroutine::spawn(move || {

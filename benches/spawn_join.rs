@@ -80,10 +80,12 @@ fn may_init() {
 }
 
 fn may_spawn_join(n: usize) {
-    // SAFETY (may 0.3 makes spawn unsafe): the coroutines touch no
-    // thread-locals and stay far within may's default 32 KiB stack.
     let handles: Vec<_> = (0..n)
-        .map(|_| unsafe { may::coroutine::spawn(|| {}) })
+        .map(|_| {
+            // SAFETY: may 0.3 makes spawn unsafe; the coroutines touch no
+            // thread-locals and stay far within may's default 32 KiB stack.
+            unsafe { may::coroutine::spawn(|| {}) }
+        })
         .collect();
     for h in handles {
         h.join().unwrap();

@@ -13,7 +13,7 @@ struct Shared {
     value: UnsafeCell<usize>,
 }
 
-// SAFETY (test): `value` is only touched with `lock` held.
+// SAFETY: (test) `value` is only touched with `lock` held.
 unsafe impl Sync for Shared {}
 
 #[test]
@@ -29,6 +29,7 @@ fn contended_lock_and_unlock_lose_no_wakeup() {
                 thread::spawn(move || {
                     shared.lock.lock();
                     // loom flags concurrent access if exclusion fails.
+                    // SAFETY: the lock is held.
                     shared.value.with_mut(|v| unsafe { *v += 1 });
                     shared.lock.unlock();
                 })
@@ -38,6 +39,7 @@ fn contended_lock_and_unlock_lose_no_wakeup() {
             t.join().unwrap(); // a stranded waiter deadlocks: loom reports it
         }
         shared.lock.lock();
+        // SAFETY: the lock is held.
         assert_eq!(shared.value.with(|v| unsafe { *v }), 2);
         shared.lock.unlock();
     });

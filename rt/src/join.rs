@@ -200,8 +200,10 @@ impl Erased {
         let drop: unsafe fn(*mut [usize; 3]) = if Self::inline::<T>() {
             // SAFETY: `T` fits the slot's size and alignment (checked above).
             unsafe { slot.as_mut_ptr().cast::<T>().write(value) };
-            // SAFETY (of the fn): called once, on a slot holding a `T`.
-            |slot| unsafe { slot.cast::<T>().drop_in_place() }
+            |slot| {
+                // SAFETY: the fn is called once, on a slot holding a `T`.
+                unsafe { slot.cast::<T>().drop_in_place() }
+            }
         } else {
             // SAFETY: a pointer fits the slot.
             unsafe {
@@ -209,8 +211,10 @@ impl Erased {
                     .cast::<*mut T>()
                     .write(Box::into_raw(Box::new(value)))
             };
-            // SAFETY (of the fn): called once, on a slot holding a Box<T>.
-            |slot| unsafe { drop(Box::from_raw(slot.cast::<*mut T>().read())) }
+            |slot| {
+                // SAFETY: the fn is called once, on a slot holding a Box<T>.
+                unsafe { drop(Box::from_raw(slot.cast::<*mut T>().read())) }
+            }
         };
         Erased {
             slot,

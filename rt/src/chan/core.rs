@@ -134,9 +134,11 @@ impl<T> Waiters<T> {
         while let Some(&entry) = self.0.get(index) {
             // SAFETY: queued entries are live, their selectors too.
             let selector = unsafe { entry.as_ref().selector.get() };
+            // SAFETY: as above: a queued entry's selector outlives it.
+            let waiting = || unsafe { (*selector).is_waiting() };
             if std::ptr::eq(selector, own) {
                 index += 1;
-            } else if unsafe { (*selector).is_waiting() } {
+            } else if waiting() {
                 return true;
             } else {
                 self.0.remove(index);
