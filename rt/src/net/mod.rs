@@ -23,7 +23,7 @@
 //!
 //! Every operation first tries the system call; only if it would block
 //! does the coroutine wait for readiness, which the runtime's reactor
-//! (`reactor.rs`, driven by idle workers) reports. Sockets also work from
+//! (`scheduler/reactor.rs`, driven by idle workers) reports. Sockets also work from
 //! plain threads (they then register with the default runtime's reactor).
 //! Design: `docs/net.md`.
 

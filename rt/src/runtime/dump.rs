@@ -1,6 +1,7 @@
-//! [`dump`]: every live coroutine of a runtime (the types and the
-//! collection are the scheduler's, `scheduler/dump.rs`) — what it waits for, where,
-//! for how long — like the goroutine dump Go prints on `SIGQUIT`.
+//! [`dump`]: every live coroutine of a runtime — what it waits for, where,
+//! for how long — like the goroutine dump Go prints on `SIGQUIT`. The
+//! types and the collection are the scheduler's (`scheduler/dump.rs`);
+//! this is the runtime's side: which runtime, and SIGQUIT.
 //!
 //! Each worker lists its own coroutines on its own thread (see
 //! `scheduler/dump.rs`), so a dump costs the running program nothing until
