@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::interrupt::resume_unwind;
+use crate::unwind::resume_unwind;
 use std::sync::OnceLock;
 use std::time::Duration;
 

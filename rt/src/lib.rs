@@ -33,7 +33,6 @@ pub mod chan;
 mod coroutine;
 mod defer;
 pub mod fs;
-mod interrupt;
 mod join;
 mod local;
 mod loom;
@@ -46,16 +45,12 @@ mod scope;
 pub mod sync;
 mod ticker;
 mod time;
+mod unwind;
 
 pub use crate::blocking::blocking;
 #[doc(hidden)]
 pub use crate::defer::DeferGuard;
 pub use crate::defer::{exit, frame, recover, Frame, Recovered};
-pub use crate::interrupt::uninterruptible;
-#[doc(hidden)]
-pub use crate::interrupt::{
-    inject as __inject_interrupt, injection_pending as __injection_pending, Injected as __Injected,
-};
 pub use crate::join::{JoinError, JoinHandle};
 pub use crate::local::LocalKey;
 pub use crate::metrics::{Metrics, WorkerMetrics};
@@ -70,6 +65,11 @@ pub use crate::scheduler::task::{current, yield_now, Coroutine, CoroutineId};
 pub use crate::scope::{scope, Scope, ScopedJoinHandle};
 pub use crate::ticker::{after, Ticker};
 pub use crate::time::{sleep, sleep_until, timeout, timeout_at, Elapsed};
+pub use crate::unwind::uninterruptible;
+#[doc(hidden)]
+pub use crate::unwind::{
+    inject as __inject_interrupt, injection_pending as __injection_pending, Injected as __Injected,
+};
 
 /// Spawn a coroutine, Go style. Returns its [`JoinHandle`]; dropping it
 /// detaches the coroutine.
@@ -149,7 +149,7 @@ impl_apply!(A, B, C, D, E, G, H, I);
 pub mod model {
     pub use crate::chan::lock::SpinLock;
     pub use crate::coroutine::state::{Parked, State, Unpark};
-    pub use crate::join::JoinCell;
+    pub use crate::scheduler::result::JoinCell;
     pub use crate::scheduler::{Idle, Inbox, Parker, Queue};
     pub use crate::scope::{ScopeState, ScopedChild};
     pub use crate::sync::RawMutex;

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::interrupt::{deadline, resume_unwind};
+use crate::unwind::{deadline, resume_unwind};
 use std::time::{Duration, Instant};
 
 use crate::scheduler::task::WaitReason;
@@ -133,20 +133,20 @@ pub fn timeout_at<T>(deadline: Instant, f: impl FnOnce() -> T) -> Result<T, Elap
     let result = catch_unwind(AssertUnwindSafe(f));
     if result.is_err() {
         // Caught (re-raised below unless it is ours).
-        crate::interrupt::unwind_caught();
+        crate::unwind::unwind_caught();
     }
     let ours = scope.leave(result.as_ref().err().map(|payload| &**payload));
     match result {
         Ok(value) => Ok(value),
         Err(_) if ours => {
-            crate::interrupt::end_forced_unwind();
+            crate::unwind::end_forced_unwind();
             Err(Elapsed(()))
         }
         Err(payload) => {
             // A panic that interrupted this scope's own signal (raised by a
             // deferred closure while the signal ran them) ends the scope
             // as a panic: the signal cannot carry on past it.
-            crate::defer::forget_suspended(&*payload, |signal| scope.raised(signal));
+            crate::unwind::unwinding::forget_suspended(&*payload, |signal| scope.raised(signal));
             resume_unwind(payload)
         }
     }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use crossbeam_deque::Worker as Deque;
 
 use crate::coroutine::stack::StackPool;
-use crate::join::{report_unobserved, run_to_completion, wait_typed, JoinHandle};
+use crate::join::JoinHandle;
+use crate::scheduler::result::{report_unobserved, run_to_completion, wait_typed};
 use crate::scheduler::task::WaitReason;
 use crate::scheduler::task::{Task, WaitSite};
 use crate::scheduler::{self, Shared, Worker};
@@ -321,7 +322,7 @@ impl Runtime {
             Err(err) => match err.try_into_panic() {
                 Ok(panic) => {
                     eprint!("{}", panic.report(&task.describe()));
-                    crate::interrupt::resume_unwind(panic.into_payload())
+                    crate::unwind::resume_unwind(panic.into_payload())
                 }
                 Err(err) => panic!("Runtime::block_on: {err}"),
             },

@@ -25,6 +25,7 @@ pub(crate) mod prefetch;
 mod probe;
 pub(crate) mod reactor;
 pub(crate) mod registry;
+pub(crate) mod result;
 pub(crate) mod task;
 mod timers;
 pub(crate) mod waiter;
@@ -314,7 +315,7 @@ impl Shared {
         if let Body::Unstarted { stack } = task.take_body() {
             task.clear_root();
             self.stacks.release(stack);
-            crate::join::complete_cancelled(&task.result);
+            self::result::complete_cancelled(&task.result);
         }
     }
 

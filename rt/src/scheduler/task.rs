@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::locals::LocalValues;
+use super::result::TaskResult;
 use super::Shared;
 use crate::coroutine::root_fn::RootFn;
 use crate::coroutine::stack::PooledStack;
 use crate::coroutine::state::{State, Unpark};
 use crate::coroutine::{Fiber, Resumed, Suspend, SuspendPoint};
-use crate::defer::DeferState;
-use crate::interrupt::CancelSignal;
-use crate::join::TaskResult;
 use crate::loom::cell::UnsafeCell;
+use crate::unwind::unwinding::DeferState;
+use crate::unwind::CancelSignal;
 
 /// What a task has to run, through its life.
 pub(crate) enum Body {
@@ -79,8 +79,8 @@ pub(crate) struct Task {
     /// The cancellation unwind has started (home thread only): later park
     /// points block normally, so deferred cleanup may wait.
     cancelling: Cell<bool>,
-    /// Its `rt::uninterruptible` depth (see `crate::interrupt`).
-    pub(crate) mask: crate::interrupt::Mask,
+    /// Its `rt::uninterruptible` depth (see `crate::unwind`).
+    pub(crate) mask: crate::unwind::Mask,
     /// How many `rt::scope`s enclose it: 0 for a plain spawn, its owner's
     /// depth + 1 for a scoped one. Teardown unwinds the deepest first, so
     /// a scope's owner never waits for a child its worker has yet to tear
@@ -93,10 +93,10 @@ pub(crate) struct Task {
     /// (see [`GiveUpGuard`]). Home thread only.
     give_up: Cell<Option<GiveUp>>,
     /// A test harness asked for an interruption after this many more
-    /// interruption checks (see `crate::interrupt::inject`).
-    injected: Cell<Option<(u32, crate::interrupt::Injected)>>,
+    /// interruption checks (see `crate::unwind::inject`).
+    injected: Cell<Option<(u32, crate::unwind::Injected)>>,
     /// Its innermost `rt::timeout` scope.
-    pub(crate) deadline: crate::interrupt::deadline::Deadline,
+    pub(crate) deadline: crate::unwind::deadline::Deadline,
     /// Lowest usable address of its stack once started (the guard page is
     /// just below), for the stack overflow handler; 0 before.
     stack_bottom: Cell<usize>,
@@ -153,12 +153,12 @@ impl Task {
             locals: LocalValues::default(),
             cancel_requested: AtomicBool::new(false),
             cancelling: Cell::new(false),
-            mask: crate::interrupt::Mask::default(),
+            mask: crate::unwind::Mask::default(),
             injected: Cell::new(None),
             scope_depth: std::sync::atomic::AtomicU32::new(0),
             abandoned: AtomicBool::new(false),
             give_up: Cell::new(None),
-            deadline: crate::interrupt::deadline::Deadline::default(),
+            deadline: crate::unwind::deadline::Deadline::default(),
             stack_bottom: Cell::new(0),
             wait_site: Cell::new(None),
             switched_at: Cell::new(shared.clock.now()),
@@ -192,12 +192,12 @@ impl Task {
         self.locals = LocalValues::default();
         *self.cancel_requested.get_mut() = false;
         self.cancelling.set(false);
-        self.mask = crate::interrupt::Mask::default();
+        self.mask = crate::unwind::Mask::default();
         self.injected.set(None);
         *self.scope_depth.get_mut() = 0;
         *self.abandoned.get_mut() = false;
         self.give_up.set(None);
-        self.deadline = crate::interrupt::deadline::Deadline::default();
+        self.deadline = crate::unwind::deadline::Deadline::default();
         self.stack_bottom.set(0);
         self.wait_site.set(None);
         self.switched_at.set(self.shared.clock.now());
@@ -333,7 +333,7 @@ impl Task {
 
     /// At a park point (or before the body starts): deliver a pending
     /// cancellation or an expired `rt::timeout` as an unwind, if this is an
-    /// interruptible point (see `crate::interrupt`). One load and one
+    /// interruptible point (see `crate::unwind`). One load and one
     /// plain read when nothing is pending.
     #[inline]
     pub(crate) fn check_interrupts(&self) {
@@ -352,7 +352,7 @@ impl Task {
             }
             // Due: it becomes a real request from here on.
             self.injected.set(None);
-            if kind == crate::interrupt::Injected::Timeout {
+            if kind == crate::unwind::Injected::Timeout {
                 self.cancel_requested
                     .store(false, std::sync::atomic::Ordering::Relaxed);
                 self.deadline.expire_now();
@@ -364,7 +364,7 @@ impl Task {
         if self.cancel_pending() {
             self.cancelling.set(true);
             self.mask.begin_forced_unwind();
-            crate::interrupt::resume_unwind(Box::new(CancelSignal));
+            crate::unwind::resume_unwind(Box::new(CancelSignal));
         }
         self.deadline.check(&self.mask);
     }
@@ -379,7 +379,7 @@ impl Task {
     /// Test harness: make a request of `kind` due at the `checks`-th
     /// interruption check from now (two per park: before and after).
     /// Rides on the cancel flag, so the checks take the slow path.
-    pub(crate) fn inject(&self, checks: u32, kind: crate::interrupt::Injected) {
+    pub(crate) fn inject(&self, checks: u32, kind: crate::unwind::Injected) {
         self.injected.set(Some((checks.max(1), kind)));
         self.mark_cancelled();
     }
@@ -460,7 +460,7 @@ impl Task {
     fn at_teardown_point(&self) {
         if self.mask.allows_delivery() {
             self.mask.begin_forced_unwind();
-            crate::interrupt::resume_unwind(Box::new(crate::interrupt::TeardownSignal));
+            crate::unwind::resume_unwind(Box::new(crate::unwind::TeardownSignal));
         }
         match super::worker::current_of(&self.shared) {
             Some(worker) => worker.teardown_wait(self),
@@ -911,13 +911,13 @@ pub(crate) fn park(site: WaitSite) {
 /// Park a plain thread until unparked, `until` or the end of its innermost
 /// `rt::timeout` scope, whichever comes first (spurious returns allowed).
 fn park_thread(until: Option<Instant>) {
-    crate::interrupt::deadline::with_thread_deadline(|scope| {
-        crate::interrupt::with_mask(|mask| scope.check(mask));
+    crate::unwind::deadline::with_thread_deadline(|scope| {
+        crate::unwind::with_mask(|mask| scope.check(mask));
         // A deadline that cannot be delivered here must not wake the
         // thread over and over.
         let pending = scope
             .pending()
-            .filter(|_| crate::interrupt::with_mask(|m| m.allows_delivery()));
+            .filter(|_| crate::unwind::with_mask(|m| m.allows_delivery()));
         let until = match (until, pending) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -928,7 +928,7 @@ fn park_thread(until: Option<Instant>) {
             }
             None => crate::loom::thread::park(),
         }
-        crate::interrupt::with_mask(|mask| scope.check(mask));
+        crate::unwind::with_mask(|mask| scope.check(mask));
     });
 }
 

@@ -598,7 +598,7 @@ impl Worker {
                 std::mem::forget(task.clone());
                 task.give_up_wait();
                 task.locals.forget();
-                crate::join::complete_cancelled(&task.result);
+                super::result::complete_cancelled(&task.result);
                 task.state.transition_to_done();
                 continue;
             }

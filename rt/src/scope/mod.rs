@@ -7,10 +7,11 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::interrupt::resume_unwind;
-use crate::join::{run_to_completion, wait_typed, JoinError};
+use crate::join::JoinError;
+use crate::scheduler::result::{run_to_completion, wait_typed};
 use crate::scheduler::task::{Coroutine, Task, WaitReason, WaitSite};
 use crate::scheduler::Shared;
+use crate::unwind::resume_unwind;
 
 pub use self::state::ScopeState;
 #[cfg(loom)]
@@ -75,17 +76,17 @@ where
     let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
     if result.is_err() {
         // Caught, and re-raised after the wait.
-        crate::interrupt::unwind_caught();
+        crate::unwind::unwind_caught();
     }
     let interrupted = result
         .as_ref()
-        .is_err_and(|payload| crate::defer::is_interruption_in_flight(&**payload));
+        .is_err_and(|payload| crate::unwind::unwinding::is_interruption_in_flight(&**payload));
     scope.state.wait_all(site, interrupted);
     if result.is_ok() {
         // The wait was not interruptible; its end is. An interruption that
         // arrived during it (and was passed on to the children) is
         // delivered here.
-        crate::interrupt::checkpoint();
+        crate::unwind::checkpoint();
     }
     match result {
         Err(payload) => resume_unwind(payload),

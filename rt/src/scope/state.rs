@@ -156,10 +156,10 @@ impl<C: ScopedChild> ScopeState<C> {
     /// body, or one that arrives during the wait — is passed on to the
     /// coroutines as a cancellation, and otherwise stays pending.
     pub(crate) fn wait_all(&self, site: WaitSite, interrupted: bool) {
-        crate::interrupt::uninterruptible(|| {
+        crate::unwind::uninterruptible(|| {
             let mut passed_on = false;
             loop {
-                if !passed_on && (interrupted || crate::interrupt::pending()) {
+                if !passed_on && (interrupted || crate::unwind::pending()) {
                     self.cancel_children();
                     passed_on = true;
                 }
@@ -171,7 +171,7 @@ impl<C: ScopedChild> ScopeState<C> {
                 drop(tracked);
                 // A plain thread must wake at its deadline to pass it on
                 // (a coroutine's `rt::timeout` has a timer that wakes it).
-                match crate::interrupt::deadline::thread_deadline().filter(|_| !passed_on) {
+                match crate::unwind::deadline::thread_deadline().filter(|_| !passed_on) {
                     Some(at) => park_until(at, false, site),
                     None => park(site),
                 }

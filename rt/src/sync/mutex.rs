@@ -274,7 +274,7 @@ impl<T: ?Sized> Mutex<T> {
     fn guard(&self) -> LockResult<MutexGuard<'_, T>> {
         let guard = MutexGuard {
             mutex: self,
-            panicking: crate::interrupt::panicking(),
+            panicking: crate::unwind::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard)
     }
@@ -394,7 +394,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && crate::interrupt::panicking() {
+        if !self.panicking && crate::unwind::panicking() {
             self.mutex.poisoned.store(true, SeqCst);
         }
         self.mutex.raw.unlock();

@@ -108,7 +108,7 @@ impl Once {
             fn drop(&mut self) {
                 let phase = if self.1 {
                     Phase::Done
-                } else if crate::interrupt::panicking() {
+                } else if crate::unwind::panicking() {
                     Phase::Poisoned
                 } else {
                     Phase::New

@@ -166,7 +166,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         let guard = RwLockWriteGuard {
             lock: self,
-            panicking: crate::interrupt::panicking(),
+            panicking: crate::unwind::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard)
     }
@@ -242,7 +242,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         let guard = RwLockWriteGuard {
             lock: self,
-            panicking: crate::interrupt::panicking(),
+            panicking: crate::unwind::panicking(),
         };
         poison_result(self.poisoned.load(SeqCst), guard).map_err(TryLockError::Poisoned)
     }
@@ -345,7 +345,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && crate::interrupt::panicking() {
+        if !self.panicking && crate::unwind::panicking() {
             self.lock.poisoned.store(true, SeqCst);
         }
         let mut state = self.lock.state.lock();

@@ -1,4 +1,8 @@
-//! When an interruption may be delivered (see `docs/interruption.md`).
+//! Unwinding: the payloads rt raises itself (exit, cancellation, timeout,
+//! teardown) and what a caught payload is (`is_forced`, `panicking()`), a
+//! coroutine's unwinding state (`unwinding.rs`: its defer chain and the
+//! panic it handles), the timeout deadline (`deadline.rs`), and — this
+//! file — when an interruption may be delivered (`docs/interruption.md`).
 //!
 //! Cancellation, an `rt::timeout` deadline and runtime shutdown are
 //! *requests*. They are raised as an unwind only at an interruptible park
@@ -23,7 +27,9 @@
 //! answer comes from a flag rt keeps: set where an unwind starts (the
 //! panic hook, rt's own raises) and cleared where rt catches one.
 
+mod arena;
 pub(crate) mod deadline;
+pub(crate) mod unwinding;
 
 use std::any::Any;
 use std::cell::Cell;
