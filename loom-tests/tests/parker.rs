@@ -4,7 +4,7 @@
 use loom::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
 use loom::sync::Arc;
 use loom::thread;
-use rt::model::Parker;
+use rt::model::{Parker, Unparked};
 
 #[test]
 fn unpark_before_or_during_park_wakes_the_worker() {
@@ -15,7 +15,8 @@ fn unpark_before_or_during_park_wakes_the_worker() {
             let (parker, work) = (parker.clone(), work.clone());
             thread::spawn(move || {
                 work.store(true, Release);
-                parker.unpark();
+                // Never blocked in a poller here.
+                assert_eq!(parker.unpark(), Unparked::Done);
             })
         };
         // If the wake were lost, this would block forever: loom reports

@@ -1,4 +1,4 @@
-//! SPEC §3, rule by rule, modelled on Go's test/recover.go and
+//! The rules of docs/defer.md, one by one, modelled on Go's test/recover.go and
 //! test/defer*.go. Every test body runs twice: in a coroutine and on a plain
 //! thread (the defer chain is per coroutine, or per thread outside one).
 

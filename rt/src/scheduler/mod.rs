@@ -41,7 +41,7 @@ use crossbeam_utils::CachePadded;
 pub use self::idle::Idle;
 #[cfg(loom)]
 pub use self::list::{Inbox, Queue};
-pub use self::parker::Parker;
+pub use self::parker::{Parker, Unparked};
 use self::reactor::Reactor;
 use self::task::Body;
 use self::task::{CoroutineId, Task};
@@ -171,8 +171,9 @@ impl Shared {
 
     /// Wake worker `index` if it sleeps, wherever it sleeps.
     fn unpark_worker(&self, index: usize) {
-        if self.remotes[index].parker.unpark() {
-            self.reactor.wake();
+        match self.remotes[index].parker.unpark() {
+            Unparked::WakePoller => self.reactor.wake(),
+            Unparked::Done => {}
         }
     }
 

@@ -16,10 +16,21 @@ const NOTIFIED: usize = 2;
 /// Blocked in the I/O poller: an `unpark` must wake the poller instead.
 const POLLING: usize = 3;
 
+/// What the caller of [`Parker::unpark`] must do next.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unparked {
+    /// Nothing: the worker was woken, or will find the token.
+    Done,
+    /// The worker is blocked in the I/O poller: wake the poller (the token
+    /// stays for `end_poll`).
+    WakePoller,
+}
+
 /// One worker's sleep/wake point.
 #[derive(Debug)]
 pub struct Parker {
-    /// EMPTY / PARKED / NOTIFIED.
+    /// EMPTY / PARKED / NOTIFIED / POLLING.
     state: AtomicUsize,
     /// Guards the sleep so a wake between "decide to sleep" and "sleep" is
     /// not lost on the condition variable.
@@ -93,19 +104,17 @@ impl Parker {
     }
 
     /// Wake the worker if it sleeps, or leave a token for its next `park`.
-    /// Returns `true` if the worker is blocked in the I/O poller: then the
-    /// caller must wake the poller (the token stays for `end_poll`).
-    pub fn unpark(&self) -> bool {
+    pub fn unpark(&self) -> Unparked {
         match self.state.swap(NOTIFIED, SeqCst) {
             PARKED => {
                 // Taking the lock orders this notify after the sleeper's wait
                 // began: it set PARKED while holding the lock.
                 drop(self.lock.lock());
                 self.cvar.notify_one();
-                false
+                Unparked::Done
             }
-            POLLING => true,
-            _ => false,
+            POLLING => Unparked::WakePoller,
+            _ => Unparked::Done,
         }
     }
 
