@@ -5,7 +5,7 @@
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
-use rt::model::{Idle, Parker};
+use rt::model::{Idle, Parker, Unparked};
 
 const WORKERS: usize = 2;
 
@@ -22,7 +22,7 @@ struct Runtime {
 impl Runtime {
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.parkers[index].unpark();
+            assert_eq!(self.parkers[index].unpark(), Unparked::Done); // no poller here
         }
     }
 
@@ -50,7 +50,7 @@ impl Runtime {
                 // "Run" the task: the only one, so the model is finished.
                 self.done.store(true, SeqCst);
                 for parker in &self.parkers {
-                    parker.unpark();
+                    assert_eq!(parker.unpark(), Unparked::Done);
                 }
                 return;
             }

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use loom::sync::Arc;
 use loom::thread;
-use rt::model::{Inbox, Parker};
+use rt::model::{Inbox, Parker, Unparked};
 
 /// The worker's side, as `Worker::next_local` and `Worker::park` do it:
 /// take what the hint shows; when that is nothing, check under the lock
@@ -31,7 +31,7 @@ fn owner_takes(inbox: &Inbox<VecDeque<u32>>, parker: &Parker, want: usize) -> Ve
 /// The waker's side, as `Shared::schedule_woken` does it.
 fn push_and_wake(inbox: &Inbox<VecDeque<u32>>, parker: &Parker, item: u32) {
     inbox.push(item);
-    parker.unpark();
+    assert_eq!(parker.unpark(), Unparked::Done);
 }
 
 #[test]
