@@ -47,12 +47,38 @@ use self::task::Body;
 use self::task::{CoroutineId, Task};
 use crate::coroutine::stack::StackPool;
 
-/// `Shared::phase`: normal operation.
-const RUNNING: u8 = 0;
-/// Shutting down: every coroutine is being cancelled.
-const CANCELLING: u8 = 1;
-/// Shutting down: what is left is unwound without switching; workers exit.
-const TEARDOWN: u8 = 2;
+/// A runtime's life, in order; it only moves forward.
+///
+/// 1. `Running`: normal operation.
+/// 2. `Cancelling` (`begin_shutdown`): every worker cancels the coroutines
+///    homed on it (one pass each, counted in `cancel_passes`); unstarted
+///    ones are cancelled before they run. Cancelled coroutines unwind at
+///    their next park point, running their deferred closures, which may
+///    still park and wait for each other.
+/// 3. `Teardown`: once every worker made its pass and all are idle at once
+///    (`is_quiescent`), what is left is unwound on its worker without
+///    switching (or abandoned, if it waits inside an unwind or a masked
+///    region), and the workers exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Phase {
+    /// 1: normal operation.
+    Running = 0,
+    /// 2: every coroutine is being cancelled.
+    Cancelling = 1,
+    /// 3: what is left is unwound without switching; workers exit.
+    Teardown = 2,
+}
+
+impl Phase {
+    fn from_u8(phase: u8) -> Phase {
+        match phase {
+            0 => Phase::Running,
+            1 => Phase::Cancelling,
+            _ => Phase::Teardown,
+        }
+    }
+}
 
 /// What one worker offers to the others.
 struct Remote {
@@ -102,7 +128,7 @@ pub(crate) struct Shared {
     idle: Idle,
     /// The coroutine stacks.
     pub(crate) stacks: StackPool,
-    /// RUNNING, then CANCELLING, then TEARDOWN (see `begin_shutdown`). Read
+    /// A [`Phase`], as its `u8` (see `begin_shutdown`). Read
     /// by every worker on every scheduling step: kept apart from written
     /// fields.
     phase: CachePadded<AtomicU8>,
@@ -155,7 +181,7 @@ impl Shared {
             injector: Injector::new(),
             idle: Idle::new(num_workers),
             stacks,
-            phase: CachePadded::new(AtomicU8::new(RUNNING)),
+            phase: CachePadded::new(AtomicU8::new(Phase::Running as u8)),
             recycled_tasks: parking_lot::Mutex::new(Vec::new()),
             has_recycled_tasks: CachePadded::new(AtomicBool::new(false)),
             spawned_outside: AtomicU64::new(0),
@@ -268,11 +294,11 @@ impl Shared {
 
     /// Whether shutdown has begun.
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.phase() != RUNNING
+        self.phase() != Phase::Running
     }
 
-    fn phase(&self) -> u8 {
-        self.phase.load(Ordering::Acquire)
+    fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::Acquire))
     }
 
     /// Begin shutdown. First every coroutine is *cancelled*: it unwinds at
@@ -282,11 +308,11 @@ impl Shared {
     /// is left is *torn down*: unwound on its worker with no more
     /// switching, and the workers exit.
     pub(crate) fn begin_shutdown(&self) {
-        self.set_phase(CANCELLING);
+        self.set_phase(Phase::Cancelling);
     }
 
-    fn set_phase(&self, phase: u8) {
-        self.phase.store(phase, Ordering::Release);
+    fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Release);
         (0..self.remotes.len()).for_each(|index| self.unpark_worker(index));
     }
 

@@ -10,7 +10,7 @@ use super::list::TaskList;
 use super::registry::Registry;
 use super::task::{self, Body, Task};
 use super::timers::Timers;
-use super::{Counters, Shared};
+use super::{Counters, Phase, Shared};
 use crate::coroutine::stack::{PooledStack, StackCache};
 use crate::coroutine::state::Parked;
 use crate::coroutine::{Resumed, Suspend};
@@ -241,8 +241,8 @@ impl Worker {
         let mut cancelled = false;
         loop {
             match self.shared.phase() {
-                super::TEARDOWN => break,
-                super::CANCELLING if !cancelled => {
+                Phase::Teardown => break,
+                Phase::Cancelling if !cancelled => {
                     self.cancel_registered();
                     cancelled = true;
                     // Counted after the cancels: teardown waits for every
@@ -431,16 +431,16 @@ impl Worker {
         }
         let remote = &self.shared.remotes[self.index];
         if parked_as.last_awake
-            && self.shared.phase() == super::CANCELLING
+            && self.shared.phase() == Phase::Cancelling
             && self.shared.is_quiescent()
         {
             // Shutting down and every worker is idle: the coroutines still
             // alive wait for something that will never come. Tear down.
-            self.shared.set_phase(super::TEARDOWN);
+            self.shared.set_phase(Phase::Teardown);
         }
         // A wake for our inbox leaves a parker token, so checking the inbox
         // here and then parking cannot miss one.
-        if remote.inbox.is_empty() && self.shared.phase() != super::TEARDOWN {
+        if remote.inbox.is_empty() && self.shared.phase() != Phase::Teardown {
             // Sleep until woken, or exactly until the next timer is due —
             // in the I/O poller if sockets are registered and nobody else
             // polls, else on the parker.
