@@ -5,13 +5,13 @@
 //! one [`Selector`] on its stack. Whoever can complete one of them — a
 //! sender for a waiting receive, a receiver for a waiting send, `close` for
 //! both — first *claims* the selector with one compare-and-swap from
-//! `WAITING` to its arm's number. Only the winner of that CAS touches the
+//! `Waiting` to its arm's number. Only the winner of that CAS touches the
 //! waiter's value slot; every other party sees the selector taken and drops
 //! the entry as stale. So exactly one operation of a select completes, and
 //! a value is never moved into (or out of) an operation that lost.
 //!
 //! The waiter gives up (timeout, cancellation) with the same CAS, from
-//! `WAITING` to `ABORTED`. If that CAS fails, an operation was claimed a
+//! `Waiting` to `Aborted`. If that CAS fails, an operation was claimed a
 //! moment earlier and is being completed: the waiter waits for `done` and
 //! takes the result, so a value handed over at the last moment is not lost.
 
@@ -20,18 +20,45 @@ use std::time::Instant;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::scheduler::task::{park, GiveUpGuard, WaitSite, WakeRef};
 
-/// Nobody has claimed the selector yet.
-const WAITING: usize = 0;
-/// The waiter gave up; nobody may claim it any more.
-const ABORTED: usize = 1;
-/// `FIRST_ARM + i`: arm `i` was claimed.
-const FIRST_ARM: usize = 2;
+/// A selector's state word, decoded. It moves once, from `Waiting` to
+/// `Aborted` or to `Claimed` (a reset after an abort starts a new round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Nobody has claimed the selector yet.
+    Waiting,
+    /// The waiter gave up; nobody may claim it any more.
+    Aborted,
+    /// Arm `i` was claimed.
+    Claimed(usize),
+}
+
+impl Status {
+    /// The word that stores it.
+    #[inline]
+    const fn word(self) -> usize {
+        match self {
+            Status::Waiting => 0,
+            Status::Aborted => 1,
+            Status::Claimed(arm) => 2 + arm,
+        }
+    }
+
+    /// Decode a stored word.
+    #[inline]
+    const fn of(word: usize) -> Status {
+        match word {
+            0 => Status::Waiting,
+            1 => Status::Aborted,
+            _ => Status::Claimed(word - 2),
+        }
+    }
+}
 
 /// One waiting party: a blocked `send`/`recv`, or a whole `select!`.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Selector {
-    /// `WAITING`, `ABORTED` or `FIRST_ARM + arm`.
+    /// A [`Status`], as its word.
     state: AtomicUsize,
     /// Set (Release) once the claimed arm's transfer is finished and the
     /// waiter woken: the last thing a claimer does with the selector.
@@ -56,7 +83,7 @@ impl Selector {
     /// A selector for a `select!` of the calling coroutine or thread.
     pub(crate) fn current() -> Selector {
         Selector {
-            state: AtomicUsize::new(WAITING),
+            state: AtomicUsize::new(Status::Waiting.word()),
             done: AtomicBool::new(false),
             waker: WakeRef::current(),
             exclusive: false,
@@ -80,13 +107,14 @@ impl Selector {
         if self.exclusive {
             // The entry was still queued, under the lock that its owner
             // also needs to give up: nobody else can have claimed it.
-            self.state.store(FIRST_ARM + arm, Ordering::Relaxed);
+            self.state
+                .store(Status::Claimed(arm).word(), Ordering::Relaxed);
             return true;
         }
         self.state
             .compare_exchange(
-                WAITING,
-                FIRST_ARM + arm,
+                Status::Waiting.word(),
+                Status::Claimed(arm).word(),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
@@ -95,7 +123,7 @@ impl Selector {
 
     /// Is it still unclaimed? (A hint for readiness checks.)
     pub(crate) fn is_waiting(&self) -> bool {
-        self.state.load(Ordering::Acquire) == WAITING
+        Status::of(self.state.load(Ordering::Acquire)) == Status::Waiting
     }
 
     /// Finish a claim (after releasing the channel lock): wake the waiter,
@@ -123,23 +151,26 @@ impl Selector {
     /// Give up waiting. `Err(arm)` if an arm was claimed first: then its
     /// transfer is finished (or about to be) and must be honoured.
     pub(crate) fn try_abort(&self) -> Result<(), usize> {
-        match self
-            .state
-            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
-        {
+        let aborted = self.state.compare_exchange(
+            Status::Waiting.word(),
+            Status::Aborted.word(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        match aborted.map_err(Status::of) {
             Ok(_) => Ok(()),
-            Err(state) => {
-                debug_assert!(state >= FIRST_ARM, "aborted twice");
+            Err(Status::Claimed(arm)) => {
                 self.wait_done();
-                Err(state - FIRST_ARM)
+                Err(arm)
             }
+            Err(status) => unreachable!("a selector aborted while {status:?}"),
         }
     }
 
     /// Make an aborted selector usable for another round of registration.
     /// Only valid once no channel queue refers to it any more.
     pub(crate) fn reset(&self) {
-        self.state.store(WAITING, Ordering::Relaxed);
+        self.state.store(Status::Waiting.word(), Ordering::Relaxed);
     }
 
     /// The claimer is between its CAS and `complete`, holding a channel lock
@@ -161,11 +192,14 @@ impl Selector {
             return self.try_abort();
         }
         if dequeue() {
-            self.state.store(ABORTED, Ordering::Relaxed);
+            self.state.store(Status::Aborted.word(), Ordering::Relaxed);
             return Ok(());
         }
         self.wait_done();
-        Err(self.state.load(Ordering::Acquire) - FIRST_ARM)
+        match self.fired() {
+            Woken::Fired(arm) => Err(arm),
+            Woken::TimedOut => unreachable!("a dequeued entry was claimed"),
+        }
     }
 
     /// Park until an arm completes or `deadline` passes.
@@ -243,8 +277,9 @@ impl Selector {
 
     /// The arm that was claimed (after `done`).
     fn fired(&self) -> Woken {
-        let state = self.state.load(Ordering::Acquire);
-        debug_assert!(state >= FIRST_ARM);
-        Woken::Fired(state - FIRST_ARM)
+        match Status::of(self.state.load(Ordering::Acquire)) {
+            Status::Claimed(arm) => Woken::Fired(arm),
+            status => unreachable!("done, but {status:?}"),
+        }
     }
 }

@@ -294,7 +294,7 @@ impl Shared {
 
     /// Whether shutdown has begun.
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.phase() != Phase::Running
+        self.phase.load(Ordering::Acquire) != Phase::Running as u8
     }
 
     fn phase(&self) -> Phase {

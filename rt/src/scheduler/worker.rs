@@ -240,16 +240,18 @@ impl Worker {
         probe.attach();
         let mut cancelled = false;
         loop {
-            match self.shared.phase() {
-                Phase::Teardown => break,
-                Phase::Cancelling if !cancelled => {
-                    self.cancel_registered();
-                    cancelled = true;
-                    // Counted after the cancels: teardown waits for every
-                    // worker's pass (see `Shared::is_quiescent`).
-                    self.shared.cancel_passes.fetch_add(1, Ordering::AcqRel);
+            if self.shared.is_shutdown() {
+                match self.shared.phase() {
+                    Phase::Teardown => break,
+                    Phase::Cancelling if !cancelled => {
+                        self.cancel_registered();
+                        cancelled = true;
+                        // Counted after the cancels: teardown waits for
+                        // every worker's pass (see `Shared::is_quiescent`).
+                        self.shared.cancel_passes.fetch_add(1, Ordering::AcqRel);
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
             self.fire_timers();
             if let Some(task) = self.next_local().or_else(|| self.search()) {
