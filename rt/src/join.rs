@@ -21,10 +21,67 @@ use crate::scheduler::task::{Coroutine, Task};
 /// assert_eq!(sum, 385);
 /// ```
 pub struct JoinHandle<T> {
-    /// The coroutine; its result arrives in `task.result`.
-    task: Arc<Task>,
+    /// The coroutine.
+    raw: RawJoinHandle,
     /// The result type (the task stores it erased).
     result: PhantomData<fn() -> T>,
+}
+
+/// What [`JoinHandle`] and `ScopedJoinHandle` share: the joined coroutine's
+/// task, whose result cell its result arrives in. The public handles add
+/// the result type, and what dropping them means.
+pub(crate) struct RawJoinHandle(Arc<Task>);
+
+impl RawJoinHandle {
+    /// A handle for `task`.
+    pub(crate) fn new(task: Arc<Task>) -> RawJoinHandle {
+        RawJoinHandle(task)
+    }
+
+    /// Wait for the result. The public handle stays alive meanwhile: if
+    /// the wait is interrupted (cancel, timeout) it is dropped on the way
+    /// out and detaches, and the coroutine disposes of its result.
+    ///
+    /// # Safety
+    ///
+    /// `T` must be the return type of the task's body.
+    #[track_caller]
+    pub(crate) unsafe fn wait<T>(&self) -> Result<T, JoinError> {
+        // SAFETY: forwarded to our caller.
+        unsafe { wait_typed(&self.0) }
+    }
+
+    /// After the wait: give the task's memory back for reuse (joined:
+    /// nothing is left to detach or report).
+    pub(crate) fn joined(self) {
+        crate::scheduler::recycle(self.0);
+    }
+
+    /// Give up the result: the coroutine disposes of it. Returns the
+    /// error it ended with, if it already had (and nobody read it).
+    pub(crate) fn detach(&self) -> Option<JoinError> {
+        match self.0.result.detach() {
+            Some(Err(err)) => Some(err),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.0.result.is_complete()
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    pub(crate) fn coroutine(&self) -> Coroutine {
+        Coroutine(self.0.clone())
+    }
+
+    /// Who it is, for a report.
+    pub(crate) fn describe(&self) -> String {
+        self.0.describe()
+    }
 }
 
 impl<T> JoinHandle<T> {
@@ -35,7 +92,7 @@ impl<T> JoinHandle<T> {
     /// `T` must be the return type of the task's body.
     pub(crate) unsafe fn new(task: Arc<Task>) -> JoinHandle<T> {
         JoinHandle {
-            task,
+            raw: RawJoinHandle::new(task),
             result: PhantomData,
         }
     }
@@ -55,15 +112,11 @@ impl<T> JoinHandle<T> {
     /// ```
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
-        // If the wait is interrupted (cancel, timeout), `self` is dropped
-        // on the way out and detaches: the coroutine disposes of its result.
         // SAFETY: `T` is the body's return type (see `new`).
-        let result = unsafe { wait_typed(&self.task) };
+        let result = unsafe { self.raw.wait::<T>() };
         let this = ManuallyDrop::new(self);
-        // SAFETY: we own `this.task` and never use or drop `this` again
-        // (joined: nothing is left for Drop to detach or report).
-        let task = unsafe { std::ptr::read(&this.task) };
-        crate::scheduler::recycle(task);
+        // SAFETY: we own `this.raw` and never use or drop `this` again.
+        unsafe { std::ptr::read(&this.raw) }.joined();
         result
     }
 
@@ -80,7 +133,7 @@ impl<T> JoinHandle<T> {
     /// assert!(h.is_finished());
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.task.result.is_complete()
+        self.raw.is_finished()
     }
 
     /// Cancel the coroutine: it unwinds at its next park point (a blocking
@@ -102,7 +155,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn cancel(&self) {
-        self.task.cancel();
+        self.raw.cancel();
     }
 
     /// The coroutine's identity.
@@ -117,14 +170,14 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn coroutine(&self) -> Coroutine {
-        Coroutine(self.task.clone())
+        self.raw.coroutine()
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(Err(JoinError(Repr::Panicked(panic)))) = self.task.result.detach() {
-            eprint!("{}", panic.report(&self.task.describe()));
+        if let Some(JoinError(Repr::Panicked(panic))) = self.raw.detach() {
+            eprint!("{}", panic.report(&self.raw.describe()));
         }
     }
 }

@@ -22,7 +22,7 @@ const MAX_LIFO_STREAK: u32 = 3;
 /// Every this many scheduling ticks, shared queues are checked first (and
 /// a busy worker polls for I/O).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
-/// Every this many ticks, fresh spawns go before woken coroutines.
+/// Every this many ticks, unstarted coroutines go before woken ones.
 const FRESH_QUEUE_INTERVAL: u32 = 31;
 /// Finished tasks moved between a worker's cache and the shared pool at once.
 const RECYCLE_BATCH: usize = 128;
@@ -35,7 +35,7 @@ pub(crate) struct Worker {
     /// The runtime.
     shared: Arc<Shared>,
     /// Unstarted coroutines spawned here; other workers steal from it.
-    fresh: Deque<Arc<Task>>,
+    unstarted: Deque<Arc<Task>>,
     /// Started coroutines homed here that are runnable.
     ready: RefCell<TaskList>,
     /// The coroutine most recently woken on this worker: runs next.
@@ -44,7 +44,7 @@ pub(crate) struct Worker {
     lifo_streak: Cell<u32>,
     /// Counts scheduling decisions, for the fairness intervals.
     tick: Cell<u32>,
-    /// The last coroutine yielded: let a fresh spawn run before it, so a
+    /// The last coroutine yielded: let an unstarted coroutine run before it, so a
     /// yield gives way to every runnable coroutine, started or not.
     yielded: Cell<bool>,
     /// Whether this worker is counted as searching in `Idle`.
@@ -112,12 +112,12 @@ pub(super) fn current_shared() -> Option<Arc<Shared>> {
 }
 
 impl Worker {
-    /// The worker at `index`, owning the local FIFO `fresh`.
-    pub(crate) fn new(index: usize, shared: Arc<Shared>, fresh: Deque<Arc<Task>>) -> Worker {
+    /// The worker at `index`, owning the local FIFO `unstarted`.
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, unstarted: Deque<Arc<Task>>) -> Worker {
         Worker {
             index,
             shared,
-            fresh,
+            unstarted,
             ready: RefCell::new(TaskList::default()),
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
@@ -223,7 +223,7 @@ impl Worker {
 
     /// Queue an unstarted coroutine spawned on this worker.
     pub(super) fn push_fresh(&self, task: Arc<Task>) {
-        self.fresh.push(task);
+        self.unstarted.push(task);
     }
 
     /// Queue a coroutine of ours woken on this thread: it runs next.
@@ -316,12 +316,12 @@ impl Worker {
             .collect();
         // The FIFO cannot be walked: empty it and refill it in order.
         let mut unstarted = Vec::new();
-        while let Some(task) = self.fresh.pop() {
+        while let Some(task) = self.unstarted.pop() {
             unstarted.push(task);
         }
         for task in unstarted {
             rows.push(task.snapshot(CoroutineState::Unstarted, now));
-            self.fresh.push(task);
+            self.unstarted.push(task);
         }
         rows
     }
@@ -346,14 +346,14 @@ impl Worker {
         }
         self.lifo_streak.set(0);
         if self.yielded.replace(false) || tick % FRESH_QUEUE_INTERVAL == 0 {
-            if let Some(task) = self.fresh.pop() {
+            if let Some(task) = self.unstarted.pop() {
                 return Some(task);
             }
         }
         self.pop_ready()
             .or_else(|| self.lifo.take())
             .or_else(|| self.take_from_inbox())
-            .or_else(|| self.fresh.pop())
+            .or_else(|| self.unstarted.pop())
             .or_else(|| self.take_from_injector())
     }
 
@@ -384,7 +384,7 @@ impl Worker {
 
     /// Take a batch of unstarted coroutines from the injector.
     fn take_from_injector(&self) -> Option<Arc<Task>> {
-        steal_one(|| self.shared.injector.steal_batch_and_pop(&self.fresh))
+        steal_one(|| self.shared.injector.steal_batch_and_pop(&self.unstarted))
     }
 
     /// Out of local work: become a searcher (if not too many are) and
@@ -404,7 +404,7 @@ impl Worker {
                 continue;
             }
             let stealer = &remotes[victim].stealer;
-            if let Some(task) = steal_one(|| stealer.steal_batch_and_pop(&self.fresh)) {
+            if let Some(task) = steal_one(|| stealer.steal_batch_and_pop(&self.unstarted)) {
                 Counters::bump(&self.shared.counters(self.index).steals);
                 return Some(task);
             }
@@ -563,7 +563,7 @@ impl Worker {
     fn unwind_all(&self) {
         drop(self.lifo.take());
         drop(std::mem::take(&mut *self.ready.borrow_mut()));
-        while let Some(task) = self.fresh.pop() {
+        while let Some(task) = self.unstarted.pop() {
             self.shared.cancel_unstarted(&task);
         }
         // Scoped children before their scopes' owners: an owner unwound

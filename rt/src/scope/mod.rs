@@ -7,8 +7,8 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::join::JoinError;
-use crate::scheduler::result::{run_to_completion, wait_typed};
+use crate::join::{JoinError, RawJoinHandle};
+use crate::scheduler::result::run_to_completion;
 use crate::scheduler::task::{Coroutine, Task, WaitReason, WaitSite};
 use crate::scheduler::Shared;
 use crate::unwind::resume_unwind;
@@ -148,7 +148,7 @@ impl<'scope> Scope<'scope, '_> {
             Ok(task) => {
                 self.state.spawned(slot, task.clone());
                 ScopedJoinHandle {
-                    task,
+                    raw: RawJoinHandle::new(task),
                     scope: &self.state,
                     result: PhantomData,
                 }
@@ -173,8 +173,8 @@ impl<'scope> Scope<'scope, '_> {
 /// }));
 /// ```
 pub struct ScopedJoinHandle<'scope, T> {
-    /// The coroutine; its result arrives in `task.result`.
-    task: Arc<Task>,
+    /// The coroutine.
+    raw: RawJoinHandle,
     /// Told about panics nobody joined.
     scope: &'scope TaskScope,
     /// The result type (the task stores it erased).
@@ -196,7 +196,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// assert!(cancelled);
     /// ```
     pub fn cancel(&self) {
-        self.task.cancel();
+        self.raw.cancel();
     }
 
     /// Wait for the coroutine and take its result.
@@ -212,7 +212,11 @@ impl<T> ScopedJoinHandle<'_, T> {
         // detaches: the borrowed result is then dropped by the coroutine
         // (before the scope can end) or, if it came first, by the Drop.
         // SAFETY: the task's body returns a `T` (see `Scope::spawn`).
-        unsafe { wait_typed(&self.task) }
+        let result = unsafe { self.raw.wait::<T>() };
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: we own `this.raw` and never use or drop `this` again.
+        unsafe { std::ptr::read(&this.raw) }.joined();
+        result
     }
 
     /// Whether the coroutine has finished.
@@ -229,7 +233,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.task.result.is_complete()
+        self.raw.is_finished()
     }
 
     /// The coroutine's identity.
@@ -244,16 +248,14 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// });
     /// ```
     pub fn coroutine(&self) -> Coroutine {
-        Coroutine(self.task.clone())
+        self.raw.coroutine()
     }
 }
 
 impl<T> Drop for ScopedJoinHandle<'_, T> {
     fn drop(&mut self) {
-        if let Some(Err(err)) = self.task.result.detach() {
-            if err.is_panic() {
-                self.scope.note_unjoined_panic();
-            }
+        if self.raw.detach().is_some_and(|err| err.is_panic()) {
+            self.scope.note_unjoined_panic();
         }
     }
 }
