@@ -2,11 +2,11 @@
 
 use std::fmt;
 use std::sync::{LockResult, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use crate::scheduler::task::WaitReason;
-use crate::scheduler::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
+use crate::scheduler::waiter::{wait_until, WaitList, WaitSite, Waiter};
 
 /// A condition variable for [`Mutex`](super::Mutex): `wait` parks the
 /// coroutine (or thread) until notified. As with any condition variable,
@@ -69,19 +69,10 @@ impl Condvar {
     /// ```
     #[track_caller]
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
-        let mutex = MutexGuard::mutex(&guard);
-        let waiter = Waiter::current();
-        // Enqueue before unlocking: a notify after the unlock finds us.
-        self.waiters.lock().push(waiter.clone());
-        drop(guard);
-        wait(&waiter, WaitSite::here(WaitReason::Condvar), || {
-            let mut waiters = self.waiters.lock();
-            if !waiters.remove(&waiter) {
-                // A notify_one meant for us must not be lost.
-                waiters.notify_one();
-            }
-        });
-        mutex.lock()
+        match self.wait_until(guard, None) {
+            Ok((guard, _)) => Ok(guard),
+            Err(poisoned) => Err(PoisonError::new(poisoned.into_inner().0)),
+        }
     }
 
     /// Like [`wait`](Self::wait), but give up after `timeout`. The result
@@ -103,9 +94,21 @@ impl Condvar {
         timeout: Duration,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
         // `Duration::MAX` (past `Instant`'s range): no deadline.
-        let deadline = crate::time::deadline_after(timeout);
+        self.wait_until(guard, crate::time::deadline_after(timeout))
+    }
+
+    /// The one wait behind [`wait`](Self::wait) and
+    /// [`wait_timeout`](Self::wait_timeout): until notified, or until
+    /// `deadline` if there is one.
+    #[track_caller]
+    fn wait_until<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Option<Instant>,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
         let mutex = MutexGuard::mutex(&guard);
         let waiter = Waiter::current();
+        // Enqueue before unlocking: a notify after the unlock finds us.
         self.waiters.lock().push(waiter.clone());
         drop(guard);
         let notified = wait_until(
@@ -115,6 +118,7 @@ impl Condvar {
             || {
                 let mut waiters = self.waiters.lock();
                 if !waiters.remove(&waiter) {
+                    // A notify_one meant for us must not be lost.
                     waiters.notify_one();
                 }
             },

@@ -2,10 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::scheduler::task::WaitReason;
-use crate::scheduler::waiter::{wait, wait_until, WaitList, WaitSite, Waiter};
+use crate::scheduler::waiter::{wait_until, WaitList, WaitSite, Waiter};
 
 /// Permits and who waits for one. A released permit goes straight to the
 /// longest waiter (fair: a stream of `try_acquire`s cannot starve it).
@@ -73,24 +73,8 @@ impl Semaphore {
     /// ```
     #[track_caller]
     pub fn acquire(&self) -> SemaphorePermit<'_> {
-        let waiter = {
-            let mut state = self.state.lock();
-            if state.available > 0 && state.waiters.is_empty() {
-                state.available -= 1;
-                return SemaphorePermit { semaphore: self };
-            }
-            let waiter = Waiter::current();
-            state.waiters.push(waiter.clone());
-            waiter
-        };
-        wait(&waiter, WaitSite::here(WaitReason::Semaphore), || {
-            let mut state = self.state.lock();
-            if !state.waiters.remove(&waiter) {
-                // We were handed a permit we will not use: hand it on.
-                Self::release_locked(&mut state);
-            }
-        });
-        SemaphorePermit { semaphore: self }
+        self.acquire_until(None)
+            .expect("a wait without a deadline ends with a permit")
     }
 
     /// Like [`acquire`](Self::acquire), but give up after `timeout`.
@@ -103,7 +87,14 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
         // `Duration::MAX` (past `Instant`'s range): no deadline.
-        let deadline = crate::time::deadline_after(timeout);
+        self.acquire_until(crate::time::deadline_after(timeout))
+    }
+
+    /// The one wait behind [`acquire`](Self::acquire) and
+    /// [`acquire_timeout`](Self::acquire_timeout): until a permit is
+    /// granted, or until `deadline` if there is one.
+    #[track_caller]
+    fn acquire_until(&self, deadline: Option<Instant>) -> Option<SemaphorePermit<'_>> {
         let waiter = {
             let mut state = self.state.lock();
             if state.available > 0 && state.waiters.is_empty() {
@@ -121,6 +112,7 @@ impl Semaphore {
             || {
                 let mut state = self.state.lock();
                 if !state.waiters.remove(&waiter) {
+                    // We were handed a permit we will not use: hand it on.
                     Self::release_locked(&mut state);
                 }
             },
