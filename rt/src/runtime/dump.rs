@@ -35,7 +35,7 @@ const PATIENCE: Duration = Duration::from_millis(500);
 /// });
 /// ```
 pub fn dump() -> Dump {
-    match scheduler::current_shared().or_else(super::default_shared) {
+    match super::ambient_if_started() {
         Some(shared) => collect(&shared),
         None => Dump::default(),
     }

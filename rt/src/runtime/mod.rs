@@ -286,15 +286,17 @@ where
     Ok(unsafe { JoinHandle::new(task) })
 }
 
-/// The runtime `rt::spawn` and `rt::scope` use: the caller's own, or the
-/// default one.
-pub(crate) fn ambient() -> Arc<Shared> {
-    scheduler::current_shared().unwrap_or_else(|| default_runtime().shared.clone())
+/// Which runtime a free function (`rt::spawn`, `rt::scope`, a socket,
+/// `rt::dump`) means — the one rule, decided here only: the caller's own
+/// runtime (it runs on one of its workers), else the default runtime.
+/// `None` if that one has not started.
+pub(crate) fn ambient_if_started() -> Option<Arc<Shared>> {
+    scheduler::current_shared().or_else(|| DEFAULT.get().map(|rt| rt.shared.clone()))
 }
 
-/// The default runtime's shared state, if it has started.
-pub(crate) fn default_shared() -> Option<Arc<Shared>> {
-    DEFAULT.get().map(|rt| rt.shared.clone())
+/// [`ambient_if_started`], starting the default runtime if need be.
+pub(crate) fn ambient() -> Arc<Shared> {
+    ambient_if_started().unwrap_or_else(|| default_runtime().shared.clone())
 }
 
 /// The process-wide runtime behind [`run`], started on first use with one
