@@ -5,7 +5,7 @@
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
-use rt::model::{Idle, Parker, Unparked};
+use rt::model::{AfterWake, Idle, Sleeper};
 
 const WORKERS: usize = 2;
 
@@ -14,7 +14,7 @@ const WORKERS: usize = 2;
 /// else search, else park (with the last-searcher re-check).
 struct Runtime {
     idle: Idle,
-    parkers: Vec<Parker>,
+    sleepers: Vec<Sleeper>,
     work: AtomicUsize,
     done: AtomicBool,
 }
@@ -22,7 +22,7 @@ struct Runtime {
 impl Runtime {
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            assert_eq!(self.parkers[index].unpark(), Unparked::Done); // no poller here
+            assert_eq!(self.sleepers[index].wake(), AfterWake::Done); // no poller here
         }
     }
 
@@ -49,8 +49,8 @@ impl Runtime {
                 }
                 // "Run" the task: the only one, so the model is finished.
                 self.done.store(true, SeqCst);
-                for parker in &self.parkers {
-                    assert_eq!(parker.unpark(), Unparked::Done);
+                for sleeper in &self.sleepers {
+                    assert_eq!(sleeper.wake(), AfterWake::Done);
                 }
                 return;
             }
@@ -64,7 +64,7 @@ impl Runtime {
                 self.notify_parked();
             }
             if !self.done.load(SeqCst) {
-                self.parkers[index].park();
+                self.sleepers[index].sleep();
             }
             if self.idle.transition_worker_from_parked(index) {
                 searching = true;
@@ -78,7 +78,7 @@ fn work_published_while_workers_park_is_always_run() {
     loom::model(|| {
         let rt = Arc::new(Runtime {
             idle: Idle::new(WORKERS),
-            parkers: (0..WORKERS).map(|_| Parker::new()).collect(),
+            sleepers: (0..WORKERS).map(|_| Sleeper::new()).collect(),
             work: AtomicUsize::new(0),
             done: AtomicBool::new(false),
         });

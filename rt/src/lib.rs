@@ -150,7 +150,7 @@ pub mod model {
     pub use crate::chan::lock::SpinLock;
     pub use crate::coroutine::state::{Parked, State, Unpark};
     pub use crate::scheduler::result::JoinCell;
-    pub use crate::scheduler::{Idle, Inbox, Parker, Queue, Unparked};
+    pub use crate::scheduler::{AfterWake, Idle, Inbox, Queue, Sleeper};
     pub use crate::scope::{ScopeState, ScopedChild};
     pub use crate::sync::RawMutex;
 }

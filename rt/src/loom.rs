@@ -1,7 +1,7 @@
 //! The one place that chooses between real and model-checked primitives.
 //!
 //! The synchronization protocols (coroutine state word, idle workers, worker
-//! parker, join hand-off) are written against this module. Normally it
+//! sleeper, join hand-off) are written against this module. Normally it
 //! re-exports `std`/`parking_lot`; under `RUSTFLAGS="--cfg loom"` it
 //! re-exports `loom`, so `loom-tests/` checks the very code that ships.
 //! Both sides present the same (parking_lot-style) API.

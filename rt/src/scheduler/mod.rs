@@ -20,12 +20,12 @@ mod idle;
 mod list;
 pub(crate) mod locals;
 pub(crate) mod monitor;
-mod parker;
 pub(crate) mod prefetch;
 mod probe;
 pub(crate) mod reactor;
 pub(crate) mod registry;
 pub(crate) mod result;
+mod sleeper;
 pub(crate) mod task;
 mod timers;
 pub(crate) mod waiter;
@@ -41,8 +41,8 @@ use crossbeam_utils::CachePadded;
 pub use self::idle::Idle;
 #[cfg(loom)]
 pub use self::list::{Inbox, Queue};
-pub use self::parker::{Parker, Unparked};
 use self::reactor::Reactor;
+pub use self::sleeper::{AfterWake, Sleeper};
 use self::task::Body;
 use self::task::{CoroutineId, Task};
 use crate::coroutine::stack::StackPool;
@@ -87,7 +87,7 @@ struct Remote {
     /// Steals unstarted coroutines from the worker's local FIFO.
     stealer: Stealer<Arc<Task>>,
     /// Where the worker sleeps when idle.
-    parker: Parker,
+    sleeper: Sleeper,
     /// An `rt::dump` waits for this worker's answer (see `dump.rs`).
     dump_wanted: AtomicBool,
     /// Asks the worker's thread what it runs (see `probe.rs`).
@@ -172,7 +172,7 @@ impl Shared {
                 .map(|stealer| Remote {
                     inbox: list::Inbox::default(),
                     stealer,
-                    parker: Parker::new(),
+                    sleeper: Sleeper::new(),
                     dump_wanted: AtomicBool::new(false),
                     probe: probe::Probe::default(),
                     counters: CachePadded::new(Counters::default()),
@@ -197,9 +197,9 @@ impl Shared {
 
     /// Wake worker `index` if it sleeps, wherever it sleeps.
     fn unpark_worker(&self, index: usize) {
-        match self.remotes[index].parker.unpark() {
-            Unparked::WakePoller => self.reactor.wake(),
-            Unparked::Done => {}
+        match self.remotes[index].sleeper.wake() {
+            AfterWake::WakePoller => self.reactor.wake(),
+            AfterWake::Done => {}
         }
     }
 

@@ -1,10 +1,10 @@
 //! The I/O reactor: one `mio::Poll` per runtime, driven by the workers.
 //!
 //! No thread is dedicated to it. A worker with nothing to run blocks in the
-//! poller (instead of its parker) with a timeout equal to its next timer;
+//! poller (instead of its sleeper) with a timeout equal to its next timer;
 //! only one worker polls at a time, the others park as usual. Waking a
 //! worker that is in the poller goes through a `mio::Waker` (see
-//! `Parker::unpark`). Busy workers also poll without blocking every few
+//! `Sleeper::wake`). Busy workers also poll without blocking every few
 //! dozen scheduling steps, so readiness is noticed while all of them are
 //! busy. Nothing of this costs anything until a socket is registered.
 //!

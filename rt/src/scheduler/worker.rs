@@ -440,24 +440,24 @@ impl Worker {
             // alive wait for something that will never come. Tear down.
             self.shared.set_phase(Phase::Teardown);
         }
-        // A wake for our inbox leaves a parker token, so checking the inbox
+        // A wake for our inbox leaves a sleeper token, so checking the inbox
         // here and then parking cannot miss one.
         if remote.inbox.is_empty() && self.shared.phase() != Phase::Teardown {
             // Sleep until woken, or exactly until the next timer is due —
             // in the I/O poller if sockets are registered and nobody else
-            // polls, else on the parker.
+            // polls, else on the sleeper.
             let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
             let reactor = &self.shared.reactor;
             let polled = reactor.is_active()
                 && reactor.poll(
                     next_timer,
-                    || remote.parker.begin_poll(),
-                    || remote.parker.end_poll(),
+                    || remote.sleeper.begin_poll(),
+                    || remote.sleeper.end_poll(),
                 );
             if !polled {
                 match next_timer {
-                    Some(timeout) => remote.parker.park_timeout(timeout),
-                    None => remote.parker.park(),
+                    Some(timeout) => remote.sleeper.sleep_timeout(timeout),
+                    None => remote.sleeper.sleep(),
                 }
             }
         }

@@ -1,28 +1,28 @@
-//! The worker parker: an `unpark` before or during `park` is never lost.
+//! The worker sleeper: an `unpark` before or during `park` is never lost.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
 use loom::sync::Arc;
 use loom::thread;
-use rt::model::{Parker, Unparked};
+use rt::model::{AfterWake, Sleeper};
 
 #[test]
 fn unpark_before_or_during_park_wakes_the_worker() {
     loom::model(|| {
-        let parker = Arc::new(Parker::new());
+        let sleeper = Arc::new(Sleeper::new());
         let work = Arc::new(AtomicBool::new(false));
         let producer = {
-            let (parker, work) = (parker.clone(), work.clone());
+            let (sleeper, work) = (sleeper.clone(), work.clone());
             thread::spawn(move || {
                 work.store(true, Release);
                 // Never blocked in a poller here.
-                assert_eq!(parker.unpark(), Unparked::Done);
+                assert_eq!(sleeper.wake(), AfterWake::Done);
             })
         };
         // If the wake were lost, this would block forever: loom reports
         // the deadlock.
         while !work.load(Acquire) {
-            parker.park();
+            sleeper.sleep();
         }
         producer.join().unwrap();
     });

@@ -1,25 +1,26 @@
 //! Puts an idle worker thread to sleep until someone has work for it.
 //!
-//! A token, like `std::thread::park`: an `unpark` that arrives before `park`
-//! makes the next `park` return at once, so "check the queues, then park"
-//! never sleeps through a wake sent in between.
+//! A token, like `std::thread::park`: a `wake` that arrives before `sleep`
+//! makes the next `sleep` return at once, so "check the queues, then
+//! sleep" never sleeps through a wake sent in between. (Coroutines *park*;
+//! worker threads *sleep*.)
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Condvar, Mutex};
 
-/// Not parked, no token.
+/// Not asleep, no token.
 const EMPTY: usize = 0;
 /// Asleep (or about to sleep) on the condition variable.
 const PARKED: usize = 1;
-/// A token is waiting: the next `park` returns immediately.
+/// A token is waiting: the next `sleep` returns immediately.
 const NOTIFIED: usize = 2;
-/// Blocked in the I/O poller: an `unpark` must wake the poller instead.
+/// Blocked in the I/O poller: a `wake` must wake the poller instead.
 const POLLING: usize = 3;
 
-/// What the caller of [`Parker::unpark`] must do next.
+/// What the caller of [`Sleeper::wake`] must do next.
 #[must_use]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unparked {
+pub enum AfterWake {
     /// Nothing: the worker was woken, or will find the token.
     Done,
     /// The worker is blocked in the I/O poller: wake the poller (the token
@@ -29,7 +30,7 @@ pub enum Unparked {
 
 /// One worker's sleep/wake point.
 #[derive(Debug)]
-pub struct Parker {
+pub struct Sleeper {
     /// EMPTY / PARKED / NOTIFIED / POLLING.
     state: AtomicUsize,
     /// Guards the sleep so a wake between "decide to sleep" and "sleep" is
@@ -39,33 +40,33 @@ pub struct Parker {
     cvar: Condvar,
 }
 
-impl Default for Parker {
+impl Default for Sleeper {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Parker {
-    /// A parker with no token.
-    pub fn new() -> Parker {
-        Parker {
+impl Sleeper {
+    /// A sleeper with no token.
+    pub fn new() -> Sleeper {
+        Sleeper {
             state: AtomicUsize::new(EMPTY),
             lock: Mutex::new(()),
             cvar: Condvar::new(),
         }
     }
 
-    /// Sleep until [`unpark`](Self::unpark) is (or was already) called.
-    pub fn park(&self) {
-        self.park_inner(None);
+    /// Sleep until [`wake`](Self::wake) is (or was already) called.
+    pub fn sleep(&self) {
+        self.sleep_inner(None);
     }
 
-    /// Like [`park`](Self::park), but return after `timeout` at the latest.
-    pub fn park_timeout(&self, timeout: std::time::Duration) {
-        self.park_inner(Some(timeout));
+    /// Like [`sleep`](Self::sleep), but return after `timeout` at the latest.
+    pub fn sleep_timeout(&self, timeout: std::time::Duration) {
+        self.sleep_inner(Some(timeout));
     }
 
-    fn park_inner(&self, timeout: Option<std::time::Duration>) {
+    fn sleep_inner(&self, timeout: Option<std::time::Duration>) {
         // Fast path: consume a token without touching the lock.
         if self
             .state
@@ -103,24 +104,24 @@ impl Parker {
         }
     }
 
-    /// Wake the worker if it sleeps, or leave a token for its next `park`.
-    pub fn unpark(&self) -> Unparked {
+    /// Wake the worker if it sleeps, or leave a token for its next `sleep`.
+    pub fn wake(&self) -> AfterWake {
         match self.state.swap(NOTIFIED, SeqCst) {
             PARKED => {
                 // Taking the lock orders this notify after the sleeper's wait
                 // began: it set PARKED while holding the lock.
                 drop(self.lock.lock());
                 self.cvar.notify_one();
-                Unparked::Done
+                AfterWake::Done
             }
-            POLLING => Unparked::WakePoller,
-            _ => Unparked::Done,
+            POLLING => AfterWake::WakePoller,
+            _ => AfterWake::Done,
         }
     }
 
-    /// About to block in the I/O poller instead of parking. Returns `false`
-    /// (and consumes the token) if an `unpark` is already pending: then do
-    /// not block.
+    /// About to block in the I/O poller instead of sleeping. Returns
+    /// `false` (and consumes the token) if a `wake` is already pending:
+    /// then do not block.
     pub fn begin_poll(&self) -> bool {
         match self.state.compare_exchange(EMPTY, POLLING, SeqCst, SeqCst) {
             Ok(_) => true,
