@@ -247,7 +247,7 @@ impl Shared {
         match worker {
             Some(worker) => {
                 Counters::bump(&self.remotes[worker.index()].counters.spawned);
-                worker.push_fresh(task.clone());
+                worker.push_unstarted(task.clone());
             }
             None => {
                 self.spawned_outside.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,7 @@
 //! One worker thread: its run queues and its loop.
 
+mod shutdown;
+
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ const MAX_LIFO_STREAK: u32 = 3;
 /// a busy worker polls for I/O).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Every this many ticks, unstarted coroutines go before woken ones.
-const FRESH_QUEUE_INTERVAL: u32 = 31;
+const UNSTARTED_QUEUE_INTERVAL: u32 = 31;
 /// Finished tasks moved between a worker's cache and the shared pool at once.
 const RECYCLE_BATCH: usize = 128;
 
@@ -73,11 +75,6 @@ pub(crate) struct Worker {
     /// let the runtime's drop return (see `teardown_wait`).
     lingering: Cell<bool>,
 }
-
-/// How long a coroutine torn down at shutdown may wait, unable to switch,
-/// after every other worker finished its teardown, before its worker
-/// lets the runtime's drop return without it.
-const STUCK_TEARDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 thread_local! {
     static CURRENT_WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
@@ -222,7 +219,7 @@ impl Worker {
     }
 
     /// Queue an unstarted coroutine spawned on this worker.
-    pub(super) fn push_fresh(&self, task: Arc<Task>) {
+    pub(super) fn push_unstarted(&self, task: Arc<Task>) {
         self.unstarted.push(task);
     }
 
@@ -258,7 +255,7 @@ impl Worker {
                 self.stop_searching();
                 self.run_task(task);
             } else {
-                self.park();
+                self.sleep();
             }
         }
         self.timers.borrow_mut().clear();
@@ -345,7 +342,7 @@ impl Worker {
             }
         }
         self.lifo_streak.set(0);
-        if self.yielded.replace(false) || tick % FRESH_QUEUE_INTERVAL == 0 {
+        if self.yielded.replace(false) || tick % UNSTARTED_QUEUE_INTERVAL == 0 {
             if let Some(task) = self.unstarted.pop() {
                 return Some(task);
             }
@@ -420,7 +417,7 @@ impl Worker {
     }
 
     /// Sleep until woken; rule 3 of `idle.rs` on the way down.
-    fn park(&self) {
+    fn sleep(&self) {
         self.answer_dumps();
         // Not running anything: the monitor must not think it is stuck.
         let idle_flag = &self.shared.counters(self.index).idle;
@@ -510,52 +507,6 @@ impl Worker {
                 self.recycle(task);
             }
         }
-    }
-
-    /// Shutdown, first phase: cancel every started coroutine homed here (it
-    /// unwinds, running its defers, at its next park point).
-    fn cancel_registered(&self) {
-        let tasks: Vec<Arc<Task>> = self.registry.borrow().items().cloned().collect();
-        for task in tasks {
-            task.cancel();
-        }
-    }
-
-    /// A coroutine being torn down waits where it can neither switch nor be
-    /// interrupted (a destructor mid-unwind, an uninterruptible region):
-    /// let what it waits for be torn down elsewhere. Once no other worker
-    /// is tearing down any more and it has kept waiting for
-    /// [`STUCK_TEARDOWN_GRACE`], nothing in the runtime can end the wait
-    /// (Go would report a deadlock): say so, count this worker done so
-    /// that dropping the runtime returns, and keep polling every 10 ms —
-    /// the thread and the runtime's memory stay, and if the wait ends
-    /// after all, the teardown finishes.
-    pub(super) fn teardown_wait(&self, task: &Task) {
-        if self.lingering.get() {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            return;
-        }
-        if !self.shared.only_teardown_left() {
-            self.stuck_since.set(None);
-            std::thread::yield_now();
-            return;
-        }
-        let since = *self
-            .stuck_since
-            .get()
-            .get_or_insert_with(std::time::Instant::now);
-        self.stuck_since.set(Some(since));
-        if since.elapsed() < STUCK_TEARDOWN_GRACE {
-            std::thread::yield_now();
-            return;
-        }
-        eprintln!(
-            "rt: shutdown: {} waits, inside a destructor or an uninterruptible region, for something no coroutine can do any more; the runtime's drop returns, and worker {} keeps waiting with the runtime's memory",
-            task.describe(),
-            self.index
-        );
-        self.lingering.set(true);
-        self.shared.teardown_finished(self.index, true);
     }
 
     /// Shutdown: unwind every started coroutine homed here, on this thread
