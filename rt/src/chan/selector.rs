@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::scheduler::task::{park, GiveUpGuard, WaitSite, WakeRef};
+use crate::scheduler::task::{park, GiveUpGuard, UnparkerRef, WaitSite};
 
 /// A selector's state word, decoded. It moves once, from `Waiting` to
 /// `Aborted` or to `Claimed` (a reset after an abort starts a new round).
@@ -64,7 +64,7 @@ pub struct Selector {
     /// waiter woken: the last thing a claimer does with the selector.
     done: AtomicBool,
     /// Who to wake. Uncounted: the waiter cannot leave before `done`.
-    waker: WakeRef,
+    waker: UnparkerRef,
     /// One plain `send`/`recv`: its one entry is claimed and abandoned only
     /// under its channel's lock, so a claim needs no compare-and-swap.
     exclusive: bool,
@@ -85,7 +85,7 @@ impl Selector {
         Selector {
             state: AtomicUsize::new(Status::Waiting.word()),
             done: AtomicBool::new(false),
-            waker: WakeRef::current(),
+            waker: UnparkerRef::current(),
             exclusive: false,
         }
     }

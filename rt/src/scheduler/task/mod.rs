@@ -15,7 +15,7 @@ pub(super) use self::current::{current_ptr, set_current};
 pub use self::wait::yield_now;
 pub(crate) use self::wait::{park, park_until, WaitReason, WaitSite};
 use self::wake::GiveUp;
-pub(crate) use self::wake::{GiveUpGuard, Unparker, WakeRef};
+pub(crate) use self::wake::{GiveUpGuard, Unparker, UnparkerRef};
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};

@@ -1,4 +1,4 @@
-//! Who to wake when a wait ends: [`Unparker`] (counted) and [`WakeRef`]
+//! Who to wake when a wait ends: [`Unparker`] (counted) and [`UnparkerRef`]
 //! (uncounted), and the give-up hook a wait installs for shutdown.
 
 use std::fmt;
@@ -111,33 +111,34 @@ impl Drop for GiveUpGuard {
     }
 }
 
-/// Who to wake, without holding a reference count: for a waiter that
-/// cannot stop waiting before the waker is done with it (see
-/// `chan/selector.rs`), so it saves two atomic operations per wait.
+/// [`Unparker`] without the reference count (as a raw pointer is to an
+/// `Arc`): for a waiter that cannot stop waiting before the waker is done
+/// with it (see `chan/selector.rs`), so it saves two atomic operations per
+/// wait, and waking through it is `unsafe`.
 #[derive(Debug)]
-pub(crate) enum WakeRef {
+pub(crate) enum UnparkerRef {
     /// A coroutine (inside its `Arc`).
     Task(*const Task),
     /// A thread outside any runtime.
     Thread(crate::loom::thread::Thread),
 }
 
-impl WakeRef {
+impl UnparkerRef {
     /// The coroutine's task, or null for a thread.
     pub(crate) fn task_ptr(&self) -> *const Task {
         match self {
-            WakeRef::Task(task) => *task,
-            WakeRef::Thread(_) => std::ptr::null(),
+            UnparkerRef::Task(task) => *task,
+            UnparkerRef::Thread(_) => std::ptr::null(),
         }
     }
 
     /// The calling coroutine or thread.
-    pub(crate) fn current() -> WakeRef {
+    pub(crate) fn current() -> UnparkerRef {
         let task = current_ptr();
         if task.is_null() {
-            WakeRef::Thread(crate::loom::thread::current())
+            UnparkerRef::Thread(crate::loom::thread::current())
         } else {
-            WakeRef::Task(task)
+            UnparkerRef::Task(task)
         }
     }
 
@@ -149,11 +150,11 @@ impl WakeRef {
     /// for a signal that the caller gives only after this returns.
     pub(crate) unsafe fn unpark(&self) {
         match self {
-            WakeRef::Task(task) => {
+            UnparkerRef::Task(task) => {
                 // SAFETY: alive per the contract; tasks live in an `Arc`.
                 unsafe { &**task }.unpark();
             }
-            WakeRef::Thread(thread) => thread.unpark(),
+            UnparkerRef::Thread(thread) => thread.unpark(),
         }
     }
 
@@ -161,7 +162,7 @@ impl WakeRef {
     /// state word, home and runtime — for a caller that claims many
     /// waiters before it wakes them. A hint only: reads nothing.
     pub(crate) fn prefetch(&self) {
-        if let WakeRef::Task(task) = self {
+        if let UnparkerRef::Task(task) = self {
             let at = *task as usize;
             for offset in [
                 std::mem::offset_of!(Task, state),
