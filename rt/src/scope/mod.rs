@@ -254,8 +254,12 @@ impl<T> ScopedJoinHandle<'_, T> {
 
 impl<T> Drop for ScopedJoinHandle<'_, T> {
     fn drop(&mut self) {
-        if self.raw.detach().is_some_and(|err| err.is_panic()) {
-            self.scope.note_unjoined_panic();
+        if let Some(err) = self.raw.detach() {
+            // Noted before the panic is dropped: its payload's own Drop may
+            // panic in turn.
+            if err.is_panic() {
+                self.scope.note_unjoined_panic();
+            }
         }
     }
 }

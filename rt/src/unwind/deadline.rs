@@ -132,7 +132,8 @@ impl Scope {
     /// If the enclosing scope's own signal is what unwinds, it stays fired.
     pub(crate) fn leave(&self, unwound: Option<&(dyn Any + Send)>) -> bool {
         let fired_for = unwound.and_then(|p| p.downcast_ref::<TimeoutSignal>().map(|s| s.0));
-        // SAFETY: as in `enter`; the scope ends on the thread it began on.
+        // SAFETY: as in `enter`: the same caller's state (a coroutine's
+        // lives in its task, and a coroutine never changes threads).
         let d = unsafe { &*self.deadline };
         let (at, id, fired) = self.saved;
         d.at.set(at);
