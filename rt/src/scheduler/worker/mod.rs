@@ -1,6 +1,7 @@
 //! One worker thread: its run queues and its loop.
 
 mod shutdown;
+mod spin;
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
@@ -51,6 +52,8 @@ pub(crate) struct Worker {
     yielded: Cell<bool>,
     /// Whether this worker is counted as searching in `Idle`.
     searching: Cell<bool>,
+    /// How long it spins before it sleeps (`spin.rs`).
+    spin: spin::Spin,
     /// Every started, unfinished coroutine homed here (for shutdown).
     registry: RefCell<Registry<Arc<Task>>>,
     /// Memory of finished tasks, for the next spawns here (`Arc`s nobody
@@ -121,6 +124,7 @@ impl Worker {
             tick: Cell::new(0),
             yielded: Cell::new(false),
             searching: Cell::new(false),
+            spin: spin::Spin::default(),
             registry: RefCell::new(Registry::default()),
             recycled: RefCell::new(TaskList::default()),
             timers: RefCell::new(Timers::default()),
@@ -251,7 +255,8 @@ impl Worker {
                 }
             }
             self.fire_timers();
-            if let Some(task) = self.next_local().or_else(|| self.search()) {
+            let task = self.next_local().or_else(|| self.search());
+            if let Some(task) = task.or_else(|| self.spin()) {
                 self.stop_searching();
                 self.run_task(task);
             } else {
@@ -411,7 +416,10 @@ impl Worker {
 
     /// Leave the searching state; rule 2 of `idle.rs`.
     fn stop_searching(&self) {
-        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
+        if self.searching.replace(false)
+            && self.shared.idle.transition_worker_from_searching()
+            && self.shared.has_shared_work()
+        {
             self.shared.notify_parked();
         }
     }
@@ -452,10 +460,12 @@ impl Worker {
                     || remote.sleeper.end_poll(),
                 );
             if !polled {
+                self.spin.sleeping();
                 match next_timer {
                     Some(timeout) => remote.sleeper.sleep_timeout(timeout),
                     None => remote.sleeper.sleep(),
                 }
+                self.spin.woken();
             }
         }
         idle_flag.store(false, Ordering::Relaxed);

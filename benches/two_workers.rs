@@ -1,0 +1,116 @@
+//! Two-worker workloads whose cost is decided by cross-worker hand-offs,
+//! each printed as one line, for many fresh processes in a row (placement
+//! and spinning are decided per process): `pingpong` (the two coroutines
+//! busy 3 ms first, so that they start on different workers), `together`
+//! and `apart` (4 stages over `bounded(16)`, 300,000 items, started
+//! together or each busy 3 ms first), `idle` and `ticker` (CPU of an idle
+//! runtime, and of one with a 1 ms ticker, over 3 s).
+//!
+//! `cargo bench -p rt-benches --bench two_workers --no-run`, then run the
+//! executable with one of the names above.
+
+use std::time::{Duration, Instant};
+
+/// User + system CPU seconds of this process so far.
+fn cpu_secs() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+fn main() {
+    let what = std::env::args().nth(1).unwrap_or_default();
+    let rt = rt::Builder::new().workers(2).build().unwrap();
+    match what.as_str() {
+        "pingpong" => {
+            const N: u64 = 200_000;
+            let ns = rt.block_on(|| {
+                let (tx1, rx1) = rt::chan::bounded::<u64>(0);
+                let (tx2, rx2) = rt::chan::bounded::<u64>(0);
+                let echo = rt::spawn(move || {
+                    // Busy first, so that the other worker steals the driver.
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_millis(3) {}
+                    for v in rx1.iter() {
+                        tx2.send(v + 1).unwrap();
+                    }
+                });
+                let driver = rt::spawn(move || {
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_millis(3) {}
+                    let start = Instant::now();
+                    for i in 0..N {
+                        tx1.send(i).unwrap();
+                        assert_eq!(rx2.recv().unwrap(), i + 1);
+                    }
+                    start.elapsed().as_nanos() as f64 / N as f64
+                });
+                let ns = driver.join().unwrap();
+                echo.join().unwrap();
+                ns
+            });
+            println!("pingpong2w {ns:.0} ns/rt cpu {:.2}s", cpu_secs());
+        }
+        "together" | "apart" => {
+            const N: u64 = 300_000;
+            let apart = what == "apart";
+            let ns = rt.block_on(move || {
+                let (tx0, mut rx) = rt::chan::bounded::<u64>(16);
+                let mut stages = Vec::new();
+                for _ in 0..3 {
+                    let (tx, next_rx) = rt::chan::bounded::<u64>(16);
+                    let input = rx;
+                    stages.push(rt::spawn(move || {
+                        if apart {
+                            let t = Instant::now();
+                            while t.elapsed() < Duration::from_millis(3) {}
+                        }
+                        for v in input.iter() {
+                            tx.send(v + 1).unwrap();
+                        }
+                    }));
+                    rx = next_rx;
+                }
+                let sink = rt::spawn(move || rx.iter().count() as u64);
+                let start = Instant::now();
+                let producer = rt::spawn(move || {
+                    if apart {
+                        let t = Instant::now();
+                        while t.elapsed() < Duration::from_millis(3) {}
+                    }
+                    for i in 0..N {
+                        tx0.send(i).unwrap();
+                    }
+                });
+                producer.join().unwrap();
+                stages.into_iter().for_each(|s| s.join().unwrap());
+                assert_eq!(sink.join().unwrap(), N);
+                start.elapsed().as_nanos() as f64 / N as f64
+            });
+            println!("pipeline-{what} {ns:.0} ns/item cpu {:.2}s", cpu_secs());
+        }
+        "idle" => {
+            let c0 = cpu_secs();
+            std::thread::sleep(Duration::from_secs(3));
+            println!("idle cpu {:.2}% of a core", (cpu_secs() - c0) / 3.0 * 100.0);
+        }
+        "ticker" => {
+            let c0 = cpu_secs();
+            rt.block_on(|| {
+                let ticker = rt::Ticker::new(Duration::from_millis(1));
+                let end = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < end {
+                    ticker.tick();
+                }
+            });
+            println!(
+                "ticker cpu {:.2}% of a core",
+                (cpu_secs() - c0) / 3.0 * 100.0
+            );
+        }
+        _ => panic!("pingpong | idle | ticker"),
+    }
+}

@@ -1,0 +1,102 @@
+//! Spinning before sleeping, like Go's spinning Ms: a worker that runs out
+//! of work keeps looking (its own queues and inbox, then stealing) for a
+//! little while before it sleeps, so that a hand-off from another worker
+//! finds it awake — a token store instead of a futex wake (6–50 µs).
+//!
+//! Only a *searching* worker spins, so at most half the workers spin at
+//! once (`Idle::transition_worker_to_searching`), and while one spins the
+//! others' new work wakes nobody (rule 1 of `idle.rs`: a searcher will
+//! find it). The time spent is adaptive, per worker: it doubles (up to
+//! [`MAX_SPIN`]) when spinning found work or when a sleep was cut short
+//! within [`MAX_SPIN`] (spinning would have caught that wake), and halves
+//! when a spin found nothing. A runtime with nothing to do, or woken only
+//! every millisecond by a ticker, soon spins not at all.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Worker;
+use crate::scheduler::task::Task;
+
+/// The longest a worker spins before it sleeps.
+pub(super) const MAX_SPIN: Duration = Duration::from_micros(50);
+/// Where the budget starts, and what a short sleep raises it to at least.
+const START_SPIN: Duration = Duration::from_micros(8);
+/// Below this a spin is not worth starting.
+const MIN_SPIN: Duration = Duration::from_micros(1);
+/// Pause hints between two looks at the queues (not to hammer them).
+const PAUSES: u32 = 16;
+
+/// One worker's spinning budget.
+pub(super) struct Spin {
+    /// How long the next spin may last.
+    budget: Cell<Duration>,
+    /// When the worker last went to sleep (to see whether a wake came
+    /// soon enough for a spin to have caught it).
+    slept_at: Cell<Option<Instant>>,
+}
+
+impl Default for Spin {
+    fn default() -> Self {
+        Spin {
+            budget: Cell::new(START_SPIN),
+            slept_at: Cell::new(None),
+        }
+    }
+}
+
+impl Spin {
+    fn found(&self) {
+        self.budget.set((self.budget.get() * 2).min(MAX_SPIN));
+    }
+
+    fn missed(&self) {
+        self.budget.set(self.budget.get() / 2);
+    }
+
+    /// About to sleep.
+    pub(super) fn sleeping(&self) {
+        self.slept_at.set(Some(Instant::now()));
+    }
+
+    /// Woken: a wake that came within [`MAX_SPIN`] is one a spin would
+    /// have caught without the sleep.
+    pub(super) fn woken(&self) {
+        if let Some(at) = self.slept_at.take() {
+            if at.elapsed() < MAX_SPIN {
+                self.budget
+                    .set((self.budget.get() * 2).clamp(START_SPIN, MAX_SPIN));
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// Out of work, searching: keep looking for up to the spin budget.
+    /// Returns the coroutine found, or `None`: then sleep.
+    pub(super) fn spin(&self) -> Option<Arc<Task>> {
+        let budget = self.spin.budget.get();
+        if budget < MIN_SPIN || self.shared.is_shutdown() {
+            return None;
+        }
+        let deadline = Instant::now() + budget;
+        loop {
+            for _ in 0..PAUSES {
+                std::hint::spin_loop();
+            }
+            self.fire_timers();
+            // Only a searcher steals; any spinner watches its own queues
+            // and inbox (where the coroutines homed on it are woken).
+            let stolen = || self.searching.get().then(|| self.search()).flatten();
+            if let Some(task) = self.next_local().or_else(stolen) {
+                self.spin.found();
+                return Some(task);
+            }
+            if Instant::now() >= deadline {
+                self.spin.missed();
+                return None;
+            }
+        }
+    }
+}
