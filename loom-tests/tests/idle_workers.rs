@@ -2,7 +2,7 @@
 //! always picked up (no lost wakeup), whatever the interleaving.
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 use rt::model::{AfterWake, Idle, Sleeper};
@@ -10,16 +10,32 @@ use rt::model::{AfterWake, Idle, Sleeper};
 const WORKERS: usize = 2;
 
 /// Two workers and a producer; "work" is a counter standing in for the
-/// shared queues. Each worker runs the scheduler's loop: take local work,
-/// else search, else park (with the last-searcher re-check).
+/// shared queues. Each worker runs the scheduler's loop: take work (as a
+/// searcher), looking `looks` times — more than once is spinning
+/// (`scheduler/worker/spin.rs`) — else sleep, with the last searcher's
+/// re-check.
 struct Runtime {
     idle: Idle,
     sleepers: Vec<Sleeper>,
+    /// Published, not yet taken.
     work: AtomicUsize,
-    done: AtomicBool,
+    /// Taken and "run".
+    ran: AtomicUsize,
+    /// How many items the producer publishes.
+    items: usize,
 }
 
 impl Runtime {
+    fn new(items: usize) -> Runtime {
+        Runtime {
+            idle: Idle::new(WORKERS),
+            sleepers: (0..WORKERS).map(|_| Sleeper::new()).collect(),
+            work: AtomicUsize::new(0),
+            ran: AtomicUsize::new(0),
+            items,
+        }
+    }
+
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
             assert_eq!(self.sleepers[index].wake(), AfterWake::Done); // no poller here
@@ -37,24 +53,33 @@ impl Runtime {
         false
     }
 
-    fn worker(&self, index: usize) {
+    fn finished(&self) -> bool {
+        self.ran.load(SeqCst) == self.items
+    }
+
+    fn worker(&self, index: usize, looks: usize) {
         let mut searching = false;
-        while !self.done.load(SeqCst) {
+        while !self.finished() {
             if !searching && self.idle.transition_worker_to_searching() {
                 searching = true;
             }
-            if searching && self.try_take() {
-                if self.idle.transition_worker_from_searching() {
+            if searching && (0..looks).any(|_| self.try_take()) {
+                // Rule 2, as the scheduler has it: wake a sleeper only if
+                // shared work is left (parallelism; no wake depends on it).
+                if self.idle.transition_worker_from_searching() && self.work.load(SeqCst) > 0 {
                     self.notify_parked();
                 }
-                // "Run" the task: the only one, so the model is finished.
-                self.done.store(true, SeqCst);
-                for sleeper in &self.sleepers {
-                    assert_eq!(sleeper.wake(), AfterWake::Done);
+                searching = false;
+                if self.ran.fetch_add(1, SeqCst) + 1 == self.items {
+                    // The model is finished: let every worker see it.
+                    for sleeper in &self.sleepers {
+                        assert_eq!(sleeper.wake(), AfterWake::Done);
+                    }
                 }
-                return;
+                continue;
             }
             let was_searching = std::mem::replace(&mut searching, false);
+            // Rule 3: the last searcher to sleep re-checks the queues.
             if self
                 .idle
                 .transition_worker_to_parked(index, was_searching)
@@ -63,7 +88,7 @@ impl Runtime {
             {
                 self.notify_parked();
             }
-            if !self.done.load(SeqCst) {
+            if !self.finished() {
                 self.sleepers[index].sleep();
             }
             if self.idle.transition_worker_from_parked(index) {
@@ -73,101 +98,37 @@ impl Runtime {
     }
 }
 
-#[test]
-fn work_published_while_workers_park_is_always_run() {
-    loom::model(|| {
-        let rt = Arc::new(Runtime {
-            idle: Idle::new(WORKERS),
-            sleepers: (0..WORKERS).map(|_| Sleeper::new()).collect(),
-            work: AtomicUsize::new(0),
-            done: AtomicBool::new(false),
-        });
+/// Publish `items` one by one (each followed by rule 1) while the workers
+/// run their loop; if a wake were lost, every worker would sleep forever
+/// and loom would report the deadlock.
+fn model(items: usize, looks: usize) {
+    loom::model(move || {
+        let rt = Arc::new(Runtime::new(items));
         let workers: Vec<_> = (0..WORKERS)
             .map(|i| {
                 let rt = rt.clone();
-                thread::spawn(move || rt.worker(i))
+                thread::spawn(move || rt.worker(i, looks))
             })
             .collect();
-        // The producer: publish, then rule 1. If the protocol lost the wake,
-        // every worker would sleep forever: loom reports a deadlock.
-        rt.work.fetch_add(1, SeqCst);
-        rt.notify_parked();
-        for w in workers {
-            w.join().unwrap();
-        }
-        assert!(rt.done.load(SeqCst));
-    });
-}
-
-/// The same protocol with spinning (`scheduler/worker/spin.rs`): a worker
-/// out of work looks again before it sleeps, and a searcher that takes
-/// work wakes a sleeper only if shared work is left (rule 2 as the
-/// scheduler has it; rule 2 is about parallelism, no wake depends on it).
-/// Two items, published one by one: both are run, whatever the
-/// interleaving — none is stranded while every worker sleeps. (Without the
-/// last searcher's re-check, rule 3, loom finds the deadlock.)
-#[test]
-fn spinning_workers_and_conditional_rule_2_lose_no_work() {
-    const ITEMS: usize = 2;
-    loom::model(|| {
-        let rt = Arc::new(Runtime {
-            idle: Idle::new(WORKERS),
-            sleepers: (0..WORKERS).map(|_| Sleeper::new()).collect(),
-            work: AtomicUsize::new(0),
-            done: AtomicBool::new(false),
-        });
-        let ran = Arc::new(AtomicUsize::new(0));
-        let workers: Vec<_> = (0..WORKERS)
-            .map(|index| {
-                let (rt, ran) = (rt.clone(), ran.clone());
-                thread::spawn(move || {
-                    let mut searching = false;
-                    while ran.load(SeqCst) < ITEMS {
-                        if !searching && rt.idle.transition_worker_to_searching() {
-                            searching = true;
-                        }
-                        // Look, then spin: look once more before sleeping.
-                        let took = (0..2).any(|_| searching && rt.try_take());
-                        if took {
-                            if rt.idle.transition_worker_from_searching()
-                                && rt.work.load(SeqCst) > 0
-                            {
-                                rt.notify_parked();
-                            }
-                            searching = false;
-                            if ran.fetch_add(1, SeqCst) + 1 == ITEMS {
-                                for sleeper in &rt.sleepers {
-                                    assert_eq!(sleeper.wake(), AfterWake::Done);
-                                }
-                            }
-                            continue;
-                        }
-                        let was_searching = std::mem::replace(&mut searching, false);
-                        if rt
-                            .idle
-                            .transition_worker_to_parked(index, was_searching)
-                            .last_searcher
-                            && rt.work.load(SeqCst) > 0
-                        {
-                            rt.notify_parked();
-                        }
-                        if ran.load(SeqCst) < ITEMS {
-                            rt.sleepers[index].sleep();
-                        }
-                        if rt.idle.transition_worker_from_parked(index) {
-                            searching = true;
-                        }
-                    }
-                })
-            })
-            .collect();
-        for _ in 0..ITEMS {
+        for _ in 0..items {
             rt.work.fetch_add(1, SeqCst);
             rt.notify_parked();
         }
         for w in workers {
             w.join().unwrap();
         }
-        assert_eq!(ran.load(SeqCst), ITEMS);
+        assert!(rt.finished());
     });
+}
+
+#[test]
+fn work_published_while_workers_park_is_always_run() {
+    model(1, 1);
+}
+
+/// With spinning (a worker looks again before it sleeps) and two items:
+/// both are run. Without rule 3's re-check loom finds the deadlock.
+#[test]
+fn spinning_workers_and_conditional_rule_2_lose_no_work() {
+    model(2, 2);
 }
