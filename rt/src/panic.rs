@@ -385,18 +385,9 @@ thread_local! {
     /// Location and message of the latest panic raised on this thread inside
     /// a coroutine or an `rt::frame`.
     static RECORDED: RefCell<Option<(Location, Option<Message>)>> = const { RefCell::new(None) };
-    /// How many panics the hook recorded on this thread: tells one raised
-    /// panic from the next (see `raised`).
-    static RAISED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// The file of the latest recorded panic site: panics from one site in a
     /// loop share it instead of allocating its name each time.
     static LAST_FILE: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
-}
-
-/// How many panics the hook has recorded on this thread so far: the panic
-/// unwinding now is the `raised()`-th, and a later panic changes the count.
-pub(crate) fn raised() -> u64 {
-    RAISED.with(std::cell::Cell::get)
 }
 
 /// `file` as a shared string, reusing the previous one if it is the same.
@@ -415,7 +406,7 @@ fn shared_file(file: &str) -> Arc<str> {
 }
 
 /// Record a panic the hook saw (location and message, for the `Panic`
-/// that `recover` or a `join` will build), and count it.
+/// that `recover` or a `join` will build).
 pub(crate) fn record(info: &std::panic::PanicHookInfo<'_>) {
     let payload = info.payload();
     let message = match payload.downcast_ref::<&'static str>() {
@@ -433,7 +424,6 @@ pub(crate) fn record(info: &std::panic::PanicHookInfo<'_>) {
         (location, message)
     });
     RECORDED.with(|r| *r.borrow_mut() = record);
-    RAISED.with(|n| n.set(n.get() + 1));
 }
 
 /// Run the body of one of the runtime's own threads. Every panic of a

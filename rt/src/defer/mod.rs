@@ -400,7 +400,7 @@ pub fn recover() -> Option<Panic> {
             let panic = Panic::from_recorded();
             state.recover_pending.set(Some(Box::new(PendingRecover {
                 depth: state.depth.get(),
-                raised: crate::panic::raised(),
+                raised: state.panics_raised.get(),
                 message: panic.message().map(str::to_owned),
             })));
             state.has_pending_recover.set(true);
@@ -415,7 +415,7 @@ fn recovered_this_panic(state: &DeferState) -> bool {
     let pending = state.recover_pending.take();
     let recovered = pending
         .as_ref()
-        .is_some_and(|p| p.raised == crate::panic::raised());
+        .is_some_and(|p| p.raised == state.panics_raised.get());
     state.recover_pending.set(pending);
     recovered
 }

@@ -35,8 +35,9 @@ pub(crate) struct DeferState {
     /// What a frame knew about the panic it re-raised, for the next frame
     /// that catches it. Boxed: it is rare, and the state lives in every task.
     pub(crate) inflight: RefCell<Option<Box<Inflight>>>,
-    /// Panics raised here so far (by the panic hook): tells the panic an
-    /// `inflight` record was made for from a later one.
+    /// Panics raised here so far (counted by the panic hook): tells one
+    /// panic from the next, so that an `inflight` record or a pending
+    /// recover applies to the panic it was made for only.
     pub(crate) panics_raised: Cell<u64>,
 }
 
@@ -113,7 +114,7 @@ impl DeferState {
 pub(crate) struct PendingRecover {
     /// The depth of the frame that will catch it.
     pub(crate) depth: usize,
-    /// Which raised panic it was (`crate::panic::raised`).
+    /// Which raised panic it was (`DeferState::panics_raised`).
     pub(crate) raised: u64,
     /// Its message, to tell it from a payload re-raised without the hook.
     pub(crate) message: Option<String>,
@@ -123,7 +124,7 @@ impl PendingRecover {
     /// Whether `panic`, caught by the frame at `depth`, is the one recovered.
     pub(crate) fn matches(&self, depth: usize, panic: &Panic) -> bool {
         self.depth == depth
-            && self.raised == crate::panic::raised()
+            && self.raised == with_state(|s| s.panics_raised.get())
             && self.message.as_deref() == panic.message()
     }
 }

@@ -20,7 +20,7 @@ use super::Worker;
 use crate::scheduler::task::Task;
 
 /// The longest a worker spins before it sleeps.
-pub(super) const MAX_SPIN: Duration = Duration::from_micros(50);
+const MAX_SPIN: Duration = Duration::from_micros(50);
 /// Where the budget starts, and what a short sleep raises it to at least.
 const START_SPIN: Duration = Duration::from_micros(8);
 /// Below this a spin is not worth starting.
