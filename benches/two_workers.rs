@@ -4,7 +4,11 @@
 //! busy 3 ms first, so that they start on different workers), `together`
 //! and `apart` (4 stages over `bounded(16)`, 300,000 items, started
 //! together or each busy 3 ms first), `idle` and `ticker` (CPU of an idle
-//! runtime, and of one with a 1 ms ticker, over 3 s).
+//! runtime, and of one with a 1 ms ticker, over 3 s). `tokio-pingpong`,
+//! `tokio-together` and `tokio-apart` are the same on tokio's multi-thread
+//! runtime with 2 workers (`mpsc::channel(1)` for the rendezvous,
+//! `channel(16)` for the stages); Go's are `BenchmarkPipeline4*` and
+//! `BenchmarkChanPingPong2` in `benches/go`.
 //!
 //! `cargo bench -p rt-benches --bench two_workers --no-run`, then run the
 //! executable with one of the names above.
@@ -111,6 +115,98 @@ fn main() {
                 (cpu_secs() - c0) / 3.0 * 100.0
             );
         }
-        _ => panic!("pingpong | idle | ticker"),
+        "tokio-pingpong" => tokio_pingpong(),
+        "tokio-together" | "tokio-apart" => tokio_pipeline(what == "tokio-apart"),
+        _ => panic!(
+            "pingpong | together | apart | fresh | idle | ticker | tokio-pingpong | tokio-together | tokio-apart"
+        ),
     }
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
+}
+
+/// Busy for 3 ms, as the rt stages are when started apart.
+fn busy_3ms() {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(3) {}
+}
+
+fn tokio_pingpong() {
+    const N: u64 = 200_000;
+    let ns = tokio_runtime().block_on(async {
+        let (tx1, mut rx1) = tokio::sync::mpsc::channel::<u64>(1);
+        let (tx2, mut rx2) = tokio::sync::mpsc::channel::<u64>(1);
+        let echo = tokio::spawn(async move {
+            busy_3ms();
+            while let Some(v) = rx1.recv().await {
+                tx2.send(v + 1).await.unwrap();
+            }
+        });
+        let driver = tokio::spawn(async move {
+            busy_3ms();
+            let start = Instant::now();
+            for i in 0..N {
+                tx1.send(i).await.unwrap();
+                assert_eq!(rx2.recv().await, Some(i + 1));
+            }
+            start.elapsed().as_nanos() as f64 / N as f64
+        });
+        let ns = driver.await.unwrap();
+        echo.await.unwrap();
+        ns
+    });
+    println!("tokio-pingpong2w {ns:.0} ns/rt cpu {:.2}s", cpu_secs());
+}
+
+fn tokio_pipeline(apart: bool) {
+    const N: u64 = 300_000;
+    let ns = tokio_runtime().block_on(async move {
+        let (tx0, mut rx) = tokio::sync::mpsc::channel::<u64>(16);
+        let mut stages = Vec::new();
+        for _ in 0..3 {
+            let (tx, next_rx) = tokio::sync::mpsc::channel::<u64>(16);
+            let mut input = rx;
+            stages.push(tokio::spawn(async move {
+                if apart {
+                    busy_3ms();
+                }
+                while let Some(v) = input.recv().await {
+                    tx.send(v + 1).await.unwrap();
+                }
+            }));
+            rx = next_rx;
+        }
+        let sink = tokio::spawn(async move {
+            let mut n = 0u64;
+            while rx.recv().await.is_some() {
+                n += 1;
+            }
+            n
+        });
+        let start = Instant::now();
+        let producer = tokio::spawn(async move {
+            if apart {
+                busy_3ms();
+            }
+            for i in 0..N {
+                tx0.send(i).await.unwrap();
+            }
+        });
+        producer.await.unwrap();
+        for stage in stages {
+            stage.await.unwrap();
+        }
+        assert_eq!(sink.await.unwrap(), N);
+        start.elapsed().as_nanos() as f64 / N as f64
+    });
+    let what = if apart { "apart" } else { "together" };
+    println!(
+        "tokio-pipeline-{what} {ns:.0} ns/item cpu {:.2}s",
+        cpu_secs()
+    );
 }

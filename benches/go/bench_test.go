@@ -133,6 +133,73 @@ func BenchmarkChanPingPong2(b *testing.B) {
 	b.ReportMetric(perUnit(b, roundTrips), "ns/roundtrip")
 }
 
+// pipeline4 runs 4 stages over channels of 16, n items; apart: each stage
+// is busy for 3 ms first (benches/two_workers.rs, "apart").
+func pipeline4(n int, apart bool) {
+	busy := func() {
+		if apart {
+			for t := time.Now(); time.Since(t) < 3*time.Millisecond; {
+			}
+		}
+	}
+	in := make(chan int, 16)
+	src := in
+	for s := 0; s < 3; s++ {
+		out := make(chan int, 16)
+		go func(in <-chan int, out chan<- int) {
+			busy()
+			for v := range in {
+				out <- v + 1
+			}
+			close(out)
+		}(src, out)
+		src = out
+	}
+	done := make(chan int)
+	go func(in <-chan int) {
+		count := 0
+		for range in {
+			count++
+		}
+		done <- count
+	}(src)
+	go func() {
+		busy()
+		for i := 0; i < n; i++ {
+			in <- i
+		}
+		close(in)
+	}()
+	if got := <-done; got != n {
+		panic("lost items")
+	}
+}
+
+const pipelineItems = 300_000
+
+// BenchmarkPipeline4Together is benches/two_workers.rs "together" on
+// GOMAXPROCS=2.
+func BenchmarkPipeline4Together(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pipeline4(pipelineItems, false)
+	}
+	b.ReportMetric(perUnit(b, pipelineItems), "ns/item")
+}
+
+// BenchmarkPipeline4Apart is benches/two_workers.rs "apart" on
+// GOMAXPROCS=2 (the 3 ms of busy work is in the time, as in rt's and
+// tokio's).
+func BenchmarkPipeline4Apart(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pipeline4(pipelineItems, true)
+	}
+	b.ReportMetric(perUnit(b, pipelineItems), "ns/item")
+}
+
 // perUnit is the elapsed benchmark time per unit of work, in ns.
 func perUnit(b *testing.B, unitsPerOp int) float64 {
 	return float64(b.Elapsed()) / float64(time.Nanosecond) / float64(b.N) / float64(unitsPerOp)
