@@ -69,7 +69,9 @@ pub(crate) struct PooledStack {
 // slot out once until it is released), with a guard page below `bottom`.
 unsafe impl Stack for PooledStack {
     fn base(&self) -> StackPointer {
-        self.top
+        // The coroutine's stack starts below the batch header's place (see
+        // `HEADER_RESERVE`).
+        StackPointer::new(self.top.get() - HEADER_RESERVE).expect("a stack base is not null")
     }
 
     fn limit(&self) -> StackPointer {
@@ -156,6 +158,14 @@ impl StackCache {
 /// of all the page faults of the release. Batches rather than a chain of
 /// single stacks so that a refill reads one stack's top (16 lines, in
 /// order) instead of chasing 64 cold pointers one after another.
+/// Bytes at the top of every stack that its coroutine never uses: where
+/// the batch header goes once the stack is free. Memory a coroutine used
+/// as stack is dead once its frames are popped (valgrind's memcheck
+/// reports a write there), so the header keeps out of it; the reserve is
+/// in the same pages as the coroutine's first frames, so a release still
+/// writes into memory the coroutine just warmed.
+const HEADER_RESERVE: usize = std::mem::size_of::<Batch>().next_multiple_of(64);
+
 #[repr(C)]
 struct Batch {
     /// The holder of the next batch in the chain: its top, or 0 at the end.
@@ -185,7 +195,8 @@ impl PooledStack {
     /// The batch header a free stack holds (see [`Batch`]).
     fn batch(&self) -> *mut Batch {
         // `top` is 64-aligned (slot and colour are multiples of 64), and the
-        // header (~1 KiB) lies inside the usable range, within the top page.
+        // header (~1 KiB) lies in the reserve above the coroutine's stack
+        // (`HEADER_RESERVE`), within the top page.
         (self.top.get() - std::mem::size_of::<Batch>()) as *mut Batch
     }
 
@@ -387,7 +398,8 @@ impl StackPool {
         debug_assert!(holder.size() > self.stack_size - COLORS * COLOR_STEP);
         let batch = holder.batch();
         // SAFETY: the stacks are free (their coroutines finished), so their
-        // memory is ours; the header lies inside the holder's usable range.
+        // memory is ours; the header lies in the holder's reserve above its
+        // coroutine's stack (`HEADER_RESERVE`).
         unsafe {
             let mut len = 0;
             for stack in stacks {
