@@ -58,6 +58,12 @@ pub struct WorkerMetrics {
     pub parks: u64,
     /// Steals this worker made from the others.
     pub steals: u64,
+    /// Coroutines homed on this worker that another thread woke (a
+    /// channel hand-off from another worker, a plain thread's send): each
+    /// went through the worker's inbox, and woke the worker if it slept.
+    /// Wakes from the worker's own coroutines, timers and sockets are not
+    /// counted: they stay on the thread.
+    pub remote_wakes: u64,
     /// Coroutines waiting in the worker's shareable queues: its unstarted
     /// FIFO and its inbox of coroutines woken from other threads (its
     /// private LIFO slot and ready queue are not visible from outside).

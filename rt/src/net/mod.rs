@@ -22,9 +22,11 @@
 //! ```
 //!
 //! Every operation first tries the system call; only if it would block
-//! does the coroutine wait for readiness, which the runtime's reactor
-//! (`scheduler/reactor.rs`, driven by idle workers) reports. Sockets also work from
-//! plain threads (they then register with the default runtime's reactor).
+//! does the coroutine wait for readiness, which the reactor of its own
+//! worker (`scheduler/reactor.rs`: one poller per worker) reports — so a
+//! connection's readiness wakes its coroutine on the thread that runs it.
+//! Sockets also work from plain threads (they then use the default
+//! runtime).
 //! Design: `docs/net.md`.
 
 mod registered;

@@ -1,38 +1,67 @@
-//! A mio socket registered with a runtime's reactor, and the retry loop
+//! A mio socket registered with a worker's reactor, and the retry loop
 //! every blocking operation runs.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::scheduler::reactor::{Direction, IoState};
 use crate::scheduler::Shared;
 
-/// A socket whose readiness the reactor tracks; deregistered on drop
-/// (before the socket closes).
-pub(crate) struct Registered<S: mio::event::Source> {
+/// A socket of a runtime, registered for readiness with one worker's
+/// reactor the first time an operation has to wait — by the worker whose
+/// coroutine waits (see `Shared::register_io`), so that a socket used by
+/// the coroutine that accepted or opened it (or that it was handed to
+/// before its first wait) is polled by the thread that runs that
+/// coroutine. Deregistered on drop (before the socket closes).
+pub(crate) struct Registered<S: mio::event::Source + AsRawFd> {
     source: S,
-    token: usize,
+    /// Readiness, as reported by the reactor the socket is registered with.
     state: Arc<IoState>,
-    /// Keeps the reactor alive while the socket is registered with it.
+    /// The worker and token it is registered with, once it is.
+    registration: OnceLock<(usize, usize)>,
+    /// Serializes the first registration (two halves of a split stream may
+    /// first wait at once, on two workers).
+    registering: parking_lot::Mutex<()>,
+    /// The runtime: keeps its reactors alive while registered.
     shared: Arc<Shared>,
 }
 
-impl<S: mio::event::Source + std::os::fd::AsRawFd> Registered<S> {
-    /// Register with the caller's runtime (or the default one).
-    pub(crate) fn new(mut source: S) -> io::Result<Registered<S>> {
-        let shared = crate::runtime::ambient();
-        let (token, state, first) = shared.reactor.register(&mut source)?;
-        if first {
-            shared.start_polling();
-        }
+impl<S: mio::event::Source + AsRawFd> Registered<S> {
+    /// A socket of the caller's runtime (or the default one).
+    pub(crate) fn new(source: S) -> io::Result<Registered<S>> {
         Ok(Registered {
             source,
-            token,
-            state,
-            shared,
+            state: Arc::new(IoState::default()),
+            registration: OnceLock::new(),
+            registering: parking_lot::Mutex::new(()),
+            shared: crate::runtime::ambient(),
         })
+    }
+
+    /// Register with the reactor of the calling coroutine's worker, unless
+    /// registered already. `Ok(false)`: the runtime's reactors are shut
+    /// down (wait on the descriptor instead).
+    fn register(&self) -> io::Result<bool> {
+        if self.registration.get().is_some() {
+            return Ok(true);
+        }
+        let _only_one = self.registering.lock();
+        if self.registration.get().is_some() {
+            return Ok(true);
+        }
+        match self
+            .shared
+            .register_io(self.source.as_raw_fd(), &self.state)?
+        {
+            Some(registration) => {
+                let _ = self.registration.set(registration);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     pub(crate) fn source(&self) -> &S {
@@ -94,7 +123,9 @@ impl<S: mio::event::Source + std::os::fd::AsRawFd> Registered<S> {
             if deadline.is_none() {
                 deadline = timeout.and_then(crate::time::deadline_after);
             }
-            if self.shared.reactor.is_shut_down() {
+            // Registering after the failed attempt misses nothing: epoll
+            // reports readiness present at registration as an edge.
+            if self.shared.is_io_shut_down() || !self.register()? {
                 // The runtime is gone: wait like a plain blocking socket.
                 crate::scheduler::reactor::wait_on_fd(self.source.as_raw_fd(), dir, deadline)?;
                 continue;
@@ -123,15 +154,18 @@ pub(crate) fn connected<A>(
     }
 }
 
-impl<S: mio::event::Source> Drop for Registered<S> {
+impl<S: mio::event::Source + AsRawFd> Drop for Registered<S> {
     fn drop(&mut self) {
-        self.shared.reactor.deregister(&mut self.source, self.token);
+        if let Some(&registration) = self.registration.get() {
+            self.shared
+                .deregister_io(self.source.as_raw_fd(), registration);
+        }
     }
 }
 
 /// A registered connection-like socket with std-style read and write
 /// timeouts (shared by its clones).
-pub(crate) struct Conn<S: mio::event::Source> {
+pub(crate) struct Conn<S: mio::event::Source + AsRawFd> {
     io: Registered<S>,
     /// Read timeout in nanoseconds; 0: none.
     read_timeout: AtomicU64,
@@ -139,7 +173,7 @@ pub(crate) struct Conn<S: mio::event::Source> {
     write_timeout: AtomicU64,
 }
 
-impl<S: mio::event::Source + std::os::fd::AsRawFd> Conn<S> {
+impl<S: mio::event::Source + AsRawFd> Conn<S> {
     pub(crate) fn new(source: S) -> io::Result<Conn<S>> {
         Ok(Conn {
             io: Registered::new(source)?,

@@ -213,7 +213,7 @@ impl Drop for Runtime {
         }
         // Sockets that outlive the runtime: wake their waiters, and from
         // now on they wait on their own descriptors.
-        self.shared.reactor.shut_down();
+        self.shared.shut_down_io();
         self.shared.drain_queues();
     }
 }

@@ -86,8 +86,10 @@ struct Remote {
     inbox: list::Inbox<list::TaskList>,
     /// Steals unstarted coroutines from the worker's local FIFO.
     stealer: Stealer<Arc<Task>>,
-    /// Where the worker sleeps when idle.
+    /// Where the worker sleeps when idle (or in `reactor`, see there).
     sleeper: Sleeper,
+    /// Readiness of the sockets the worker's coroutines wait on.
+    reactor: Reactor,
     /// An `rt::dump` waits for this worker's answer (see `dump.rs`).
     dump_wanted: AtomicBool,
     /// Asks the worker's thread what it runs (see `probe.rs`).
@@ -105,6 +107,8 @@ pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) finished: AtomicU64,
     pub(crate) steals: AtomicU64,
+    /// Coroutines taken from the inbox (woken by another thread).
+    pub(crate) remote_wakes: AtomicU64,
     /// Coroutines resumed so far: unchanged for long = stuck in one.
     pub(crate) resumes: AtomicU64,
     /// The worker sleeps (no resume for long is then no news).
@@ -114,7 +118,12 @@ pub(crate) struct Counters {
 impl Counters {
     /// Add one; only the owning worker writes.
     pub(crate) fn bump(counter: &AtomicU64) {
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        Self::add(counter, 1);
+    }
+
+    /// Add `n`; only the owning worker writes.
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 }
 
@@ -153,8 +162,9 @@ pub(crate) struct Shared {
     /// began must cancel its coroutines (which then run their cleanup,
     /// and may park) before anything is torn down.
     cancel_passes: std::sync::atomic::AtomicUsize,
-    /// Socket readiness, polled by idle workers.
-    pub(crate) reactor: Reactor,
+    /// Where a socket first waited on by a thread outside the workers is
+    /// registered: round robin (see `register_io`).
+    next_io_worker: std::sync::atomic::AtomicUsize,
     /// Coarse time, for `rt::dump`'s "parked for".
     pub(crate) clock: monitor::Clock,
     /// `rt::dump` requests the workers have yet to answer.
@@ -169,15 +179,18 @@ impl Shared {
         Ok(Shared {
             remotes: stealers
                 .into_iter()
-                .map(|stealer| Remote {
-                    inbox: list::Inbox::default(),
-                    stealer,
-                    sleeper: Sleeper::new(),
-                    dump_wanted: AtomicBool::new(false),
-                    probe: probe::Probe::default(),
-                    counters: CachePadded::new(Counters::default()),
+                .map(|stealer| -> io::Result<Remote> {
+                    Ok(Remote {
+                        inbox: list::Inbox::default(),
+                        stealer,
+                        sleeper: Sleeper::new(),
+                        reactor: Reactor::new()?,
+                        dump_wanted: AtomicBool::new(false),
+                        probe: probe::Probe::default(),
+                        counters: CachePadded::new(Counters::default()),
+                    })
                 })
-                .collect(),
+                .collect::<io::Result<_>>()?,
             injector: Injector::new(),
             idle: Idle::new(num_workers),
             stacks,
@@ -189,7 +202,7 @@ impl Shared {
             tearing_down: parking_lot::Mutex::new(num_workers),
             teardown_progress: parking_lot::Condvar::new(),
             lingering: (0..num_workers).map(|_| AtomicBool::new(false)).collect(),
-            reactor: Reactor::new()?,
+            next_io_worker: std::sync::atomic::AtomicUsize::new(0),
             clock: monitor::Clock::new(),
             dumps: dump::Requests::default(),
         })
@@ -197,16 +210,52 @@ impl Shared {
 
     /// Wake worker `index` if it sleeps, wherever it sleeps.
     fn unpark_worker(&self, index: usize) {
-        match self.remotes[index].sleeper.wake() {
-            AfterWake::WakePoller => self.reactor.wake(),
+        let remote = &self.remotes[index];
+        match remote.sleeper.wake() {
+            AfterWake::WakePoller => remote.reactor.wake(),
             AfterWake::Done => {}
         }
     }
 
-    /// The first socket was registered: wake every idle worker, so that
-    /// one of them starts polling for I/O instead of sleeping.
-    pub(crate) fn start_polling(&self) {
-        (0..self.remotes.len()).for_each(|index| self.unpark_worker(index));
+    /// Register socket `fd` for readiness reported to `state`, with the
+    /// reactor of the calling coroutine's home worker (round robin from a
+    /// thread outside the workers). Returns the worker and the token, for
+    /// [`deregister_io`](Self::deregister_io); `Ok(None)` after
+    /// [`shut_down_io`](Self::shut_down_io).
+    pub(crate) fn register_io(
+        &self,
+        fd: std::os::fd::RawFd,
+        state: &Arc<reactor::IoState>,
+    ) -> io::Result<Option<(usize, usize)>> {
+        let own = worker::current_of(self).map(Worker::index);
+        let index = own.unwrap_or_else(|| {
+            self.next_io_worker.fetch_add(1, Ordering::Relaxed) % self.remotes.len()
+        });
+        let Some((token, first)) = self.remotes[index].reactor.register(fd, state)? else {
+            return Ok(None);
+        };
+        if first && own != Some(index) {
+            // It may sleep on its sleeper: make it sleep in its poller.
+            self.unpark_worker(index);
+        }
+        Ok(Some((index, token)))
+    }
+
+    /// Undo [`register_io`](Self::register_io) (before the socket closes).
+    pub(crate) fn deregister_io(&self, fd: std::os::fd::RawFd, (index, token): (usize, usize)) {
+        self.remotes[index].reactor.deregister(fd, token);
+    }
+
+    /// The workers are gone: wake every socket's waiters; from now on
+    /// sockets wait on their own descriptors (`reactor::wait_on_fd`).
+    pub(crate) fn shut_down_io(&self) {
+        self.remotes.iter().for_each(|r| r.reactor.shut_down());
+    }
+
+    /// Whether [`shut_down_io`](Self::shut_down_io) ran.
+    pub(crate) fn is_io_shut_down(&self) -> bool {
+        // All at once, in the same call: the first says it for all.
+        self.remotes[0].reactor.is_shut_down()
     }
 
     /// Create a coroutine running `body` and queue it.
@@ -421,6 +470,7 @@ impl Shared {
                         .load(Ordering::Relaxed)
                         .saturating_sub(c.finished.load(Ordering::Relaxed)),
                     steals: c.steals.load(Ordering::Relaxed),
+                    remote_wakes: c.remote_wakes.load(Ordering::Relaxed),
                     queue_depth: r.stealer.len() + r.inbox.len(),
                 }
             })

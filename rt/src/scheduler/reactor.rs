@@ -1,12 +1,18 @@
-//! The I/O reactor: one `mio::Poll` per runtime, driven by the workers.
+//! The I/O reactor: one `mio::Poll` per worker, driven by that worker.
 //!
-//! No thread is dedicated to it. A worker with nothing to run blocks in the
-//! poller (instead of its sleeper) with a timeout equal to its next timer;
-//! only one worker polls at a time, the others park as usual. Waking a
-//! worker that is in the poller goes through a `mio::Waker` (see
-//! `Sleeper::wake`). Busy workers also poll without blocking every few
-//! dozen scheduling steps, so readiness is noticed while all of them are
-//! busy. Nothing of this costs anything until a socket is registered.
+//! Coroutines never leave their home worker, so neither does their I/O: a
+//! socket is registered with the reactor of the worker whose coroutine
+//! first has to wait for it (`Shared::register_io`), and that worker alone
+//! polls it. Readiness then wakes a coroutine on the thread that runs it —
+//! into its LIFO slot, with no cross-worker hand-off — which is how
+//! thread-per-core runtimes (glommio, monoio, seastar) scale where one
+//! shared poller does not. No thread is dedicated to polling: a worker with
+//! nothing to run blocks in its own poller (instead of its sleeper) with a
+//! timeout equal to its next timer, and a wake reaches it through its
+//! `mio::Waker` (see `Sleeper::wake`). A busy worker polls without
+//! blocking every few dozen scheduling steps, and a spinning one every few
+//! looks. A worker's poller costs nothing until a socket is registered
+//! with it.
 //!
 //! Every registered socket has an [`IoState`]: a readiness generation per
 //! direction and the coroutines (or threads) waiting for it. An operation
@@ -20,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
 
@@ -138,15 +145,17 @@ struct Sources {
     free: Vec<usize>,
 }
 
-/// One runtime's poller.
+/// One worker's poller.
 pub(crate) struct Reactor {
-    /// The poller and its event buffer; whoever holds the lock polls.
+    /// The poller and its event buffer; whoever holds the lock polls (the
+    /// owning worker; the lock is never contended).
     poll: Mutex<(Poll, Events)>,
     /// For registering sockets without the poll lock.
     registry: Registry,
     /// Interrupts a blocked `poll`.
     waker: Waker,
-    /// Token → readiness state.
+    /// Token → readiness state; also orders registrations against
+    /// [`shut_down`](Self::shut_down).
     sources: Mutex<Sources>,
     /// Registered sockets: while 0, nobody polls.
     registered: AtomicUsize,
@@ -174,15 +183,13 @@ impl Reactor {
     /// to wait). Sockets that outlive their runtime then wait on their own
     /// descriptor (`wait_on_fd`), on the calling thread.
     pub(crate) fn shut_down(&self) {
-        self.shut_down.store(true, Ordering::Release);
-        let states: Vec<Arc<IoState>> = self
-            .sources
-            .lock()
-            .slots
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let states: Vec<Arc<IoState>> = {
+            // Under the lock, so a registration either comes first (and its
+            // waiters are woken here) or sees the flag (`register`).
+            let sources = self.sources.lock();
+            self.shut_down.store(true, Ordering::Release);
+            sources.slots.iter().flatten().cloned().collect()
+        };
         for state in states {
             state.ready(true, true, false, false);
         }
@@ -198,37 +205,42 @@ impl Reactor {
         self.registered.load(Ordering::Relaxed) > 0
     }
 
-    /// Interrupt the worker blocked in `poll`.
+    /// Interrupt the owning worker blocked in `poll`.
     pub(crate) fn wake(&self) {
         // An error means the eventfd is gone, i.e. the runtime is being
         // dropped: nobody is polling any more.
         let _ = self.waker.wake();
     }
 
-    /// Register `source` for read and write readiness (edge-triggered).
-    /// Returns the token and the state to wait on. The first registration
-    /// makes idle workers start polling: the caller gets `true` and must
-    /// wake them.
+    /// Register `fd` for read and write readiness (edge-triggered; epoll
+    /// reports readiness present at registration as a first edge, so data
+    /// that arrived before is not missed), reported to `state`. Returns
+    /// the token, and whether it is the first socket registered (then the
+    /// owning worker, if it sleeps, must be woken to sleep in the poller).
+    /// `Ok(None)`: the reactor is shut down; wait on the descriptor.
     pub(crate) fn register(
         &self,
-        source: &mut impl mio::event::Source,
-    ) -> io::Result<(usize, Arc<IoState>, bool)> {
-        let state = Arc::new(IoState::default());
+        fd: std::os::fd::RawFd,
+        state: &Arc<IoState>,
+    ) -> io::Result<Option<(usize, bool)>> {
         let token = {
             let mut sources = self.sources.lock();
+            if self.is_shut_down() {
+                return Ok(None);
+            }
             match sources.free.pop() {
                 Some(token) => {
-                    sources.slots[token] = Some(state.clone());
+                    sources.slots[token] = Some(Arc::clone(state));
                     token
                 }
                 None => {
-                    sources.slots.push(Some(state.clone()));
+                    sources.slots.push(Some(Arc::clone(state)));
                     sources.slots.len() - 1
                 }
             }
         };
         if let Err(err) = self.registry.register(
-            source,
+            &mut SourceFd(&fd),
             Token(token),
             Interest::READABLE | Interest::WRITABLE,
         ) {
@@ -236,12 +248,12 @@ impl Reactor {
             return Err(err);
         }
         let first = self.registered.fetch_add(1, Ordering::AcqRel) == 0;
-        Ok((token, state, first))
+        Ok(Some((token, first)))
     }
 
     /// Forget a socket (before closing it).
-    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, token: usize) {
-        let _ = self.registry.deregister(source);
+    pub(crate) fn deregister(&self, fd: std::os::fd::RawFd, token: usize) {
+        let _ = self.registry.deregister(&mut SourceFd(&fd));
         self.release(token);
         self.registered.fetch_sub(1, Ordering::AcqRel);
     }
@@ -253,7 +265,9 @@ impl Reactor {
     }
 
     /// Poll for at most `timeout` (`None`: until an event or a wake) if no
-    /// other thread is polling, and wake whoever waits for what is ready.
+    /// other thread is polling (only the owning worker polls, so only a
+    /// caller that is not it can be turned back), and wake whoever waits
+    /// for what is ready.
     /// `before_block` runs with the poll lock held before a blocking poll
     /// and may veto it (a wake-up is already pending); `after_block` runs
     /// after it. Returns `false` if another thread holds the poller.

@@ -212,13 +212,18 @@ impl Worker {
         }
     }
 
-    /// Every [`GLOBAL_QUEUE_INTERVAL`] steps of a busy worker, collect I/O
-    /// readiness without blocking (if no idle worker holds the poller).
+    /// This worker's I/O poller.
+    fn reactor(&self) -> &super::reactor::Reactor {
+        &self.shared.remotes[self.index].reactor
+    }
+
+    /// Collect I/O readiness without blocking, if sockets are registered
+    /// here: every [`GLOBAL_QUEUE_INTERVAL`] steps of a busy worker, and
+    /// now and then while it spins.
     fn poll_io_now(&self) {
-        if self.shared.reactor.is_active() {
-            self.shared
-                .reactor
-                .poll(Some(std::time::Duration::ZERO), || true, || ());
+        let reactor = self.reactor();
+        if reactor.is_active() {
+            reactor.poll(Some(std::time::Duration::ZERO), || true, || ());
         }
     }
 
@@ -379,7 +384,9 @@ impl Worker {
     /// many); return the first.
     fn take_from_inbox(&self) -> Option<Arc<Task>> {
         let mut woken = self.shared.remotes[self.index].inbox.take_all();
+        let taken = woken.len() as u64;
         let first = woken.pop_front()?;
+        Counters::add(&self.shared.counters(self.index).remote_wakes, taken);
         self.ready.borrow_mut().append(&mut woken);
         Some(first)
     }
@@ -449,10 +456,11 @@ impl Worker {
         // here and then parking cannot miss one.
         if remote.inbox.is_empty() && self.shared.phase() != Phase::Teardown {
             // Sleep until woken, or exactly until the next timer is due —
-            // in the I/O poller if sockets are registered and nobody else
-            // polls, else on the sleeper.
+            // in this worker's I/O poller if sockets are registered with
+            // it, else on the sleeper.
             let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
-            let reactor = &self.shared.reactor;
+            let reactor = self.reactor();
+            self.spin.sleeping();
             let polled = reactor.is_active()
                 && reactor.poll(
                     next_timer,
@@ -460,13 +468,12 @@ impl Worker {
                     || remote.sleeper.end_poll(),
                 );
             if !polled {
-                self.spin.sleeping();
                 match next_timer {
                     Some(timeout) => remote.sleeper.sleep_timeout(timeout),
                     None => remote.sleeper.sleep(),
                 }
-                self.spin.woken();
             }
+            self.spin.woken();
         }
         idle_flag.store(false, Ordering::Relaxed);
         if idle.transition_worker_from_parked(self.index) {

@@ -27,6 +27,9 @@ const START_SPIN: Duration = Duration::from_micros(8);
 const MIN_SPIN: Duration = Duration::from_micros(1);
 /// Pause hints between two looks at the queues (not to hammer them).
 const PAUSES: u32 = 16;
+/// Every this many looks, the worker also polls its I/O (a system call,
+/// so not on every look).
+const LOOKS_PER_POLL: u32 = 4;
 
 /// One worker's spinning budget.
 pub(super) struct Spin {
@@ -81,10 +84,15 @@ impl Worker {
             return None;
         }
         let deadline = Instant::now() + budget;
+        let mut looks = 0u32;
         loop {
             for _ in 0..PAUSES {
                 std::hint::spin_loop();
             }
+            if looks % LOOKS_PER_POLL == 0 {
+                self.poll_io_now();
+            }
+            looks = looks.wrapping_add(1);
             self.fire_timers();
             // Only a searcher steals; any spinner watches its own queues
             // and inbox (where the coroutines homed on it are woken).

@@ -1,0 +1,3 @@
+module rtbench/echo
+
+go 1.23
