@@ -58,22 +58,24 @@ impl Sleeper {
 
     /// Sleep until [`wake`](Self::wake) is (or was already) called.
     pub fn sleep(&self) {
-        self.sleep_inner(None);
+        let _woken = self.sleep_inner(None);
     }
 
-    /// Like [`sleep`](Self::sleep), but return after `timeout` at the latest.
-    pub fn sleep_timeout(&self, timeout: std::time::Duration) {
-        self.sleep_inner(Some(timeout));
+    /// Like [`sleep`](Self::sleep), but return after `timeout` at the
+    /// latest. Returns whether a [`wake`](Self::wake) ended it (`false`:
+    /// the time ran out).
+    pub fn sleep_timeout(&self, timeout: std::time::Duration) -> bool {
+        self.sleep_inner(Some(timeout))
     }
 
-    fn sleep_inner(&self, timeout: Option<std::time::Duration>) {
+    fn sleep_inner(&self, timeout: Option<std::time::Duration>) -> bool {
         // Fast path: consume a token without touching the lock.
         if self
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return;
+            return true;
         }
         let mut guard = self.lock.lock();
         if let Err(actual) = self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
@@ -81,7 +83,7 @@ impl Sleeper {
             // A swap, not a store: if another unpark landed since the CAS,
             // reading its write is what makes its effects visible to us.
             self.state.swap(EMPTY, SeqCst);
-            return;
+            return true;
         }
         match timeout {
             None => loop {
@@ -91,7 +93,7 @@ impl Sleeper {
                     .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
                     .is_ok()
                 {
-                    return;
+                    return true;
                 }
                 // Spurious wakeup: still PARKED, sleep again.
             },
@@ -99,7 +101,7 @@ impl Sleeper {
                 self.cvar.wait_for(&mut guard, timeout);
                 // Woken, timed out or spurious: leave PARKED either way,
                 // consuming a token if one arrived (the swap acquires it).
-                self.state.swap(EMPTY, SeqCst);
+                self.state.swap(EMPTY, SeqCst) == NOTIFIED
             }
         }
     }
@@ -134,7 +136,9 @@ impl Sleeper {
     }
 
     /// Back from the poller; consumes a token that arrived meanwhile.
-    pub fn end_poll(&self) {
-        self.state.swap(EMPTY, SeqCst);
+    /// Returns whether one did (a [`wake`](Self::wake), not I/O or the
+    /// timeout, may have ended the poll).
+    pub fn end_poll(&self) -> bool {
+        self.state.swap(EMPTY, SeqCst) == NOTIFIED
     }
 }

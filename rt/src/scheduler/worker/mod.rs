@@ -219,12 +219,10 @@ impl Worker {
 
     /// Collect I/O readiness without blocking, if sockets are registered
     /// here: every [`GLOBAL_QUEUE_INTERVAL`] steps of a busy worker, and
-    /// now and then while it spins.
-    fn poll_io_now(&self) {
+    /// now and then while it spins. Returns whether it polled.
+    fn poll_io_now(&self) -> bool {
         let reactor = self.reactor();
-        if reactor.is_active() {
-            reactor.poll(Some(std::time::Duration::ZERO), || true, || ());
-        }
+        reactor.is_active() && reactor.poll(Some(std::time::Duration::ZERO), || true, || ())
     }
 
     /// Queue an unstarted coroutine spawned on this worker.
@@ -340,7 +338,7 @@ impl Worker {
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             self.answer_dumps();
-            self.poll_io_now();
+            let _ = self.poll_io_now();
             if let Some(task) = self.take_from_injector().or_else(|| self.take_from_inbox()) {
                 return Some(task);
             }
@@ -461,19 +459,22 @@ impl Worker {
             let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
             let reactor = self.reactor();
             self.spin.sleeping();
+            // Whether another thread's wake ended the sleep (not I/O, not
+            // the timer): what spinning is for (`spin.rs`).
+            let woken = std::cell::Cell::new(true);
             let polled = reactor.is_active()
                 && reactor.poll(
                     next_timer,
                     || remote.sleeper.begin_poll(),
-                    || remote.sleeper.end_poll(),
+                    || woken.set(remote.sleeper.end_poll()),
                 );
             if !polled {
                 match next_timer {
-                    Some(timeout) => remote.sleeper.sleep_timeout(timeout),
+                    Some(timeout) => woken.set(remote.sleeper.sleep_timeout(timeout)),
                     None => remote.sleeper.sleep(),
                 }
             }
-            self.spin.woken();
+            self.spin.woken(woken.get());
         }
         idle_flag.store(false, Ordering::Relaxed);
         if idle.transition_worker_from_parked(self.index) {
