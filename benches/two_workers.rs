@@ -1,7 +1,8 @@
 //! Two-worker workloads whose cost is decided by cross-worker hand-offs,
 //! each printed as one line, for many fresh processes in a row (placement
 //! and spinning are decided per process): `pingpong` (the two coroutines
-//! busy 3 ms first, so that they start on different workers), `together`
+//! busy 3 ms first, so that they start on different workers), `fresh`
+//! (the same pair, placed by the runtime), `together`
 //! and `apart` (4 stages over `bounded(16)`, 300,000 items, started
 //! together or each busy 3 ms first), `idle` and `ticker` (CPU of an idle
 //! runtime, and of one with a 1 ms ticker, over 3 s). `tokio-pingpong`,
@@ -29,22 +30,27 @@ fn main() {
     let what = std::env::args().nth(1).unwrap_or_default();
     let rt = rt::Builder::new().workers(2).build().unwrap();
     match what.as_str() {
-        "pingpong" => {
+        "pingpong" | "fresh" => {
             const N: u64 = 200_000;
+            // `pingpong` forces the pair apart; `fresh` leaves placement
+            // to the runtime (BENCHMARKS.md's pingpong_fresh).
+            let apart = what == "pingpong";
             let ns = rt.block_on(|| {
                 let (tx1, rx1) = rt::chan::bounded::<u64>(0);
                 let (tx2, rx2) = rt::chan::bounded::<u64>(0);
                 let echo = rt::spawn(move || {
                     // Busy first, so that the other worker steals the driver.
-                    let t = Instant::now();
-                    while t.elapsed() < Duration::from_millis(3) {}
+                    if apart {
+                        busy_3ms();
+                    }
                     for v in rx1.iter() {
                         tx2.send(v + 1).unwrap();
                     }
                 });
                 let driver = rt::spawn(move || {
-                    let t = Instant::now();
-                    while t.elapsed() < Duration::from_millis(3) {}
+                    if apart {
+                        busy_3ms();
+                    }
                     let start = Instant::now();
                     for i in 0..N {
                         tx1.send(i).unwrap();
@@ -56,7 +62,13 @@ fn main() {
                 echo.join().unwrap();
                 ns
             });
-            println!("pingpong2w {ns:.0} ns/rt cpu {:.2}s", cpu_secs());
+            let m = rt.metrics();
+            let homes: Vec<u64> = m.workers.iter().map(|w| w.finished).collect();
+            println!(
+                "{what}2w {ns:.0} ns/rt cpu {:.2}s steals {} finished per worker {homes:?}",
+                cpu_secs(),
+                m.steals
+            );
         }
         "together" | "apart" => {
             const N: u64 = 300_000;

@@ -54,6 +54,10 @@ pub struct WorkerMetrics {
     pub spawned: u64,
     /// Coroutines that finished on this worker.
     pub finished: u64,
+    /// Coroutines homed on this worker now: started here and not finished
+    /// (a started coroutine never moves; see `docs/scheduler.md`,
+    /// placement).
+    pub homed: u64,
     /// Parks (and yields) of coroutines homed on this worker.
     pub parks: u64,
     /// Steals this worker made from the others.

@@ -90,6 +90,10 @@ struct Remote {
     sleeper: Sleeper,
     /// Readiness of the sockets the worker's coroutines wait on.
     reactor: Reactor,
+    /// How many coroutines are counted on the worker, and those placed on
+    /// it by others (`worker/placement.rs`). Written by other workers:
+    /// on its own lines.
+    load: CachePadded<worker::Load>,
     /// An `rt::dump` waits for this worker's answer (see `dump.rs`).
     dump_wanted: AtomicBool,
     /// Asks the worker's thread what it runs (see `probe.rs`).
@@ -106,6 +110,8 @@ struct Remote {
 pub(crate) struct Counters {
     pub(crate) spawned: AtomicU64,
     pub(crate) finished: AtomicU64,
+    /// Coroutines that started on this worker (made it their home).
+    pub(crate) started: AtomicU64,
     pub(crate) steals: AtomicU64,
     /// Coroutines taken from the inbox (woken by another thread).
     pub(crate) remote_wakes: AtomicU64,
@@ -185,6 +191,7 @@ impl Shared {
                         stealer,
                         sleeper: Sleeper::new(),
                         reactor: Reactor::new()?,
+                        load: CachePadded::new(worker::Load::default()),
                         dump_wanted: AtomicBool::new(false),
                         probe: probe::Probe::default(),
                         counters: CachePadded::new(Counters::default()),
@@ -296,14 +303,20 @@ impl Shared {
         match worker {
             Some(worker) => {
                 Counters::bump(&self.remotes[worker.index()].counters.spawned);
-                worker.push_unstarted(task.clone());
+                match worker.place(&task) {
+                    here if here == worker.index() => {
+                        worker.push_unstarted(task.clone());
+                        self.notify_parked();
+                    }
+                    there => self.push_placed(there, task.clone()),
+                }
             }
             None => {
                 self.spawned_outside.fetch_add(1, Ordering::Relaxed);
                 self.injector.push(task.clone());
+                self.notify_parked();
             }
         }
-        self.notify_parked();
         Ok(task)
     }
 
@@ -332,7 +345,11 @@ impl Shared {
     fn is_quiescent(&self) -> bool {
         self.cancel_passes.load(Ordering::Acquire) == self.remotes.len()
             && self.idle.all_parked_and(|| {
-                !self.has_shared_work() && self.remotes.iter().all(|r| r.inbox.is_empty())
+                !self.has_shared_work()
+                    && self
+                        .remotes
+                        .iter()
+                        .all(|r| r.inbox.is_empty() && r.load.placed.is_empty())
             })
     }
 
@@ -381,6 +398,7 @@ impl Shared {
         drain(&|| self.injector.steal());
         for remote in self.remotes.iter() {
             drain(&|| remote.stealer.steal());
+            drain(&|| remote.load.placed.steal());
             drop(remote.inbox.drain());
         }
     }
@@ -464,6 +482,10 @@ impl Shared {
                 crate::metrics::WorkerMetrics {
                     spawned: c.spawned.load(Ordering::Relaxed),
                     finished: c.finished.load(Ordering::Relaxed),
+                    homed: c
+                        .started
+                        .load(Ordering::Relaxed)
+                        .saturating_sub(c.finished.load(Ordering::Relaxed)),
                     // Every resume ends in a park, a yield or the end.
                     parks: c
                         .resumes
@@ -471,7 +493,7 @@ impl Shared {
                         .saturating_sub(c.finished.load(Ordering::Relaxed)),
                     steals: c.steals.load(Ordering::Relaxed),
                     remote_wakes: c.remote_wakes.load(Ordering::Relaxed),
-                    queue_depth: r.stealer.len() + r.inbox.len(),
+                    queue_depth: r.stealer.len() + r.load.placed.len() + r.inbox.len(),
                 }
             })
             .collect();

@@ -1,7 +1,10 @@
 //! One worker thread: its run queues and its loop.
 
+mod placement;
 mod shutdown;
 mod spin;
+
+pub(crate) use placement::Load;
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
@@ -54,6 +57,9 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     /// How long it spins before it sleeps (`spin.rs`).
     spin: spin::Spin,
+    /// What it saw of other workers' queues, to steal only a backlog
+    /// (`placement.rs`).
+    peeks: placement::Peeks,
     /// Every started, unfinished coroutine homed here (for shutdown).
     registry: RefCell<Registry<Arc<Task>>>,
     /// Memory of finished tasks, for the next spawns here (`Arc`s nobody
@@ -114,6 +120,7 @@ pub(super) fn current_shared() -> Option<Arc<Shared>> {
 impl Worker {
     /// The worker at `index`, owning the local FIFO `unstarted`.
     pub(crate) fn new(index: usize, shared: Arc<Shared>, unstarted: Deque<Arc<Task>>) -> Worker {
+        let workers = shared.remotes.len();
         Worker {
             index,
             shared,
@@ -125,6 +132,7 @@ impl Worker {
             yielded: Cell::new(false),
             searching: Cell::new(false),
             spin: spin::Spin::default(),
+            peeks: placement::Peeks::new(workers),
             registry: RefCell::new(Registry::default()),
             recycled: RefCell::new(TaskList::default()),
             timers: RefCell::new(Timers::default()),
@@ -319,7 +327,11 @@ impl Worker {
                 task.snapshot(state, now)
             })
             .collect();
-        // The FIFO cannot be walked: empty it and refill it in order.
+        // Those placed here join the FIFO, which cannot be walked: empty
+        // it and refill it in order.
+        while let Some(task) = self.take_placed() {
+            self.unstarted.push(task);
+        }
         let mut unstarted = Vec::new();
         while let Some(task) = self.unstarted.pop() {
             unstarted.push(task);
@@ -351,7 +363,7 @@ impl Worker {
         }
         self.lifo_streak.set(0);
         if self.yielded.replace(false) || tick % UNSTARTED_QUEUE_INTERVAL == 0 {
-            if let Some(task) = self.unstarted.pop() {
+            if let Some(task) = self.unstarted.pop().or_else(|| self.take_placed()) {
                 return Some(task);
             }
         }
@@ -359,6 +371,7 @@ impl Worker {
             .or_else(|| self.lifo.take())
             .or_else(|| self.take_from_inbox())
             .or_else(|| self.unstarted.pop())
+            .or_else(|| self.take_placed())
             .or_else(|| self.take_from_injector())
     }
 
@@ -392,31 +405,6 @@ impl Worker {
     /// Take a batch of unstarted coroutines from the injector.
     fn take_from_injector(&self) -> Option<Arc<Task>> {
         steal_one(|| self.shared.injector.steal_batch_and_pop(&self.unstarted))
-    }
-
-    /// Out of local work: become a searcher (if not too many are) and
-    /// steal unstarted coroutines from another worker.
-    fn search(&self) -> Option<Arc<Task>> {
-        if !self.searching.get() {
-            if !self.shared.idle.transition_worker_to_searching() {
-                return None;
-            }
-            self.searching.set(true);
-        }
-        let remotes = &self.shared.remotes;
-        let start = self.next_random() as usize % remotes.len();
-        for i in 0..remotes.len() {
-            let victim = (start + i) % remotes.len();
-            if victim == self.index {
-                continue;
-            }
-            let stealer = &remotes[victim].stealer;
-            if let Some(task) = steal_one(|| stealer.steal_batch_and_pop(&self.unstarted)) {
-                Counters::bump(&self.shared.counters(self.index).steals);
-                return Some(task);
-            }
-        }
-        self.take_from_injector()
     }
 
     /// Leave the searching state; rule 2 of `idle.rs`.
@@ -457,6 +445,8 @@ impl Worker {
             // in this worker's I/O poller if sockets are registered with
             // it, else on the sleeper.
             let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
+            // A steal put off (`placement.rs`) is looked at again soon.
+            let next_timer = self.peeks.recheck_within(next_timer);
             let reactor = self.reactor();
             self.spin.sleeping();
             // Whether another thread's wake ended the sleep (not I/O, not
@@ -492,6 +482,8 @@ impl Worker {
                 task.mark_cancelled();
             }
             task.set_home(self.index);
+            Counters::bump(&self.shared.counters(self.index).started);
+            self.count_started(&task);
             task.set_slot(self.registry.borrow_mut().insert(task.clone()));
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
@@ -515,6 +507,7 @@ impl Worker {
             }
             Resumed::Finished => {
                 Counters::bump(&self.shared.counters(self.index).finished);
+                self.count_finished();
                 task.state.transition_to_done();
                 drop(self.registry.borrow_mut().remove(task.slot()));
                 let Body::Started(fiber) = task.take_body() else {
@@ -532,7 +525,7 @@ impl Worker {
     fn unwind_all(&self) {
         drop(self.lifo.take());
         drop(std::mem::take(&mut *self.ready.borrow_mut()));
-        while let Some(task) = self.unstarted.pop() {
+        while let Some(task) = self.unstarted.pop().or_else(|| self.take_placed()) {
             self.shared.cancel_unstarted(&task);
         }
         // Scoped children before their scopes' owners: an owner unwound

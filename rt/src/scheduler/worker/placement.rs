@@ -1,0 +1,240 @@
+//! Where a new coroutine starts. Started coroutines never move (LLVM may
+//! cache thread-local addresses across a stack switch), so placement is
+//! decided before the start, once, and must hold for the coroutine's life.
+//!
+//! A coroutine spawned on a worker stays there — it most likely talks to
+//! its spawner, and a hand-off on one worker costs no wake — unless that
+//! worker carries clearly more coroutines than another: then it is placed
+//! on the other one (its `placed` queue, which only that worker takes
+//! from, and which wakes it). "Clearly more" is [`SLACK`] more than one
+//! other worker picked at random (the power of one random choice: no scan
+//! of every worker per spawn, and with two workers exact). So a handful of
+//! communicating coroutines start together, while an accept loop or a
+//! fan-out spreads its long-lived coroutines evenly, to within [`SLACK`]
+//! per worker.
+//!
+//! Stealing follows the same rule: an idle worker steals unstarted
+//! coroutines from a worker that carries [`SLACK`] more than itself, or
+//! from one that has not resumed anything for [`STEAL_DELAY`] while they
+//! wait (a backlog: it is stuck in one long coroutine), unless the thief
+//! already carries [`SLACK`] more than the victim. It does not take
+//! what a busy worker just spawned and will run in a moment — Go's thieves
+//! wait ~3 µs before taking a P's `runnext` for the same reason. A thief
+//! that put a steal off sleeps at most [`STEAL_DELAY`], then looks again.
+//!
+//! A worker's *load* is every coroutine counted on it: queued here,
+//! placed here, or started here and not finished. It is kept as three
+//! counters so that the owner's side (spawn here, finish here) needs no
+//! atomic read-modify-write: `own`, written only by the owner; `placed_in`,
+//! added to by placing workers; `stolen_out`, added to when a coroutine
+//! counted here starts elsewhere (stolen, or taken from the shared
+//! injector).
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::Injector;
+
+use super::{steal_one, Worker};
+use crate::scheduler::task::Task;
+use crate::scheduler::{Counters, Shared};
+
+/// How long a worker must have resumed nothing, while unstarted
+/// coroutines wait in its queue, before a worker no busier than it steals
+/// them.
+pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(200);
+
+/// How many more coroutines than a random other worker a worker may carry
+/// before its spawns are placed on that other worker.
+pub(crate) const SLACK: usize = 8;
+
+/// One worker's load counters and its queue of coroutines placed on it.
+#[derive(Default)]
+pub(crate) struct Load {
+    /// Spawned here + started here though counted elsewhere − finished
+    /// here (wrapping). Owner only: plain load + store.
+    own: AtomicUsize,
+    /// Placed here by other workers.
+    placed_in: AtomicUsize,
+    /// Counted here, started elsewhere.
+    stolen_out: AtomicUsize,
+    /// Unstarted coroutines placed here by other workers; only this
+    /// worker takes them.
+    pub(crate) placed: Injector<Arc<Task>>,
+}
+
+impl Load {
+    /// Every coroutine counted on this worker (approximate while others
+    /// change it).
+    pub(crate) fn get(&self) -> usize {
+        self.own
+            .load(Relaxed)
+            .wrapping_add(self.placed_in.load(Relaxed))
+            .wrapping_sub(self.stolen_out.load(Relaxed))
+    }
+
+    /// Owner only: add `delta` (wrapping) to its own count.
+    fn add_own(&self, delta: usize) {
+        self.own
+            .store(self.own.load(Relaxed).wrapping_add(delta), Relaxed);
+    }
+}
+
+/// A thief's view of the other workers: per victim, its resume count when
+/// first seen with a queue, and when.
+pub(crate) struct Peeks {
+    /// By worker index.
+    seen: RefCell<Vec<Option<(u64, Instant)>>>,
+    /// The last search put a steal off.
+    deferred: Cell<bool>,
+}
+
+impl Peeks {
+    pub(crate) fn new(workers: usize) -> Peeks {
+        Peeks {
+            seen: RefCell::new(vec![None; workers]),
+            deferred: Cell::new(false),
+        }
+    }
+
+    /// The time to sleep at most, given `timeout` (the next timer): no
+    /// longer than [`STEAL_DELAY`] if a steal was put off.
+    pub(crate) fn recheck_within(&self, timeout: Option<Duration>) -> Option<Duration> {
+        if !self.deferred.get() {
+            return timeout;
+        }
+        Some(timeout.map_or(STEAL_DELAY, |t| t.min(STEAL_DELAY)))
+    }
+}
+
+impl Worker {
+    /// Out of local work: become a searcher (if not too many are) and
+    /// steal unstarted coroutines from another worker that is busier or
+    /// stuck (see the module's comment).
+    pub(super) fn search(&self) -> Option<Arc<Task>> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        self.peeks.deferred.set(false);
+        let remotes = &self.shared.remotes;
+        let start = self.next_random() as usize % remotes.len();
+        for i in 0..remotes.len() {
+            let victim = (start + i) % remotes.len();
+            let stealer = &remotes[victim].stealer;
+            if victim == self.index || stealer.is_empty() {
+                continue;
+            }
+            let Some(limit) = self.may_steal_from(victim) else {
+                continue;
+            };
+            if let Some(task) =
+                steal_one(|| stealer.steal_batch_with_limit_and_pop(&self.unstarted, limit))
+            {
+                Counters::bump(&self.shared.counters(self.index).steals);
+                return Some(task);
+            }
+        }
+        self.take_from_injector()
+    }
+
+    /// Whether to steal from `victim`, whose queue is not empty, and how
+    /// many coroutines at most: it is [`SLACK`] busier than this worker,
+    /// or it has resumed nothing for [`STEAL_DELAY`] since this worker
+    /// first saw it with a queue. At most half the difference (and at
+    /// least one), so that a steal never tips the balance the other way.
+    fn may_steal_from(&self, victim: usize) -> Option<usize> {
+        let remote = &self.shared.remotes[victim];
+        let (theirs, mine) = (remote.load.get() as isize, self.load().get() as isize);
+        let difference = theirs.wrapping_sub(mine);
+        let limit = (difference + SLACK as isize).max(2) as usize / 2;
+        if difference > SLACK as isize {
+            return Some(limit);
+        }
+        if difference < -(SLACK as isize) {
+            return None; // it would only make this worker busier still
+        }
+        let resumes = remote.counters.resumes.load(Relaxed);
+        let now = Instant::now();
+        let mut seen = self.peeks.seen.borrow_mut();
+        match seen[victim] {
+            Some((before, since)) if before == resumes => {
+                if now.duration_since(since) >= STEAL_DELAY {
+                    seen[victim] = None;
+                    return Some(limit);
+                }
+            }
+            _ => seen[victim] = Some((resumes, now)),
+        }
+        self.peeks.deferred.set(true);
+        None
+    }
+
+    fn load(&self) -> &Load {
+        &self.shared.remotes[self.index].load
+    }
+
+    /// Where a coroutine spawned on this worker starts: here, or (this
+    /// worker carrying [`SLACK`] more than a random other) there. Counts
+    /// it on the worker chosen.
+    pub(in crate::scheduler) fn place(&self, task: &Task) -> usize {
+        let remotes = &self.shared.remotes;
+        let mine = self.load().get() as isize;
+        if remotes.len() > 1 && mine > SLACK as isize {
+            let offset = 1 + self.next_random() as usize % (remotes.len() - 1);
+            let other = (self.index + offset) % remotes.len();
+            let theirs = &remotes[other].load;
+            if mine.wrapping_sub(theirs.get() as isize) > SLACK as isize {
+                theirs.placed_in.fetch_add(1, Relaxed);
+                task.set_counted_on(other);
+                return other;
+            }
+        }
+        self.load().add_own(1);
+        task.set_counted_on(self.index);
+        self.index
+    }
+
+    /// A coroutine starts here: from now on it is counted here.
+    pub(super) fn count_started(&self, task: &Task) {
+        match task.counted_on() {
+            Some(index) if index == self.index => return,
+            Some(index) => {
+                self.shared.remotes[index]
+                    .load
+                    .stolen_out
+                    .fetch_add(1, Relaxed);
+            }
+            None => {}
+        }
+        task.set_counted_on(self.index);
+        self.load().add_own(1);
+    }
+
+    /// A coroutine homed here finished.
+    pub(super) fn count_finished(&self) {
+        self.load().add_own(usize::MAX); // -1, wrapping
+    }
+
+    /// The next coroutine another worker placed here, taking a batch.
+    pub(super) fn take_placed(&self) -> Option<Arc<Task>> {
+        let placed = &self.load().placed;
+        if placed.is_empty() {
+            return None;
+        }
+        super::steal_one(|| placed.steal_batch_and_pop(&self.unstarted))
+    }
+}
+
+impl Shared {
+    /// Queue `task`, placed on worker `target` by another worker, and wake
+    /// that worker.
+    pub(in crate::scheduler) fn push_placed(&self, target: usize, task: Arc<Task>) {
+        self.remotes[target].load.placed.push(task);
+        self.unpark_worker(target);
+    }
+}

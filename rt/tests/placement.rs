@@ -1,0 +1,58 @@
+//! Placement: started coroutines never move, so where one starts is where
+//! it stays. Long-lived coroutines spawned in bulk spread evenly over the
+//! workers.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// Wait until `done()` or 20 s (then fail with `what`).
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// An accept loop spawning one long-lived coroutine per connection (each
+/// waits for its client to hang up), 1,000 connections from a plain
+/// thread: every worker ends up with the same number of them, within
+/// ±10%.
+#[test]
+fn an_accept_loop_spreads_its_connections_evenly() {
+    const CONNS: usize = 1000;
+    for workers in [2, 3] {
+        let rt = rt::Builder::new().workers(workers).build().unwrap();
+        let listener = rt.block_on(|| rt::net::TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = listener.local_addr().unwrap();
+        let acceptor = rt.spawn(move || {
+            for _ in 0..CONNS {
+                let (mut conn, _) = listener.accept().unwrap();
+                rt::spawn(move || {
+                    let mut buf = [0u8; 16];
+                    while conn.read(&mut buf).unwrap() > 0 {}
+                });
+            }
+        });
+        let clients: Vec<_> = (0..CONNS)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        acceptor.join().unwrap();
+        wait_for("every handler to start", || {
+            let homed: u64 = rt.metrics().workers.iter().map(|w| w.homed).sum();
+            homed == CONNS as u64
+        });
+        let homed: Vec<u64> = rt.metrics().workers.iter().map(|w| w.homed).collect();
+        let mean = CONNS as f64 / workers as f64;
+        for &n in &homed {
+            assert!(
+                (n as f64 - mean).abs() <= 0.1 * mean,
+                "{workers} workers: connections per worker {homed:?}, not within ±10% of {mean:.0}"
+            );
+        }
+        drop(clients);
+        wait_for("every handler to finish", || {
+            rt.metrics().live_coroutines == 0
+        });
+    }
+}
