@@ -19,7 +19,9 @@
 //! wait (a backlog: it is stuck in one long coroutine), unless the thief
 //! already carries [`SLACK`] more than the victim. It does not take
 //! what a busy worker just spawned and will run in a moment — Go's thieves
-//! wait ~3 µs before taking a P's `runnext` for the same reason. A thief
+//! wait ~3 µs before taking a P's `runnext` for the same reason; rt waits
+//! longer, because a goroutine placed wrongly can move later and a
+//! coroutine cannot (docs/scheduler.md has the measurements). A thief
 //! that put a steal off sleeps at most [`STEAL_DELAY`], then looks again.
 //!
 //! A worker's *load* is every coroutine counted on it: queued here,
