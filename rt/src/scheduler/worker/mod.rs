@@ -250,6 +250,7 @@ impl Worker {
         let outer = CURRENT_WORKER.with(|c| c.replace(self));
         let probe = &self.shared.remotes[self.index].probe;
         probe.attach();
+        self.shared.remotes[self.index].load.publish_cpu_clock();
         let mut cancelled = false;
         loop {
             if self.shared.is_shutdown() {

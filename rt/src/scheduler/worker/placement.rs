@@ -15,13 +15,14 @@
 //!
 //! Stealing follows the same rule: an idle worker steals unstarted
 //! coroutines from a worker that carries [`SLACK`] more than itself, or
-//! from one that has not resumed anything for [`STEAL_DELAY`] while they
-//! wait (a backlog: it is stuck in one long coroutine), unless the thief
+//! from one that has spent [`STEAL_DELAY`] of CPU time without resuming
+//! another coroutine while they wait (a backlog: it is stuck in one long
+//! coroutine), unless the thief
 //! already carries [`SLACK`] more than the victim. It does not take
 //! what a busy worker just spawned and will run in a moment — Go's thieves
-//! wait ~3 µs before taking a P's `runnext` for the same reason; rt waits
-//! longer, because a goroutine placed wrongly can move later and a
-//! coroutine cannot (docs/scheduler.md has the measurements). A thief
+//! wait ~3 µs before taking a P's `runnext` for the same reason. The delay
+//! is the victim's CPU time, not wall time: a victim whose thread is off
+//! the CPU is not stuck (docs/scheduler.md has the measurements). A thief
 //! that put a steal off sleeps at most [`STEAL_DELAY`], then looks again.
 //!
 //! A worker's *load* is every coroutine counted on it: queued here,
@@ -34,8 +35,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use crossbeam_deque::Injector;
 
@@ -43,10 +44,10 @@ use super::{steal_one, Worker};
 use crate::scheduler::task::Task;
 use crate::scheduler::{Counters, Shared};
 
-/// How long a worker must have resumed nothing, while unstarted
-/// coroutines wait in its queue, before a worker no busier than it steals
-/// them.
-pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(200);
+/// How much CPU time a worker must have spent without resuming another
+/// coroutine, while unstarted coroutines wait in its queue, before a
+/// worker no busier than it steals them.
+pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(50);
 
 /// How many more coroutines than a random other worker a worker may carry
 /// before its spawns are placed on that other worker.
@@ -65,6 +66,8 @@ pub(crate) struct Load {
     /// Unstarted coroutines placed here by other workers; only this
     /// worker takes them.
     pub(crate) placed: Injector<Arc<Task>>,
+    /// The worker thread's CPU-time clock, once it runs.
+    cpu_clock: OnceLock<libc::clockid_t>,
 }
 
 impl Load {
@@ -77,6 +80,36 @@ impl Load {
             .wrapping_sub(self.stolen_out.load(Relaxed))
     }
 
+    /// Called on the worker's thread as it starts: let thieves read its
+    /// CPU time.
+    pub(crate) fn publish_cpu_clock(&self) {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: pthread_self is the calling thread; `clock` is writable.
+        if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
+            let _ = self.cpu_clock.set(clock);
+        }
+    }
+
+    /// The CPU time the worker's thread has used (while it runs: its
+    /// clock is valid until the thread exits, after the workers stop
+    /// searching); the wall clock if unknown.
+    fn cpu_time(&self) -> Duration {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let clock = self
+            .cpu_clock
+            .get()
+            .copied()
+            .unwrap_or(libc::CLOCK_MONOTONIC);
+        // SAFETY: `now` is writable; an invalid clock only makes it fail.
+        if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
+            return Duration::ZERO;
+        }
+        Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    }
+
     /// Owner only: add `delta` (wrapping) to its own count.
     fn add_own(&self, delta: usize) {
         self.own
@@ -85,10 +118,10 @@ impl Load {
 }
 
 /// A thief's view of the other workers: per victim, its resume count when
-/// first seen with a queue, and when.
+/// first seen with a queue, and the CPU time its thread had used then.
 pub(crate) struct Peeks {
     /// By worker index.
-    seen: RefCell<Vec<Option<(u64, Instant)>>>,
+    seen: RefCell<Vec<Option<(u64, Duration)>>>,
     /// The last search put a steal off.
     deferred: Cell<bool>,
 }
@@ -160,12 +193,15 @@ impl Worker {
         if difference < -(SLACK as isize) {
             return None; // it would only make this worker busier still
         }
+        // CPU time, not wall time: a victim whose thread is not running
+        // (preempted: on 2 cores a spinning thief can be what preempts it)
+        // is not stuck, and its coroutines are better off waiting for it.
         let resumes = remote.counters.resumes.load(Relaxed);
-        let now = Instant::now();
+        let now = remote.load.cpu_time();
         let mut seen = self.peeks.seen.borrow_mut();
         match seen[victim] {
             Some((before, since)) if before == resumes => {
-                if now.duration_since(since) >= STEAL_DELAY {
+                if now.saturating_sub(since) >= STEAL_DELAY {
                     seen[victim] = None;
                     return Some(limit);
                 }
