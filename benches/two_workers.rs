@@ -4,12 +4,16 @@
 //! busy 3 ms first, so that they start on different workers), `fresh`
 //! (the same pair, placed by the runtime), `together`
 //! and `apart` (4 stages over `bounded(16)`, 300,000 items, started
-//! together or each busy 3 ms first), `idle` and `ticker` (CPU of an idle
+//! together or each busy 3 ms first), `hub` and `hub-work` (64 clients
+//! send requests to one hub coroutine and wait for its reply on a channel
+//! of their own, 200,000 requests; with ~1.5 µs of client work per request
+//! in `hub-work`), `idle` and `ticker` (CPU of an idle
 //! runtime, and of one with a 1 ms ticker, over 3 s). `tokio-pingpong`,
 //! `tokio-together` and `tokio-apart` are the same on tokio's multi-thread
 //! runtime with 2 workers (`mpsc::channel(1)` for the rendezvous,
-//! `channel(16)` for the stages); Go's are `BenchmarkPipeline4*` and
-//! `BenchmarkChanPingPong2` in `benches/go`.
+//! `channel(16)` for the stages), and `tokio-hub`, `tokio-hub-work`; Go's
+//! are `BenchmarkPipeline4*`, `BenchmarkChanPingPong2` and `BenchmarkHub*`
+//! in `benches/go`.
 //!
 //! `cargo bench -p rt-benches --bench two_workers --no-run`, then run the
 //! executable with one of the names above.
@@ -108,6 +112,42 @@ fn main() {
             });
             println!("pipeline-{what} {ns:.0} ns/item cpu {:.2}s", cpu_secs());
         }
+        "hub" | "hub-work" => {
+            let work = what == "hub-work";
+            let ns = rt.block_on(move || {
+                let (requests, hub_rx) = rt::chan::bounded::<usize>(HUB_CLIENTS);
+                let mut replies = Vec::new();
+                let mut clients = Vec::new();
+                for client in 0..HUB_CLIENTS {
+                    let (reply_tx, reply_rx) = rt::chan::bounded::<u64>(1);
+                    replies.push(reply_tx);
+                    let requests = requests.clone();
+                    clients.push(rt::spawn(move || {
+                        for _ in 0..HUB_REQUESTS / HUB_CLIENTS {
+                            if work {
+                                client_work();
+                            }
+                            requests.send(client).unwrap();
+                            reply_rx.recv().unwrap();
+                        }
+                    }));
+                }
+                drop(requests);
+                let start = Instant::now();
+                let hub = rt::spawn(move || {
+                    let mut served = 0u64;
+                    for client in hub_rx.iter() {
+                        served += 1;
+                        replies[client].send(served).unwrap();
+                    }
+                    served
+                });
+                clients.into_iter().for_each(|c| c.join().unwrap());
+                assert_eq!(hub.join().unwrap(), HUB_REQUESTS as u64);
+                start.elapsed().as_nanos() as f64 / HUB_REQUESTS as f64
+            });
+            println!("{what} {ns:.0} ns/request cpu {:.2}s", cpu_secs());
+        }
         "idle" => {
             let c0 = cpu_secs();
             std::thread::sleep(Duration::from_secs(3));
@@ -128,11 +168,62 @@ fn main() {
             );
         }
         "tokio-pingpong" => tokio_pingpong(),
+        "tokio-hub" | "tokio-hub-work" => tokio_hub(what == "tokio-hub-work"),
         "tokio-together" | "tokio-apart" => tokio_pipeline(what == "tokio-apart"),
         _ => panic!(
-            "pingpong | together | apart | fresh | idle | ticker | tokio-pingpong | tokio-together | tokio-apart"
+            "pingpong | fresh | together | apart | hub | hub-work | idle | ticker | tokio-pingpong | tokio-together | tokio-apart | tokio-hub | tokio-hub-work"
         ),
     }
+}
+
+/// Clients of the hub workloads, and requests in all.
+const HUB_CLIENTS: usize = 64;
+const HUB_REQUESTS: usize = 200_000;
+
+/// About 1.5 µs of a client's own work per request (`hub-work`): a busy
+/// wait on the clock, the same for every peer.
+fn client_work() {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_nanos(1500) {}
+}
+
+fn tokio_hub(work: bool) {
+    let ns = tokio_runtime().block_on(async move {
+        let (requests, mut hub_rx) = tokio::sync::mpsc::channel::<usize>(HUB_CLIENTS);
+        let mut replies = Vec::new();
+        let mut clients = Vec::new();
+        for client in 0..HUB_CLIENTS {
+            let (reply_tx, mut reply_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            replies.push(reply_tx);
+            let requests = requests.clone();
+            clients.push(tokio::spawn(async move {
+                for _ in 0..HUB_REQUESTS / HUB_CLIENTS {
+                    if work {
+                        client_work();
+                    }
+                    requests.send(client).await.unwrap();
+                    reply_rx.recv().await.unwrap();
+                }
+            }));
+        }
+        drop(requests);
+        let start = Instant::now();
+        let hub = tokio::spawn(async move {
+            let mut served = 0u64;
+            while let Some(client) = hub_rx.recv().await {
+                served += 1;
+                replies[client].send(served).await.unwrap();
+            }
+            served
+        });
+        for client in clients {
+            client.await.unwrap();
+        }
+        assert_eq!(hub.await.unwrap(), HUB_REQUESTS as u64);
+        start.elapsed().as_nanos() as f64 / HUB_REQUESTS as f64
+    });
+    let what = if work { "tokio-hub-work" } else { "tokio-hub" };
+    println!("{what} {ns:.0} ns/request cpu {:.2}s", cpu_secs());
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {

@@ -367,3 +367,64 @@ func BenchmarkSelectPingPong(b *testing.B) {
 	close(ping)
 	<-done
 }
+
+const (
+	hubClients  = 64
+	hubRequests = 200_000
+)
+
+// hub: hubClients goroutines send requests to one hub goroutine and wait
+// for its reply on a channel of their own (benches/two_workers.rs "hub");
+// work: ~1.5 µs of client work per request, a busy wait on the clock.
+func hub(work bool) {
+	requests := make(chan int, hubClients)
+	replies := make([]chan uint64, hubClients)
+	done := make(chan struct{})
+	for c := range replies {
+		replies[c] = make(chan uint64, 1)
+	}
+	for c := 0; c < hubClients; c++ {
+		go func(c int) {
+			for i := 0; i < hubRequests/hubClients; i++ {
+				if work {
+					for t := time.Now(); time.Since(t) < 1500*time.Nanosecond; {
+					}
+				}
+				requests <- c
+				<-replies[c]
+			}
+			done <- struct{}{}
+		}(c)
+	}
+	go func() {
+		served := uint64(0)
+		for c := range requests {
+			served++
+			replies[c] <- served
+		}
+	}()
+	for c := 0; c < hubClients; c++ {
+		<-done
+	}
+	close(requests)
+}
+
+// BenchmarkHub is benches/two_workers.rs "hub" on GOMAXPROCS=2.
+func BenchmarkHub(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		hub(false)
+	}
+	b.ReportMetric(perUnit(b, hubRequests), "ns/request")
+}
+
+// BenchmarkHubWork is benches/two_workers.rs "hub-work" on GOMAXPROCS=2.
+func BenchmarkHubWork(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		hub(true)
+	}
+	b.ReportMetric(perUnit(b, hubRequests), "ns/request")
+}
