@@ -146,7 +146,11 @@ fn main() {
                 assert_eq!(hub.join().unwrap(), HUB_REQUESTS as u64);
                 start.elapsed().as_nanos() as f64 / HUB_REQUESTS as f64
             });
-            println!("{what} {ns:.0} ns/request cpu {:.2}s", cpu_secs());
+            let homes: Vec<u64> = rt.metrics().workers.iter().map(|w| w.finished).collect();
+            println!(
+                "{what} {ns:.0} ns/request cpu {:.2}s finished per worker {homes:?}",
+                cpu_secs()
+            );
         }
         "idle" => {
             let c0 = cpu_secs();

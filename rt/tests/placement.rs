@@ -47,7 +47,8 @@ fn an_accept_loop_spreads_its_connections_evenly() {
         for &n in &homed {
             assert!(
                 (n as f64 - mean).abs() <= 0.1 * mean,
-                "{workers} workers: connections per worker {homed:?}, not within ±10% of {mean:.0}"
+                "{workers} workers: connections per worker {homed:?}, not within ±10% of {mean:.0}; {:?}",
+                rt.metrics()
             );
         }
         drop(clients);

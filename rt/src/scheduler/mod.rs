@@ -303,7 +303,7 @@ impl Shared {
         match worker {
             Some(worker) => {
                 Counters::bump(&self.remotes[worker.index()].counters.spawned);
-                match worker.place(&task) {
+                match worker.place() {
                     here if here == worker.index() => {
                         worker.push_unstarted(task.clone());
                         self.notify_parked();

@@ -63,10 +63,6 @@ pub(crate) struct Task {
     /// Index of the worker it first ran on and must always run on (written
     /// once, by that worker, before anyone can unpark it).
     home: AtomicUsize,
-    /// The worker whose load counts it (see `worker/placement.rs`): set
-    /// at spawn (the spawner's or the one it was placed on; `NO_HOME` from
-    /// outside the workers), moved to the home when it starts elsewhere.
-    counted_on: AtomicUsize,
     /// Its root function until it first runs (inline when small: no
     /// allocation per spawn). Same access rule as `body`.
     root: std::cell::UnsafeCell<RootFn>,
@@ -158,7 +154,6 @@ impl Task {
             name,
             spawned_at,
             home: AtomicUsize::new(NO_HOME),
-            counted_on: AtomicUsize::new(NO_HOME),
             root: std::cell::UnsafeCell::new(RootFn::empty()),
             body: UnsafeCell::new(body),
             unwinding: Cell::new(false),
@@ -199,7 +194,6 @@ impl Task {
         self.name = name;
         self.spawned_at = spawned_at;
         *self.home.get_mut() = NO_HOME;
-        *self.counted_on.get_mut() = NO_HOME;
         self.body = UnsafeCell::new(body);
         self.unwinding.set(false);
         self.parked_uninterruptible.set(false);
@@ -328,20 +322,6 @@ impl Task {
     }
 
     /// Index in the home worker's registry.
-    /// The worker whose load counts it, if any (see `worker/placement.rs`).
-    pub(super) fn counted_on(&self) -> Option<usize> {
-        match self.counted_on.load(Relaxed) {
-            NO_HOME => None,
-            index => Some(index),
-        }
-    }
-
-    /// Count it on worker `index` from now on. The queue that hands it
-    /// to its next reader orders this store before that reader's load.
-    pub(super) fn set_counted_on(&self, index: usize) {
-        self.counted_on.store(index, Relaxed);
-    }
-
     pub(super) fn slot(&self) -> usize {
         self.slot.get()
     }

@@ -403,9 +403,13 @@ impl Worker {
         Some(first)
     }
 
-    /// Take a batch of unstarted coroutines from the injector.
+    /// Take a batch of unstarted coroutines from the injector (counting
+    /// them on this worker, `placement.rs`).
     fn take_from_injector(&self) -> Option<Arc<Task>> {
-        steal_one(|| self.shared.injector.steal_batch_and_pop(&self.unstarted))
+        let before = self.unstarted.len();
+        let task = steal_one(|| self.shared.injector.steal_batch_and_pop(&self.unstarted))?;
+        self.load().add_own(self.unstarted.len() + 1 - before);
+        Some(task)
     }
 
     /// Leave the searching state; rule 2 of `idle.rs`.
@@ -484,7 +488,6 @@ impl Worker {
             }
             task.set_home(self.index);
             Counters::bump(&self.shared.counters(self.index).started);
-            self.count_started(&task);
             task.set_slot(self.registry.borrow_mut().insert(task.clone()));
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }

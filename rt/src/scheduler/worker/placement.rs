@@ -27,11 +27,12 @@
 //!
 //! A worker's *load* is every coroutine counted on it: queued here,
 //! placed here, or started here and not finished. It is kept as three
-//! counters so that the owner's side (spawn here, finish here) needs no
-//! atomic read-modify-write: `own`, written only by the owner; `placed_in`,
-//! added to by placing workers; `stolen_out`, added to when a coroutine
-//! counted here starts elsewhere (stolen, or taken from the shared
-//! injector).
+//! counters, each on its own cache line, so that the owner's side (spawn
+//! here, finish here) needs no atomic read-modify-write and shares no line
+//! with the others' writes: `own`, written only by the owner; `placed_in`,
+//! added to by placing workers; `stolen_out`, added to by a thief, once
+//! per batch it steals. Coroutines taken from the shared injector are
+//! counted when taken.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -39,6 +40,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crossbeam_deque::Injector;
+use crossbeam_utils::CachePadded;
 
 use super::{steal_one, Worker};
 use crate::scheduler::task::Task;
@@ -53,16 +55,19 @@ pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(50);
 /// before its spawns are placed on that other worker.
 pub(crate) const SLACK: usize = 8;
 
+/// The most coroutines one rebalancing moves at once.
+const MAX_MOVE: usize = 32;
+
 /// One worker's load counters and its queue of coroutines placed on it.
 #[derive(Default)]
 pub(crate) struct Load {
-    /// Spawned here + started here though counted elsewhere − finished
-    /// here (wrapping). Owner only: plain load + store.
-    own: AtomicUsize,
+    /// Spawned here + stolen or taken from the injector by this worker −
+    /// finished here (wrapping). Owner only: plain load + store.
+    own: CachePadded<AtomicUsize>,
     /// Placed here by other workers.
-    placed_in: AtomicUsize,
-    /// Counted here, started elsewhere.
-    stolen_out: AtomicUsize,
+    placed_in: CachePadded<AtomicUsize>,
+    /// Stolen from here by other workers.
+    stolen_out: CachePadded<AtomicUsize>,
     /// Unstarted coroutines placed here by other workers; only this
     /// worker takes them.
     pub(crate) placed: Injector<Arc<Task>>,
@@ -111,7 +116,7 @@ impl Load {
     }
 
     /// Owner only: add `delta` (wrapping) to its own count.
-    fn add_own(&self, delta: usize) {
+    pub(crate) fn add_own(&self, delta: usize) {
         self.own
             .store(self.own.load(Relaxed).wrapping_add(delta), Relaxed);
     }
@@ -124,6 +129,8 @@ pub(crate) struct Peeks {
     seen: RefCell<Vec<Option<(u64, Duration)>>>,
     /// The last search put a steal off.
     deferred: Cell<bool>,
+    /// Spawns made while this worker had a backlog (see `rebalance`).
+    burst_spawns: Cell<usize>,
 }
 
 impl Peeks {
@@ -131,6 +138,7 @@ impl Peeks {
         Peeks {
             seen: RefCell::new(vec![None; workers]),
             deferred: Cell::new(false),
+            burst_spawns: Cell::new(0),
         }
     }
 
@@ -167,10 +175,15 @@ impl Worker {
             let Some(limit) = self.may_steal_from(victim) else {
                 continue;
             };
+            let before = self.unstarted.len();
             if let Some(task) =
                 steal_one(|| stealer.steal_batch_with_limit_and_pop(&self.unstarted, limit))
             {
                 Counters::bump(&self.shared.counters(self.index).steals);
+                // One transfer per batch, not per coroutine.
+                let taken = self.unstarted.len() + 1 - before;
+                remotes[victim].load.stolen_out.fetch_add(taken, Relaxed);
+                self.load().add_own(taken);
                 return Some(task);
             }
         }
@@ -212,45 +225,71 @@ impl Worker {
         None
     }
 
-    fn load(&self) -> &Load {
+    pub(super) fn load(&self) -> &Load {
         &self.shared.remotes[self.index].load
     }
 
     /// Where a coroutine spawned on this worker starts: here, or (this
     /// worker carrying [`SLACK`] more than a random other) there. Counts
     /// it on the worker chosen.
-    pub(in crate::scheduler) fn place(&self, task: &Task) -> usize {
+    pub(in crate::scheduler) fn place(&self) -> usize {
         let remotes = &self.shared.remotes;
         let mine = self.load().get() as isize;
         if remotes.len() > 1 && mine > SLACK as isize {
-            let offset = 1 + self.next_random() as usize % (remotes.len() - 1);
-            let other = (self.index + offset) % remotes.len();
-            let theirs = &remotes[other].load;
-            if mine.wrapping_sub(theirs.get() as isize) > SLACK as isize {
-                theirs.placed_in.fetch_add(1, Relaxed);
-                task.set_counted_on(other);
-                return other;
+            if self.unstarted.len() > SLACK {
+                // A burst: move batches instead (see `rebalance`).
+                self.rebalance(mine);
+            } else {
+                let other = self.random_other();
+                let theirs = &remotes[other].load;
+                if mine.wrapping_sub(theirs.get() as isize) > SLACK as isize {
+                    theirs.placed_in.fetch_add(1, Relaxed);
+                    return other;
+                }
             }
         }
         self.load().add_own(1);
-        task.set_counted_on(self.index);
         self.index
     }
 
-    /// A coroutine starts here: from now on it is counted here.
-    pub(super) fn count_started(&self, task: &Task) {
-        match task.counted_on() {
-            Some(index) if index == self.index => return,
-            Some(index) => {
-                self.shared.remotes[index]
-                    .load
-                    .stolen_out
-                    .fetch_add(1, Relaxed);
-            }
-            None => {}
+    /// In a burst of spawns (this worker's queue longer than [`SLACK`]),
+    /// placing one coroutine at a time would read another worker's load
+    /// and wake it on every spawn. Instead, every [`SLACK`]th spawn, move
+    /// a batch of the oldest queued coroutines to a random other worker
+    /// whose load is [`SLACK`] below this one's: half the difference, at
+    /// most [`MAX_MOVE`], with one wake. Thieves still take the rest.
+    fn rebalance(&self, mine: isize) {
+        let spawns = self.peeks.burst_spawns.get().wrapping_add(1);
+        self.peeks.burst_spawns.set(spawns);
+        if spawns % SLACK != 0 {
+            return;
         }
-        task.set_counted_on(self.index);
-        self.load().add_own(1);
+        let other = self.random_other();
+        let target = &self.shared.remotes[other].load;
+        let difference = mine.wrapping_sub(target.get() as isize);
+        if difference <= SLACK as isize {
+            return;
+        }
+        let count = (difference as usize / 2).min(MAX_MOVE);
+        let mut moved = 0;
+        while moved < count {
+            let Some(task) = self.unstarted.pop() else {
+                break;
+            };
+            target.placed.push(task);
+            moved += 1;
+        }
+        if moved > 0 {
+            target.placed_in.fetch_add(moved, Relaxed);
+            self.load().add_own(moved.wrapping_neg());
+            self.shared.unpark_worker(other);
+        }
+    }
+
+    /// Another worker, picked at random.
+    fn random_other(&self) -> usize {
+        let workers = self.shared.remotes.len();
+        (self.index + 1 + self.next_random() as usize % (workers - 1)) % workers
     }
 
     /// A coroutine homed here finished.
