@@ -25,8 +25,8 @@ use crate::coroutine::{Resumed, Suspend};
 /// many times in a row, so two coroutines pinging each other cannot starve
 /// the rest of the worker's queue.
 const MAX_LIFO_STREAK: u32 = 3;
-/// Every this many scheduling ticks, shared queues are checked first (and
-/// a busy worker polls for I/O).
+/// Every this many scheduling ticks, shared queues and the coroutines
+/// placed here are checked first (and a busy worker polls for I/O).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Every this many ticks, unstarted coroutines go before woken ones.
 const UNSTARTED_QUEUE_INTERVAL: u32 = 31;
@@ -352,7 +352,12 @@ impl Worker {
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             self.answer_dumps();
             let _ = self.poll_io_now();
-            if let Some(task) = self.take_from_injector().or_else(|| self.take_from_inbox()) {
+            // Coroutines placed here by others, too, wait at most this.
+            if let Some(task) = self
+                .take_from_injector()
+                .or_else(|| self.take_from_inbox())
+                .or_else(|| self.take_placed())
+            {
                 return Some(task);
             }
         }
@@ -364,7 +369,7 @@ impl Worker {
         }
         self.lifo_streak.set(0);
         if self.yielded.replace(false) || tick % UNSTARTED_QUEUE_INTERVAL == 0 {
-            if let Some(task) = self.unstarted.pop().or_else(|| self.take_placed()) {
+            if let Some(task) = self.unstarted.pop() {
                 return Some(task);
             }
         }

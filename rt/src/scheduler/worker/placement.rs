@@ -4,14 +4,22 @@
 //!
 //! A coroutine spawned on a worker stays there — it most likely talks to
 //! its spawner, and a hand-off on one worker costs no wake — unless that
-//! worker carries clearly more coroutines than another: then it is placed
-//! on the other one (its `placed` queue, which only that worker takes
-//! from, and which wakes it). "Clearly more" is [`SLACK`] more than one
-//! other worker picked at random (the power of one random choice: no scan
-//! of every worker per spawn, and with two workers exact). So a handful of
-//! communicating coroutines start together, while an accept loop or a
-//! fan-out spreads its long-lived coroutines evenly, to within [`SLACK`]
-//! per worker.
+//! worker carries clearly more coroutines than another: "clearly more" is
+//! [`SLACK`] more than one other worker picked at random (the power of one
+//! random choice: no scan of every worker per spawn; with two workers,
+//! exact). Then:
+//!
+//! - with a short queue of its own, the new coroutine is placed on the
+//!   other worker (its `placed` queue, which only that worker takes from,
+//!   and which wakes it);
+//! - in a burst (its queue longer than [`SLACK`]), placing one at a time
+//!   would read another worker's counters and wake it on every spawn
+//!   (spawn_join ran 2× slower that way), so every [`SLACK`]th spawn moves
+//!   a batch of the oldest queued coroutines instead (`rebalance`).
+//!
+//! So a handful of communicating coroutines start together, while an
+//! accept loop or a fan-out spreads its long-lived coroutines evenly, to
+//! within about [`SLACK`] per worker.
 //!
 //! Stealing follows the same rule: an idle worker steals unstarted
 //! coroutines from a worker that carries [`SLACK`] more than itself, or
@@ -131,6 +139,9 @@ pub(crate) struct Peeks {
     deferred: Cell<bool>,
     /// Spawns made while this worker had a backlog (see `rebalance`).
     burst_spawns: Cell<usize>,
+    /// Coroutines this worker took from its placed queue so far (compared
+    /// with `Load::placed_in` to skip an empty queue cheaply).
+    placed_taken: Cell<usize>,
 }
 
 impl Peeks {
@@ -139,6 +150,7 @@ impl Peeks {
             seen: RefCell::new(vec![None; workers]),
             deferred: Cell::new(false),
             burst_spawns: Cell::new(0),
+            placed_taken: Cell::new(0),
         }
     }
 
@@ -298,12 +310,22 @@ impl Worker {
     }
 
     /// The next coroutine another worker placed here, taking a batch.
+    /// Checked on every yield: while nothing new was placed here, costs
+    /// one load of a line only placers write.
     pub(super) fn take_placed(&self) -> Option<Arc<Task>> {
-        let placed = &self.load().placed;
-        if placed.is_empty() {
+        let load = self.load();
+        let taken = self.peeks.placed_taken.get();
+        // A placer counts before it pushes, or pushes before it counts,
+        // and wakes this worker after both: a miss here is seen after the
+        // wake.
+        if load.placed_in.load(Relaxed) == taken {
             return None;
         }
-        super::steal_one(|| placed.steal_batch_and_pop(&self.unstarted))
+        let before = self.unstarted.len();
+        let task = super::steal_one(|| load.placed.steal_batch_and_pop(&self.unstarted))?;
+        let batch = self.unstarted.len() + 1 - before;
+        self.peeks.placed_taken.set(taken.wrapping_add(batch));
+        Some(task)
     }
 }
 
