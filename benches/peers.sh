@@ -3,6 +3,11 @@
 # the peers (may, tokio, std, Go) and write a markdown table of ns per unit
 # and ratios to $1 (default docs/benchmarks-latest.md).
 #
+# The workloads that need fresh processes or a client have scripts of
+# their own: benches/two_workers.sh (pipeline, ping-pong, hub on 2 workers;
+# writes docs/two-workers.svg), benches/echo_light.sh (latency at light
+# load) and benches/http.sh (http_plaintext).
+#
 #   benches/peers.sh [out.md]
 #
 # Each criterion function runs as its own process under a timeout, so a peer
