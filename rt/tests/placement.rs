@@ -57,3 +57,21 @@ fn an_accept_loop_spreads_its_connections_evenly() {
         });
     }
 }
+
+/// A coroutine spawned by one that then blocks its thread (a std channel,
+/// waiting for that very child) is taken by the idle worker: a blocked
+/// thread uses no CPU time, so "stuck" is also decided by wall time.
+#[test]
+fn a_coroutine_queued_behind_a_blocked_thread_runs_elsewhere() {
+    for _ in 0..20 {
+        let rt = rt::Builder::new().workers(2).monitor(None).build().unwrap();
+        let parent = rt.spawn(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let child = rt::spawn(move || tx.send(42).unwrap());
+            let got = rx.recv_timeout(Duration::from_secs(10));
+            child.join().unwrap();
+            got
+        });
+        assert_eq!(parent.join().unwrap(), Ok(42));
+    }
+}

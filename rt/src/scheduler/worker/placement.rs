@@ -25,8 +25,9 @@
 //! coroutines from a worker that carries [`SLACK`] more than itself, or
 //! from one that has spent [`STEAL_DELAY`] of CPU time without resuming
 //! another coroutine while they wait (a backlog: it is stuck in one long
-//! coroutine), unless the thief
-//! already carries [`SLACK`] more than the victim. It does not take
+//! coroutine), unless the thief already carries [`SLACK`] more than the
+//! victim; and from any worker that has resumed nothing for
+//! [`BLOCKED_DELAY`] (its thread is blocked in a system call). It does not take
 //! what a busy worker just spawned and will run in a moment — Go's thieves
 //! wait ~3 µs before taking a P's `runnext` for the same reason. The delay
 //! is the victim's CPU time, not wall time: a victim whose thread is off
@@ -45,7 +46,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::Injector;
 use crossbeam_utils::CachePadded;
@@ -58,6 +59,12 @@ use crate::scheduler::{Counters, Shared};
 /// coroutine, while unstarted coroutines wait in its queue, before a
 /// worker no busier than it steals them.
 pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(50);
+
+/// How long a worker may resume nothing, whatever CPU time its thread
+/// uses, while unstarted coroutines wait in its queue, before any idle
+/// worker steals them: its thread is blocked (a blocking call in a
+/// coroutine) — or preempted for that long, which is rare.
+pub(crate) const BLOCKED_DELAY: Duration = Duration::from_millis(10);
 
 /// How many more coroutines than a random other worker a worker may carry
 /// before its spawns are placed on that other worker.
@@ -131,10 +138,11 @@ impl Load {
 }
 
 /// A thief's view of the other workers: per victim, its resume count when
-/// first seen with a queue, and the CPU time its thread had used then.
+/// first seen with a queue, the CPU time its thread had used then, and
+/// when that was.
 pub(crate) struct Peeks {
     /// By worker index.
-    seen: RefCell<Vec<Option<(u64, Duration)>>>,
+    seen: RefCell<Vec<Option<(u64, Duration, Instant)>>>,
     /// The last search put a steal off.
     deferred: Cell<bool>,
     /// Spawns made while this worker had a backlog (see `rebalance`).
@@ -203,10 +211,14 @@ impl Worker {
     }
 
     /// Whether to steal from `victim`, whose queue is not empty, and how
-    /// many coroutines at most: it is [`SLACK`] busier than this worker,
-    /// or it has resumed nothing for [`STEAL_DELAY`] since this worker
-    /// first saw it with a queue. At most half the difference (and at
-    /// least one), so that a steal never tips the balance the other way.
+    /// many coroutines at most (half the difference, at least one, so that
+    /// a steal never tips the balance the other way): its load is
+    /// [`SLACK`] above this worker's; or it is stuck — it resumed nothing
+    /// since this worker first saw it with a queue, while its thread used
+    /// [`STEAL_DELAY`] of CPU time (a long coroutine) or [`BLOCKED_DELAY`]
+    /// went by (its thread is blocked: a coroutine made a blocking call,
+    /// maybe waiting for the very coroutine queued behind it). Only a
+    /// blocked victim is stolen from by a thief already [`SLACK`] busier.
     fn may_steal_from(&self, victim: usize) -> Option<usize> {
         let remote = &self.shared.remotes[victim];
         let (theirs, mine) = (remote.load.get() as isize, self.load().get() as isize);
@@ -215,23 +227,23 @@ impl Worker {
         if difference > SLACK as isize {
             return Some(limit);
         }
-        if difference < -(SLACK as isize) {
-            return None; // it would only make this worker busier still
-        }
-        // CPU time, not wall time: a victim whose thread is not running
-        // (preempted: on 2 cores a spinning thief can be what preempts it)
-        // is not stuck, and its coroutines are better off waiting for it.
+        // CPU time, not only wall time: a victim whose thread is off the
+        // CPU for a moment (preempted: on 2 cores a spinning thief can be
+        // what preempts it) is not stuck, and its coroutines are better
+        // off waiting for it.
         let resumes = remote.counters.resumes.load(Relaxed);
-        let now = remote.load.cpu_time();
+        let (cpu, now) = (remote.load.cpu_time(), Instant::now());
         let mut seen = self.peeks.seen.borrow_mut();
         match seen[victim] {
-            Some((before, since)) if before == resumes => {
-                if now.saturating_sub(since) >= STEAL_DELAY {
+            Some((before, cpu_then, then)) if before == resumes => {
+                let blocked = now.duration_since(then) >= BLOCKED_DELAY;
+                let busy = cpu.saturating_sub(cpu_then) >= STEAL_DELAY;
+                if blocked || (busy && difference >= -(SLACK as isize)) {
                     seen[victim] = None;
                     return Some(limit);
                 }
             }
-            _ => seen[victim] = Some((resumes, now)),
+            _ => seen[victim] = Some((resumes, cpu, now)),
         }
         self.peeks.deferred.set(true);
         None
