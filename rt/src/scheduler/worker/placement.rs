@@ -32,7 +32,9 @@
 //! wait ~3 µs before taking a P's `runnext` for the same reason. The delay
 //! is the victim's CPU time, not wall time: a victim whose thread is off
 //! the CPU is not stuck (docs/scheduler.md has the measurements). A thief
-//! that put a steal off sleeps at most [`STEAL_DELAY`], then looks again.
+//! that put a steal off sleeps at most [`STEAL_DELAY`], then looks again
+//! (twice as late each time it puts one off again, up to
+//! [`BLOCKED_DELAY`]).
 //!
 //! A worker's *load* is every coroutine counted on it: queued here,
 //! placed here, or started here and not finished. It is kept as three
@@ -145,6 +147,11 @@ pub(crate) struct Peeks {
     seen: RefCell<Vec<Option<(u64, Duration, Instant)>>>,
     /// The last search put a steal off.
     deferred: Cell<bool>,
+    /// How long to sleep at most after putting a steal off: from
+    /// [`STEAL_DELAY`], doubling while searches keep putting steals off
+    /// (up to [`BLOCKED_DELAY`]), so an idle worker beside a busy one does
+    /// not wake 20,000 times a second.
+    recheck: Cell<Duration>,
     /// Spawns made while this worker had a backlog (see `rebalance`).
     burst_spawns: Cell<usize>,
     /// Coroutines this worker took from its placed queue so far (compared
@@ -157,18 +164,23 @@ impl Peeks {
         Peeks {
             seen: RefCell::new(vec![None; workers]),
             deferred: Cell::new(false),
+            recheck: Cell::new(STEAL_DELAY),
             burst_spawns: Cell::new(0),
             placed_taken: Cell::new(0),
         }
     }
 
-    /// The time to sleep at most, given `timeout` (the next timer): no
-    /// longer than [`STEAL_DELAY`] if a steal was put off.
+    /// The time to sleep at most, given `timeout` (the next timer): if a
+    /// steal was put off, no longer than the recheck time, which then
+    /// doubles for the next time.
     pub(crate) fn recheck_within(&self, timeout: Option<Duration>) -> Option<Duration> {
         if !self.deferred.get() {
+            self.recheck.set(STEAL_DELAY);
             return timeout;
         }
-        Some(timeout.map_or(STEAL_DELAY, |t| t.min(STEAL_DELAY)))
+        let recheck = self.recheck.get();
+        self.recheck.set((recheck * 2).min(BLOCKED_DELAY));
+        Some(timeout.map_or(recheck, |t| t.min(recheck)))
     }
 }
 
