@@ -42,6 +42,9 @@ pub(crate) struct Worker {
     shared: Arc<Shared>,
     /// Unstarted coroutines spawned here; other workers steal from it.
     unstarted: Deque<Arc<Task>>,
+    /// Where a batch taken from another queue lands first, to be counted
+    /// exactly (nobody steals from it), then moved to `unstarted`.
+    staging: Deque<Arc<Task>>,
     /// Started coroutines homed here that are runnable.
     ready: RefCell<TaskList>,
     /// The coroutine most recently woken on this worker: runs next.
@@ -125,6 +128,7 @@ impl Worker {
             index,
             shared,
             unstarted,
+            staging: Deque::new_fifo(),
             ready: RefCell::new(TaskList::default()),
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
@@ -411,9 +415,9 @@ impl Worker {
     /// Take a batch of unstarted coroutines from the injector (counting
     /// them on this worker, `placement.rs`).
     fn take_from_injector(&self) -> Option<Arc<Task>> {
-        let before = self.unstarted.len();
-        let task = steal_one(|| self.shared.injector.steal_batch_and_pop(&self.unstarted))?;
-        self.load().add_own(self.unstarted.len() + 1 - before);
+        let (task, taken) =
+            self.take_batch(|staging| self.shared.injector.steal_batch_and_pop(staging))?;
+        self.load().add_own(taken);
         Some(task)
     }
 
@@ -593,6 +597,25 @@ impl Worker {
         x ^= x << 5;
         self.rng.set(x);
         x
+    }
+}
+
+impl Worker {
+    /// Take a batch from a shared queue with `steal`: return its first
+    /// coroutine and how many were taken in all; the rest join
+    /// `unstarted`. (Counting by the length of `unstarted` before and
+    /// after would be wrong: other workers steal from it meanwhile.)
+    fn take_batch(
+        &self,
+        steal: impl Fn(&Deque<Arc<Task>>) -> Steal<Arc<Task>>,
+    ) -> Option<(Arc<Task>, usize)> {
+        let task = steal_one(|| steal(&self.staging))?;
+        let mut taken = 1;
+        while let Some(more) = self.staging.pop() {
+            self.unstarted.push(more);
+            taken += 1;
+        }
+        Some((task, taken))
     }
 }
 

@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::Injector;
 use crossbeam_utils::CachePadded;
 
-use super::{steal_one, Worker};
+use super::Worker;
 use crate::scheduler::task::Task;
 use crate::scheduler::{Counters, Shared};
 
@@ -207,13 +207,11 @@ impl Worker {
             let Some(limit) = self.may_steal_from(victim) else {
                 continue;
             };
-            let before = self.unstarted.len();
-            if let Some(task) =
-                steal_one(|| stealer.steal_batch_with_limit_and_pop(&self.unstarted, limit))
+            if let Some((task, taken)) =
+                self.take_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
             {
                 Counters::bump(&self.shared.counters(self.index).steals);
                 // One transfer per batch, not per coroutine.
-                let taken = self.unstarted.len() + 1 - before;
                 remotes[victim].load.stolen_out.fetch_add(taken, Relaxed);
                 self.load().add_own(taken);
                 return Some(task);
@@ -345,9 +343,7 @@ impl Worker {
         if load.placed_in.load(Relaxed) == taken {
             return None;
         }
-        let before = self.unstarted.len();
-        let task = super::steal_one(|| load.placed.steal_batch_and_pop(&self.unstarted))?;
-        let batch = self.unstarted.len() + 1 - before;
+        let (task, batch) = self.take_batch(|staging| load.placed.steal_batch_and_pop(staging))?;
         self.peeks.placed_taken.set(taken.wrapping_add(batch));
         Some(task)
     }
