@@ -54,6 +54,12 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
+    /// The runtime's shared state, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Run `f` as a coroutine on this runtime and wait for its result.
     ///
     /// `f` may borrow from the caller. A panic in `f` is printed and

@@ -357,3 +357,42 @@ impl Shared {
         self.unpark_worker(target);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// The load counters are exact, not just roughly right: once every
+    /// coroutine has finished, every worker's load is 0 again — after
+    /// bursts from several spawners on 4 workers, with placements,
+    /// rebalancing batches and steals (each moving counts) in between.
+    #[test]
+    fn loads_return_to_zero_when_every_coroutine_finished() {
+        for _ in 0..20 {
+            let rt = crate::Builder::new().workers(4).build().unwrap();
+            rt.block_on(|| {
+                let spawners: Vec<_> = (0..8)
+                    .map(|_| {
+                        crate::spawn(|| {
+                            let children: Vec<_> = (0..300)
+                                .map(|i| {
+                                    crate::spawn(move || {
+                                        if i % 3 == 0 {
+                                            crate::yield_now();
+                                        }
+                                    })
+                                })
+                                .collect();
+                            children.into_iter().for_each(|c| c.join().unwrap());
+                        })
+                    })
+                    .collect();
+                spawners.into_iter().for_each(|s| s.join().unwrap());
+            });
+            rt.assert_no_leaks(Duration::from_secs(20));
+            let remotes = &rt.shared().remotes;
+            let loads: Vec<usize> = remotes.iter().map(|r| r.load.get()).collect();
+            assert_eq!(loads, vec![0; 4], "loads left over");
+        }
+    }
+}
