@@ -355,7 +355,14 @@ impl Shared {
 
     /// Whether any unstarted coroutine waits in a shared queue.
     fn has_shared_work(&self) -> bool {
-        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+        self.has_shared_work_besides(|_| false)
+    }
+
+    /// Whether any unstarted coroutine waits in the injector or in a
+    /// worker's queue, not counting the workers `skip` names.
+    fn has_shared_work_besides(&self, skip: impl Fn(usize) -> bool) -> bool {
+        !self.injector.is_empty()
+            || (self.remotes.iter().enumerate()).any(|(i, r)| !skip(i) && !r.stealer.is_empty())
     }
 
     /// Whether shutdown has begun.

@@ -440,7 +440,13 @@ impl Worker {
         let was_searching = self.searching.replace(false);
         let idle = &self.shared.idle;
         let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
-        if parked_as.last_searcher && self.shared.has_shared_work() {
+        // A queue the last search declined is no reason to wake another
+        // worker: this one looks at it again itself (`placement.rs`).
+        if parked_as.last_searcher
+            && self
+                .shared
+                .has_shared_work_besides(|index| self.peeks.declined(index))
+        {
             self.shared.notify_parked();
         }
         let remote = &self.shared.remotes[self.index];

@@ -32,9 +32,10 @@
 //! wait ~3 µs before taking a P's `runnext` for the same reason. The delay
 //! is the victim's CPU time, not wall time: a victim whose thread is off
 //! the CPU is not stuck (docs/scheduler.md has the measurements). A thief
-//! that put a steal off sleeps at most [`STEAL_DELAY`], then looks again
-//! (twice as late each time it puts one off again, up to
-//! [`BLOCKED_DELAY`]).
+//! that put a steal off sleeps until the victim could next qualify (at
+//! most [`STEAL_DELAY`] while the victim's thread runs; backing off while
+//! it is off the CPU, up to [`BLOCKED_DELAY`]), then looks again; a queue
+//! it declined is no reason to wake another worker.
 //!
 //! A worker's *load* is every coroutine counted on it: queued here,
 //! placed here, or started here and not finished. It is kept as three
@@ -61,6 +62,9 @@ use crate::scheduler::{Counters, Shared};
 /// coroutine, while unstarted coroutines wait in its queue, before a
 /// worker no busier than it steals them.
 pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(50);
+
+/// The shortest sleep before looking at a declined victim again.
+const MIN_RECHECK: Duration = Duration::from_micros(5);
 
 /// How long a worker may resume nothing, whatever CPU time its thread
 /// uses, while unstarted coroutines wait in its queue, before any idle
@@ -105,10 +109,14 @@ impl Load {
     /// Called on the worker's thread as it starts: let thieves read its
     /// CPU time.
     pub(crate) fn publish_cpu_clock(&self) {
-        let mut clock: libc::clockid_t = 0;
-        // SAFETY: pthread_self is the calling thread; `clock` is writable.
-        if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
-            let _ = self.cpu_clock.set(clock);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let mut clock: libc::clockid_t = 0;
+            // SAFETY: pthread_self is the calling thread; `clock` is
+            // writable.
+            if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
+                let _ = self.cpu_clock.set(clock);
+            }
         }
     }
 
@@ -145,13 +153,13 @@ impl Load {
 pub(crate) struct Peeks {
     /// By worker index.
     seen: RefCell<Vec<Option<(u64, Duration, Instant)>>>,
-    /// The last search put a steal off.
-    deferred: Cell<bool>,
-    /// How long to sleep at most after putting a steal off: from
-    /// [`STEAL_DELAY`], doubling while searches keep putting steals off
-    /// (up to [`BLOCKED_DELAY`]), so an idle worker beside a busy one does
-    /// not wake 20,000 times a second.
-    recheck: Cell<Duration>,
+    /// By worker index: the last search saw its queue and put the steal
+    /// off (so that queue is not a reason to wake anyone: this worker
+    /// looks again itself, see `recheck`).
+    declined: RefCell<Vec<bool>>,
+    /// How long to sleep at most after the last search put a steal off:
+    /// the soonest any declined victim may qualify (see `may_steal_from`).
+    recheck: Cell<Option<Duration>>,
     /// Spawns made while this worker had a backlog (see `rebalance`).
     burst_spawns: Cell<usize>,
     /// Coroutines this worker took from its placed queue so far (compared
@@ -163,24 +171,32 @@ impl Peeks {
     pub(crate) fn new(workers: usize) -> Peeks {
         Peeks {
             seen: RefCell::new(vec![None; workers]),
-            deferred: Cell::new(false),
-            recheck: Cell::new(STEAL_DELAY),
+            declined: RefCell::new(vec![false; workers]),
+            recheck: Cell::new(None),
             burst_spawns: Cell::new(0),
             placed_taken: Cell::new(0),
         }
     }
 
-    /// The time to sleep at most, given `timeout` (the next timer): if a
-    /// steal was put off, no longer than the recheck time, which then
-    /// doubles for the next time.
+    /// The time to sleep at most, given `timeout` (the next timer): no
+    /// longer than the recheck time if the last search put a steal off.
     pub(crate) fn recheck_within(&self, timeout: Option<Duration>) -> Option<Duration> {
-        if !self.deferred.get() {
-            self.recheck.set(STEAL_DELAY);
-            return timeout;
+        match (self.recheck.get(), timeout) {
+            (Some(recheck), Some(timeout)) => Some(recheck.min(timeout)),
+            (recheck, timeout) => recheck.or(timeout),
         }
-        let recheck = self.recheck.get();
-        self.recheck.set((recheck * 2).min(BLOCKED_DELAY));
-        Some(timeout.map_or(recheck, |t| t.min(recheck)))
+    }
+
+    /// Whether worker `index`'s queue was declined by the last search.
+    pub(crate) fn declined(&self, index: usize) -> bool {
+        self.declined.borrow()[index]
+    }
+
+    /// Put off a steal from `victim`, looking again within `within`.
+    fn decline(&self, victim: usize, within: Duration) {
+        self.declined.borrow_mut()[victim] = true;
+        let soonest = self.recheck.get().map_or(within, |r| r.min(within));
+        self.recheck.set(Some(soonest));
     }
 }
 
@@ -195,18 +211,25 @@ impl Worker {
             }
             self.searching.set(true);
         }
-        self.peeks.deferred.set(false);
+        self.peeks.recheck.set(None);
+        self.peeks.declined.borrow_mut().fill(false);
         let remotes = &self.shared.remotes;
         let start = self.next_random() as usize % remotes.len();
         for i in 0..remotes.len() {
             let victim = (start + i) % remotes.len();
             let stealer = &remotes[victim].stealer;
-            if victim == self.index || stealer.is_empty() {
+            if victim == self.index {
+                continue;
+            }
+            if stealer.is_empty() {
+                // A later queue is a new one: its wait starts then.
+                self.peeks.seen.borrow_mut()[victim] = None;
                 continue;
             }
             let Some(limit) = self.may_steal_from(victim) else {
                 continue;
             };
+            self.peeks.seen.borrow_mut()[victim] = None;
             if let Some((task, taken)) =
                 self.take_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
             {
@@ -221,22 +244,25 @@ impl Worker {
     }
 
     /// Whether to steal from `victim`, whose queue is not empty, and how
-    /// many coroutines at most (half the difference, at least one, so that
-    /// a steal never tips the balance the other way): its load is
-    /// [`SLACK`] above this worker's; or it is stuck — it resumed nothing
-    /// since this worker first saw it with a queue, while its thread used
+    /// many coroutines at most: its load is [`SLACK`] above this
+    /// worker's (then half the difference, so the steal does not tip the
+    /// balance the other way); or it is stuck — it resumed nothing since
+    /// this worker first saw it with a queue, while its thread used
     /// [`STEAL_DELAY`] of CPU time (a long coroutine) or [`BLOCKED_DELAY`]
     /// went by (its thread is blocked: a coroutine made a blocking call,
-    /// maybe waiting for the very coroutine queued behind it). Only a
-    /// blocked victim is stolen from by a thief already [`SLACK`] busier.
+    /// maybe waiting for the very coroutine queued behind it); then half
+    /// of the difference plus [`SLACK`], at least one. Only a blocked
+    /// victim is stolen from by a thief already [`SLACK`] busier.
+    /// Otherwise the steal is put off (`Peeks::decline`) until the victim
+    /// could next qualify.
     fn may_steal_from(&self, victim: usize) -> Option<usize> {
         let remote = &self.shared.remotes[victim];
         let (theirs, mine) = (remote.load.get() as isize, self.load().get() as isize);
         let difference = theirs.wrapping_sub(mine);
-        let limit = (difference + SLACK as isize).max(2) as usize / 2;
         if difference > SLACK as isize {
-            return Some(limit);
+            return Some(difference as usize / 2);
         }
+        let limit = (difference + SLACK as isize).max(2) as usize / 2;
         // CPU time, not only wall time: a victim whose thread is off the
         // CPU for a moment (preempted: on 2 cores a spinning thief can be
         // what preempts it) is not stuck, and its coroutines are better
@@ -244,18 +270,31 @@ impl Worker {
         let resumes = remote.counters.resumes.load(Relaxed);
         let (cpu, now) = (remote.load.cpu_time(), Instant::now());
         let mut seen = self.peeks.seen.borrow_mut();
-        match seen[victim] {
+        let within = match seen[victim] {
             Some((before, cpu_then, then)) if before == resumes => {
-                let blocked = now.duration_since(then) >= BLOCKED_DELAY;
-                let busy = cpu.saturating_sub(cpu_then) >= STEAL_DELAY;
-                if blocked || (busy && difference >= -(SLACK as isize)) {
-                    seen[victim] = None;
+                let (wall, used) = (now.duration_since(then), cpu.saturating_sub(cpu_then));
+                let busy = used >= STEAL_DELAY && difference >= -(SLACK as isize);
+                if wall >= BLOCKED_DELAY || busy {
                     return Some(limit);
                 }
+                if used * 2 >= wall {
+                    // On the CPU: it may qualify as busy soon.
+                    STEAL_DELAY.saturating_sub(used).max(MIN_RECHECK)
+                } else {
+                    // Off the CPU (blocked, or preempted): back off,
+                    // but look again when it would count as blocked.
+                    (wall * 2)
+                        .max(STEAL_DELAY)
+                        .min(BLOCKED_DELAY.saturating_sub(wall))
+                        .max(MIN_RECHECK)
+                }
             }
-            _ => seen[victim] = Some((resumes, cpu, now)),
-        }
-        self.peeks.deferred.set(true);
+            _ => {
+                seen[victim] = Some((resumes, cpu, now));
+                STEAL_DELAY
+            }
+        };
+        self.peeks.decline(victim, within);
         None
     }
 
