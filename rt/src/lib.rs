@@ -19,6 +19,8 @@
 //! - [`yield_now`], [`current`]: cooperate and introspect; [`dump`] and
 //!   [`Runtime::metrics`]: what every coroutine is doing.
 //! - [`chan`] and [`select!`]: Go channels; [`sync`]: locks and friends.
+//! - [`net`]: std's sockets, parking instead of blocking; [`io::Async`]:
+//!   the same for any descriptor (pipes, stdin, a child's output).
 //! - [`JoinHandle::cancel`], [`timeout`] and [`uninterruptible`]: stopping
 //!   coroutines from outside, and cleanup that must not be cut short
 //!   (`docs/interruption.md`).
@@ -33,6 +35,7 @@ pub mod chan;
 mod coroutine;
 mod defer;
 pub mod fs;
+pub mod io;
 mod join;
 mod local;
 mod loom;

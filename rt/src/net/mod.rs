@@ -29,7 +29,7 @@
 //! runtime).
 //! Design: `docs/net.md`.
 
-mod registered;
+pub(crate) mod registered;
 mod tcp;
 mod udp;
 pub mod unix;
