@@ -699,3 +699,34 @@ fn a_socket_handed_to_another_worker_keeps_working() {
         assert!(server.join().unwrap_err().is_cancelled());
     });
 }
+
+/// `lookup_host` parses literals in place and resolves names off the
+/// worker, in a coroutine and on a plain thread, with std's errors.
+#[test]
+fn lookup_host_resolves_literals_and_names_like_std() {
+    let check = || {
+        let literal: Vec<SocketAddr> = rt::net::lookup_host("[::1]:443").unwrap().collect();
+        assert_eq!(literal, ["[::1]:443".parse::<SocketAddr>().unwrap()]);
+        let names: Vec<SocketAddr> = rt::net::lookup_host("localhost:9").unwrap().collect();
+        assert!(!names.is_empty());
+        assert!(names.iter().all(|a| a.ip().is_loopback() && a.port() == 9));
+        let err = rt::net::lookup_host("no-port-here").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    };
+    rt::run(check);
+    check();
+    // Many lookups at once on one worker all complete.
+    let rt = rt::Builder::new().workers(1).build().unwrap();
+    rt.block_on(|| {
+        let lookups: Vec<_> = (0..32)
+            .map(|i| {
+                rt::spawn(move || {
+                    rt::net::lookup_host(&format!("localhost:{i}"))
+                        .unwrap()
+                        .count()
+                })
+            })
+            .collect();
+        assert!(lookups.into_iter().all(|h| h.join().unwrap() >= 1));
+    });
+}

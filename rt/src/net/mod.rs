@@ -29,11 +29,13 @@
 //! runtime).
 //! Design: `docs/net.md`.
 
+mod dns;
 pub(crate) mod registered;
 mod tcp;
 mod udp;
 pub mod unix;
 
+pub use self::dns::lookup_host;
 pub use self::tcp::{Incoming, TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
 
