@@ -11,7 +11,8 @@
 //! runtime, and of one with a 1 ms ticker, over 3 s). `tokio-pingpong`,
 //! `tokio-together` and `tokio-apart` are the same on tokio's multi-thread
 //! runtime with 2 workers (`mpsc::channel(1)` for the rendezvous,
-//! `channel(16)` for the stages), and `tokio-hub`, `tokio-hub-work`; Go's
+//! `channel(16)` for the stages), and `tokio-hub`, `tokio-hub-work`,
+//! `tokio-ticker` (`tokio::time::interval`); Go's
 //! are `BenchmarkPipeline4*`, `BenchmarkChanPingPong2` and `BenchmarkHub*`
 //! in `benches/go`.
 //!
@@ -171,11 +172,30 @@ fn main() {
                 (cpu_secs() - c0) / 3.0 * 100.0
             );
         }
+        "tokio-ticker" => {
+            let c0 = cpu_secs();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_time()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut interval = tokio::time::interval(Duration::from_millis(1));
+                let end = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < end {
+                    interval.tick().await;
+                }
+            });
+            println!(
+                "tokio-ticker cpu {:.2}% of a core",
+                (cpu_secs() - c0) / 3.0 * 100.0
+            );
+        }
         "tokio-pingpong" => tokio_pingpong(),
         "tokio-hub" | "tokio-hub-work" => tokio_hub(what == "tokio-hub-work"),
         "tokio-together" | "tokio-apart" => tokio_pipeline(what == "tokio-apart"),
         _ => panic!(
-            "pingpong | fresh | together | apart | hub | hub-work | idle | ticker | tokio-pingpong | tokio-together | tokio-apart | tokio-hub | tokio-hub-work"
+            "pingpong | fresh | together | apart | hub | hub-work | idle | ticker | tokio-pingpong | tokio-together | tokio-apart | tokio-hub | tokio-hub-work | tokio-ticker"
         ),
     }
 }

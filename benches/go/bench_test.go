@@ -13,6 +13,7 @@ package rtbench
 import (
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -427,4 +428,27 @@ func BenchmarkHubWork(b *testing.B) {
 		hub(true)
 	}
 	b.ReportMetric(perUnit(b, hubRequests), "ns/request")
+}
+
+// TestTickerCPU prints the CPU a 1 ms ticker costs over 3 s with
+// GOMAXPROCS=2 (benches/two_workers.rs "ticker"); run with
+// `go test -count=1 -run TickerCPU -v` (-count=1: no cached result).
+func TestTickerCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3 s")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	ticker := time.NewTicker(time.Millisecond)
+	end := time.Now().Add(3 * time.Second)
+	for time.Now().Before(end) {
+		<-ticker.C
+	}
+	ticker.Stop()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := func(r syscall.Rusage) float64 {
+		return float64(r.Utime.Nano()+r.Stime.Nano()) / 1e9
+	}
+	t.Logf("go-ticker cpu %.2f%% of a core", (cpu(after)-cpu(before))/3*100)
 }
