@@ -1,5 +1,6 @@
 //! One worker thread: its run queues and its loop.
 
+mod introspect;
 mod placement;
 mod shutdown;
 mod spin;
@@ -288,66 +289,6 @@ impl Worker {
         CURRENT_WORKER.with(|c| c.set(outer));
     }
 
-    /// Answer the `rt::dump` requests in progress, if any (see `dump.rs`).
-    /// Checked every [`GLOBAL_QUEUE_INTERVAL`] steps of a busy worker and
-    /// before an idle one sleeps (a dump wakes it), not on every step.
-    fn answer_dumps(&self) {
-        let remote = &self.shared.remotes[self.index];
-        if remote.dump_wanted.load(Ordering::Relaxed) {
-            self.answer_dumps_now();
-        }
-    }
-
-    #[cold]
-    fn answer_dumps_now(&self) {
-        let remote = &self.shared.remotes[self.index];
-        // Acquire: see the requests posted before the flag was set.
-        remote.dump_wanted.swap(false, Ordering::Acquire);
-        for request in self.shared.dumps.pending() {
-            if request.wants(self.index) {
-                request.answer(self.index, self.list_coroutines(request.now));
-            }
-        }
-    }
-
-    /// For `rt::dump`: this worker's coroutines — the started ones it owns
-    /// and the unstarted ones in its queue. Called on this worker's thread
-    /// between coroutines, or by the one coroutine running on it (which
-    /// shows as running).
-    pub(super) fn list_coroutines(&self, now: u64) -> Vec<super::dump::CoroutineInfo> {
-        use super::dump::CoroutineState;
-        let running = task::current_ptr();
-        let mut rows: Vec<_> = self
-            .registry
-            .borrow()
-            .items()
-            .map(|task| {
-                let state = if std::ptr::eq(Arc::as_ptr(task), running) {
-                    CoroutineState::Running
-                } else if task.state.is_parked() {
-                    CoroutineState::Parked
-                } else {
-                    CoroutineState::Runnable
-                };
-                task.snapshot(state, now)
-            })
-            .collect();
-        // Those placed here join the FIFO, which cannot be walked: empty
-        // it and refill it in order.
-        while let Some(task) = self.take_placed() {
-            self.unstarted.push(task);
-        }
-        let mut unstarted = Vec::new();
-        while let Some(task) = self.unstarted.pop() {
-            unstarted.push(task);
-        }
-        for task in unstarted {
-            rows.push(task.snapshot(CoroutineState::Unstarted, now));
-            self.unstarted.push(task);
-        }
-        rows
-    }
-
     /// The next runnable coroutine from this worker's own queues or the
     /// injector, fairly ordered.
     fn next_local(&self) -> Option<Arc<Task>> {
@@ -537,63 +478,6 @@ impl Worker {
                 self.recycle(task);
             }
         }
-    }
-
-    /// Shutdown: unwind every started coroutine homed here, on this thread
-    /// (its stack must not move threads), running its destructors.
-    fn unwind_all(&self) {
-        drop(self.lifo.take());
-        drop(std::mem::take(&mut *self.ready.borrow_mut()));
-        while let Some(task) = self.unstarted.pop().or_else(|| self.take_placed()) {
-            self.shared.cancel_unstarted(&task);
-        }
-        // Scoped children before their scopes' owners: an owner unwound
-        // first would wait, without switching, for children this thread
-        // has yet to tear down (other workers tear theirs down meanwhile,
-        // deepest first too, so no two of them wait for each other).
-        let mut tasks = Vec::new();
-        while let Some(task) = self.registry.borrow_mut().pop() {
-            tasks.push(task);
-        }
-        tasks.sort_by_key(|task| std::cmp::Reverse(task.scope_depth()));
-        for task in tasks {
-            self.stuck_since.set(None);
-            let Body::Started(fiber) = task.take_body() else {
-                continue;
-            };
-            if task.parked_uninterruptible() {
-                // It blocked inside a destructor while unwinding (a forced
-                // unwind from there would be a panic during unwinding, which
-                // aborts the process), or inside an uninterruptible region
-                // (whose wait safety depends on). Abandon it instead:
-                // nothing runs on its stack again. Its task keeps its IDLE
-                // reference, and through it the runtime's shared state and
-                // stack slabs: they stay allocated until the process exits,
-                // because channel entries may still point into its stack.
-                eprintln!(
-                    "rt: {} was blocked where it cannot be interrupted during shutdown; it is abandoned, not unwound",
-                    task.describe()
-                );
-                std::mem::forget(fiber);
-                // Whatever unparks it later (a neighbour torn down after
-                // it) takes the IDLE reference into a queue that is then
-                // dropped: keep one that nothing ever drops.
-                std::mem::forget(task.clone());
-                task.give_up_wait();
-                task.locals.forget();
-                super::result::complete_cancelled(&task.result);
-                task.state.transition_to_done();
-                continue;
-            }
-            task.release_idle_reference();
-            task.set_unwinding();
-            let outer = task::set_current(Arc::as_ptr(&task));
-            let stack = fiber.unwind();
-            task::set_current(outer);
-            task.state.transition_to_done();
-            self.shared.stacks.release(stack);
-        }
-        self.stacks.borrow_mut().flush(&self.shared.stacks);
     }
 
     fn next_random(&self) -> u32 {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::Worker;
-use crate::scheduler::task::Task;
+use crate::scheduler::task::{self, Body, Task};
 
 /// How long a coroutine torn down at shutdown may wait, unable to switch,
 /// after every other worker finished its teardown, before its worker
@@ -56,5 +56,62 @@ impl Worker {
         );
         self.lingering.set(true);
         self.shared.teardown_finished(self.index, true);
+    }
+
+    /// Shutdown: unwind every started coroutine homed here, on this thread
+    /// (its stack must not move threads), running its destructors.
+    pub(super) fn unwind_all(&self) {
+        drop(self.lifo.take());
+        drop(std::mem::take(&mut *self.ready.borrow_mut()));
+        while let Some(task) = self.unstarted.pop().or_else(|| self.take_placed()) {
+            self.shared.cancel_unstarted(&task);
+        }
+        // Scoped children before their scopes' owners: an owner unwound
+        // first would wait, without switching, for children this thread
+        // has yet to tear down (other workers tear theirs down meanwhile,
+        // deepest first too, so no two of them wait for each other).
+        let mut tasks = Vec::new();
+        while let Some(task) = self.registry.borrow_mut().pop() {
+            tasks.push(task);
+        }
+        tasks.sort_by_key(|task| std::cmp::Reverse(task.scope_depth()));
+        for task in tasks {
+            self.stuck_since.set(None);
+            let Body::Started(fiber) = task.take_body() else {
+                continue;
+            };
+            if task.parked_uninterruptible() {
+                // It blocked inside a destructor while unwinding (a forced
+                // unwind from there would be a panic during unwinding, which
+                // aborts the process), or inside an uninterruptible region
+                // (whose wait safety depends on). Abandon it instead:
+                // nothing runs on its stack again. Its task keeps its IDLE
+                // reference, and through it the runtime's shared state and
+                // stack slabs: they stay allocated until the process exits,
+                // because channel entries may still point into its stack.
+                eprintln!(
+                    "rt: {} was blocked where it cannot be interrupted during shutdown; it is abandoned, not unwound",
+                    task.describe()
+                );
+                std::mem::forget(fiber);
+                // Whatever unparks it later (a neighbour torn down after
+                // it) takes the IDLE reference into a queue that is then
+                // dropped: keep one that nothing ever drops.
+                std::mem::forget(task.clone());
+                task.give_up_wait();
+                task.locals.forget();
+                crate::scheduler::result::complete_cancelled(&task.result);
+                task.state.transition_to_done();
+                continue;
+            }
+            task.release_idle_reference();
+            task.set_unwinding();
+            let outer = task::set_current(Arc::as_ptr(&task));
+            let stack = fiber.unwind();
+            task::set_current(outer);
+            task.state.transition_to_done();
+            self.shared.stacks.release(stack);
+        }
+        self.stacks.borrow_mut().flush(&self.shared.stacks);
     }
 }
