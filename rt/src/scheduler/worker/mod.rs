@@ -61,9 +61,9 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     /// How long it spins before it sleeps (`spin.rs`).
     spin: spin::Spin,
-    /// What it saw of other workers' queues, to steal only a backlog
-    /// (`placement.rs`).
-    peeks: placement::Peeks,
+    /// Its placement bookkeeping: what it saw of other workers' queues,
+    /// to steal only a backlog, and its placed queue (`placement.rs`).
+    balance: placement::Balance,
     /// Every started, unfinished coroutine homed here (for shutdown).
     registry: RefCell<Registry<Arc<Task>>>,
     /// Memory of finished tasks, for the next spawns here (`Arc`s nobody
@@ -137,7 +137,7 @@ impl Worker {
             yielded: Cell::new(false),
             searching: Cell::new(false),
             spin: spin::Spin::default(),
-            peeks: placement::Peeks::new(workers),
+            balance: placement::Balance::new(workers),
             registry: RefCell::new(Registry::default()),
             recycled: RefCell::new(TaskList::default()),
             timers: RefCell::new(Timers::default()),
@@ -362,11 +362,12 @@ impl Worker {
         Some(task)
     }
 
-    /// Leave the searching state; rule 2 of `idle.rs`.
+    /// Leave the searching state; rule 2 of `idle.rs` (not for a queue
+    /// the search declined, as in rule 3 in `sleep`).
     fn stop_searching(&self) {
         if self.searching.replace(false)
             && self.shared.idle.transition_worker_from_searching()
-            && self.shared.has_shared_work()
+            && (self.shared).has_shared_work_besides(|index| self.balance.declined(index))
         {
             self.shared.notify_parked();
         }
@@ -386,7 +387,7 @@ impl Worker {
         if parked_as.last_searcher
             && self
                 .shared
-                .has_shared_work_besides(|index| self.peeks.declined(index))
+                .has_shared_work_besides(|index| self.balance.declined(index))
         {
             self.shared.notify_parked();
         }
@@ -407,7 +408,7 @@ impl Worker {
             // it, else on the sleeper.
             let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
             // A steal put off (`placement.rs`) is looked at again soon.
-            let next_timer = self.peeks.recheck_within(next_timer);
+            let next_timer = self.balance.recheck_within(next_timer);
             let reactor = self.reactor();
             self.spin.sleeping();
             // Whether another thread's wake ended the sleep (not I/O, not

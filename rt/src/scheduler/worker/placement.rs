@@ -147,11 +147,12 @@ impl Load {
     }
 }
 
-/// A thief's view of the other workers: per victim, its resume count when
-/// first seen with a queue, the CPU time its thread had used then, and
-/// when that was.
-pub(crate) struct Peeks {
-    /// By worker index.
+/// One worker's placement bookkeeping (its thread only): as a thief,
+/// what it saw of the other workers' queues; as a spawner, its burst
+/// count; as an owner, what it took from its placed queue.
+pub(crate) struct Balance {
+    /// By worker index: the victim's resume count when first seen with a
+    /// queue, the CPU time its thread had used then, and when that was.
     seen: RefCell<Vec<Option<(u64, Duration, Instant)>>>,
     /// By worker index: the last search saw its queue and put the steal
     /// off (so that queue is not a reason to wake anyone: this worker
@@ -167,9 +168,9 @@ pub(crate) struct Peeks {
     placed_taken: Cell<usize>,
 }
 
-impl Peeks {
-    pub(crate) fn new(workers: usize) -> Peeks {
-        Peeks {
+impl Balance {
+    pub(crate) fn new(workers: usize) -> Balance {
+        Balance {
             seen: RefCell::new(vec![None; workers]),
             declined: RefCell::new(vec![false; workers]),
             recheck: Cell::new(None),
@@ -205,14 +206,17 @@ impl Worker {
     /// steal unstarted coroutines from another worker that is busier or
     /// stuck (see the module's comment).
     pub(super) fn search(&self) -> Option<Arc<Task>> {
+        // What an earlier search declined is now another searcher's to
+        // judge (or this one's, below): no timer for it, and no reason
+        // to skip waking others for it.
+        self.balance.recheck.set(None);
+        self.balance.declined.borrow_mut().fill(false);
         if !self.searching.get() {
             if !self.shared.idle.transition_worker_to_searching() {
                 return None;
             }
             self.searching.set(true);
         }
-        self.peeks.recheck.set(None);
-        self.peeks.declined.borrow_mut().fill(false);
         let remotes = &self.shared.remotes;
         let start = self.next_random() as usize % remotes.len();
         for i in 0..remotes.len() {
@@ -223,13 +227,13 @@ impl Worker {
             }
             if stealer.is_empty() {
                 // A later queue is a new one: its wait starts then.
-                self.peeks.seen.borrow_mut()[victim] = None;
+                self.balance.seen.borrow_mut()[victim] = None;
                 continue;
             }
             let Some(limit) = self.may_steal_from(victim) else {
                 continue;
             };
-            self.peeks.seen.borrow_mut()[victim] = None;
+            self.balance.seen.borrow_mut()[victim] = None;
             if let Some((task, taken)) =
                 self.take_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
             {
@@ -253,7 +257,7 @@ impl Worker {
     /// maybe waiting for the very coroutine queued behind it); then half
     /// of the difference plus [`SLACK`], at least one. Only a blocked
     /// victim is stolen from by a thief already [`SLACK`] busier.
-    /// Otherwise the steal is put off (`Peeks::decline`) until the victim
+    /// Otherwise the steal is put off (`Balance::decline`) until the victim
     /// could next qualify.
     fn may_steal_from(&self, victim: usize) -> Option<usize> {
         let remote = &self.shared.remotes[victim];
@@ -269,7 +273,7 @@ impl Worker {
         // off waiting for it.
         let resumes = remote.counters.resumes.load(Relaxed);
         let (cpu, now) = (remote.load.cpu_time(), Instant::now());
-        let mut seen = self.peeks.seen.borrow_mut();
+        let mut seen = self.balance.seen.borrow_mut();
         let within = match seen[victim] {
             Some((before, cpu_then, then)) if before == resumes => {
                 let (wall, used) = (now.duration_since(then), cpu.saturating_sub(cpu_then));
@@ -294,7 +298,7 @@ impl Worker {
                 STEAL_DELAY
             }
         };
-        self.peeks.decline(victim, within);
+        self.balance.decline(victim, within);
         None
     }
 
@@ -332,8 +336,8 @@ impl Worker {
     /// whose load is [`SLACK`] below this one's: half the difference, at
     /// most [`MAX_MOVE`], with one wake. Thieves still take the rest.
     fn rebalance(&self, mine: isize) {
-        let spawns = self.peeks.burst_spawns.get().wrapping_add(1);
-        self.peeks.burst_spawns.set(spawns);
+        let spawns = self.balance.burst_spawns.get().wrapping_add(1);
+        self.balance.burst_spawns.set(spawns);
         if spawns % SLACK != 0 {
             return;
         }
@@ -371,11 +375,12 @@ impl Worker {
     }
 
     /// The next coroutine another worker placed here, taking a batch.
-    /// Checked on every yield: while nothing new was placed here, costs
-    /// one load of a line only placers write.
+    /// Checked every `GLOBAL_QUEUE_INTERVAL` steps and when local work
+    /// runs out: while nothing new was placed here, costs one load of a
+    /// line only placers write.
     pub(super) fn take_placed(&self) -> Option<Arc<Task>> {
         let load = self.load();
-        let taken = self.peeks.placed_taken.get();
+        let taken = self.balance.placed_taken.get();
         // A placer counts before it pushes, or pushes before it counts,
         // and wakes this worker after both: a miss here is seen after the
         // wake.
@@ -383,7 +388,7 @@ impl Worker {
             return None;
         }
         let (task, batch) = self.take_batch(|staging| load.placed.steal_batch_and_pop(staging))?;
-        self.peeks.placed_taken.set(taken.wrapping_add(batch));
+        self.balance.placed_taken.set(taken.wrapping_add(batch));
         Some(task)
     }
 }
