@@ -8,6 +8,10 @@
 #
 #   benches/http.sh [out.md]
 #
+# Every server closes a connection idle for 10 s (IDLE_TIMEOUT in
+# examples/http_proto.rs; may_minihttp excepted), so each pays for a timer
+# per read that waits, as a production server does.
+#
 # Also reports the server's CPU time per request (from /proc/PID/stat):
 # with wrk saturating its CPU, requests/s is largely the client's limit,
 # and CPU per request is what tells the servers apart.

@@ -30,12 +30,7 @@ use rt::net::{TcpListener, TcpStream};
 #[path = "http_proto.rs"]
 mod proto;
 
-use proto::{HELLO, HELLO_CLOSE};
-
-/// How long a connection may send nothing (idle between requests, or
-/// stalled inside one, as a slowloris client does) before it is closed:
-/// otherwise such clients hold a coroutine and a buffer each, forever.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+use proto::{HELLO, HELLO_CLOSE, IDLE_TIMEOUT};
 
 /// One connection, until the client closes it, asks us to, or goes quiet
 /// for [`IDLE_TIMEOUT`].

@@ -28,6 +28,12 @@ pub const HELLO_CLOSE: &[u8] = concat!(
     "Connection: close\r\n\r\nHello, World!"
 )
 .as_bytes();
+/// How long a connection may send nothing (idle between requests, or
+/// stalled inside one, as a slowloris client does) before it is closed:
+/// otherwise such clients hold a task and a buffer each, forever. Every
+/// peer enforces it (Go's with `SetReadDeadline` before each read, as
+/// net/http does), so each pays for a timer per read that waits.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Read buffer per connection: the largest request accepted.
 pub const BUF_LEN: usize = 8192;
 

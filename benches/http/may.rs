@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p rt-benches --example http_may -- --addr 127.0.0.1:8080`
 
-use rt_benches::http::{args, serve_connection};
+use rt_benches::http::{args, serve_connection, IDLE_TIMEOUT};
 
 fn main() -> std::io::Result<()> {
     let (addr, workers) = args();
@@ -22,6 +22,7 @@ fn main() -> std::io::Result<()> {
                 Ok(conn) => {
                     may::go!(move || {
                         conn.set_nodelay(true)?;
+                        conn.set_read_timeout(Some(IDLE_TIMEOUT))?;
                         serve_connection(conn)
                     });
                 }

@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 
-use rt_benches::http::{args, serve_connection};
+use rt_benches::http::{args, serve_connection, IDLE_TIMEOUT};
 
 fn main() -> std::io::Result<()> {
     let (addr, _) = args();
@@ -19,6 +19,7 @@ fn main() -> std::io::Result<()> {
             Ok(conn) => {
                 std::thread::spawn(move || {
                     conn.set_nodelay(true)?;
+                    conn.set_read_timeout(Some(IDLE_TIMEOUT))?;
                     serve_connection(conn)
                 });
             }

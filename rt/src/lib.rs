@@ -46,6 +46,7 @@ mod runtime;
 mod scheduler;
 mod scope;
 pub mod sync;
+mod syscall;
 mod ticker;
 mod time;
 mod unwind;

@@ -252,3 +252,77 @@ fn after_fires_once_and_not_early_and_works_in_select() {
         assert!(timer.recv().is_err());
     });
 }
+
+/// A timed wait that ends before its deadline cancels its timer: the
+/// timer neither wakes the coroutine later (a spurious wake-up is a park
+/// more) nor stays pending. 2,000 `timeout`s and 2,000 selects with a
+/// timeout arm, each parked until a peer answers, then a sleep past all
+/// their deadlines: the sleep parks once, not once per stale timer.
+#[test]
+fn timed_waits_that_end_early_leave_no_timer_behind() {
+    let rt = Arc::new(rt::Builder::new().workers(1).build().unwrap());
+    let handle = rt.clone();
+    let parks = rt.block_on(move || {
+        let (ask, asked) = rt::chan::bounded::<u32>(1);
+        let (answer, answers) = rt::chan::bounded::<u32>(1);
+        let peer = rt::spawn(move || {
+            for i in asked {
+                rt::yield_now();
+                answer.send(i).unwrap();
+            }
+        });
+        for i in 0..2_000 {
+            ask.send(i).unwrap();
+            let got = rt::timeout(Duration::from_millis(20), || answers.recv().unwrap());
+            assert_eq!(got, Ok(i));
+            ask.send(i).unwrap();
+            let got = rt::select! {
+                recv(answers) -> v => v.unwrap(),
+                timeout(Duration::from_millis(20)) => unreachable!("the peer answers"),
+            };
+            assert_eq!(got, i);
+        }
+        drop(ask);
+        peer.join().unwrap();
+        let before = handle.metrics().parks;
+        rt::sleep(Duration::from_millis(60));
+        handle.metrics().parks - before
+    });
+    assert!(parks <= 3, "the sleep parked {parks} times");
+}
+
+/// The same for I/O: 2,000 request/response round trips over a socket
+/// with a read timeout, each read parking for readiness, then an idle
+/// sleep past every read's deadline.
+#[test]
+fn reads_with_a_timeout_leave_no_timer_behind() {
+    use std::io::{Read, Write};
+    let rt = Arc::new(rt::Builder::new().workers(1).build().unwrap());
+    let handle = rt.clone();
+    let parks = rt.block_on(move || {
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let echo = rt::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut byte = [0u8; 1];
+            while conn.read(&mut byte).unwrap() == 1 {
+                conn.write_all(&byte).unwrap();
+            }
+        });
+        let mut conn = rt::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_millis(40)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        for i in 0..2_000u32 {
+            conn.write_all(&[i as u8]).unwrap();
+            conn.read_exact(&mut byte).unwrap();
+            assert_eq!(byte[0], i as u8);
+        }
+        drop(conn);
+        echo.join().unwrap();
+        let before = handle.metrics().parks;
+        rt::sleep(Duration::from_millis(80));
+        handle.metrics().parks - before
+    });
+    assert!(parks <= 3, "the sleep parked {parks} times");
+}

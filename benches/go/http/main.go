@@ -20,6 +20,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"time"
 )
 
 var (
@@ -29,6 +30,9 @@ var (
 )
 
 const bufLen = 8192
+
+// idleTimeout closes a connection that sends nothing for this long.
+const idleTimeout = 10 * time.Second
 
 // parse looks at the request at the start of buf: its length (head and
 // body) and whether it closes the connection; n == 0: partial; n < 0:
@@ -89,6 +93,9 @@ func serve(conn net.Conn) {
 	buf, filled := make([]byte, bufLen), 0
 	out := make([]byte, 0, bufLen)
 	for {
+		// The idle timeout every peer enforces (IDLE_TIMEOUT in
+		// examples/http_proto.rs), set before each read as net/http does.
+		conn.SetReadDeadline(time.Now().Add(idleTimeout))
 		n, err := conn.Read(buf[filled:])
 		if n == 0 || err != nil {
 			return

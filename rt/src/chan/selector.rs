@@ -245,7 +245,7 @@ impl Selector {
                 give_up_abandoned,
             )
         };
-        let timer = deadline.is_some_and(crate::scheduler::wake_at);
+        let timer = deadline.and_then(crate::scheduler::wake_at);
         let woken = loop {
             if self.done.load(Ordering::Acquire) {
                 break self.fired();
@@ -266,7 +266,7 @@ impl Selector {
                             Err(arm) => Woken::Fired(arm),
                         };
                     }
-                    crate::scheduler::task::park_until(deadline, timer, site);
+                    crate::scheduler::task::park_until(deadline, timer.is_some(), site);
                 }
             }
         };

@@ -265,14 +265,16 @@ fn store_timeout(nanos: &AtomicU64, timeout: Option<Duration>) -> io::Result<()>
 }
 
 /// `Read` and `Write` for a stream type `$t` (and `&$t`) whose `inner` is
-/// an `Arc<Conn<S>>` with `&S: Read + Write`.
+/// an `Arc<Conn<S>>` of a stream socket `S`: the system calls std's
+/// methods make, issued directly (see `syscall.rs`).
 macro_rules! impl_read_write {
     ($t:ty) => {
         impl std::io::Read for &$t {
             #[track_caller]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.inner
-                    .stream_read(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
+                self.inner.stream_read(buf.len(), |s| {
+                    crate::syscall::recv(std::os::fd::AsRawFd::as_raw_fd(s), buf)
+                })
             }
 
             #[track_caller]
@@ -281,23 +283,26 @@ macro_rules! impl_read_write {
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::io::Result<usize> {
                 let len = bufs.iter().map(|b| b.len()).sum();
-                self.inner
-                    .stream_read(len, |mut s| std::io::Read::read_vectored(&mut s, bufs))
+                self.inner.stream_read(len, |s| {
+                    crate::syscall::readv(std::os::fd::AsRawFd::as_raw_fd(s), bufs)
+                })
             }
         }
 
         impl std::io::Write for &$t {
             #[track_caller]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.inner
-                    .stream_write(buf.len(), |mut s| std::io::Write::write(&mut s, buf))
+                self.inner.stream_write(buf.len(), |s| {
+                    crate::syscall::send(std::os::fd::AsRawFd::as_raw_fd(s), buf)
+                })
             }
 
             #[track_caller]
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
                 let len = bufs.iter().map(|b| b.len()).sum();
-                self.inner
-                    .stream_write(len, |mut s| std::io::Write::write_vectored(&mut s, bufs))
+                self.inner.stream_write(len, |s| {
+                    crate::syscall::writev(std::os::fd::AsRawFd::as_raw_fd(s), bufs)
+                })
             }
 
             fn flush(&mut self) -> std::io::Result<()> {

@@ -287,7 +287,7 @@ pub(crate) fn collect(shared: &Arc<Shared>, patience: Duration) -> Dump {
     let deadline = Instant::now() + patience;
     let timer = super::wake_at(deadline);
     while !request.all_answered() && Instant::now() < deadline {
-        super::task::park_until(deadline, timer, WaitSite::here(WaitReason::Dump));
+        super::task::park_until(deadline, timer.is_some(), WaitSite::here(WaitReason::Dump));
     }
     shared
         .dumps

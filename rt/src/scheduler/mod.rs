@@ -532,20 +532,36 @@ impl Shared {
 }
 
 /// Arrange for the calling coroutine to be unparked at `deadline`, by its
-/// home worker. Returns `false` outside a coroutine (or while it is being
-/// torn down, when it must not wait).
-pub(crate) fn wake_at(deadline: std::time::Instant) -> bool {
-    let Some(task) = task::current_arc() else {
-        return false;
-    };
+/// home worker, unless the returned [`Timer`] is dropped first. `None`
+/// outside a coroutine (or while it is being torn down, when it must not
+/// wait).
+pub(crate) fn wake_at(deadline: std::time::Instant) -> Option<Timer> {
+    let task = task::current_arc()?;
     if task.is_unwinding() {
-        return false;
+        return None;
     }
-    let Some(worker) = worker::current_of(&task.shared) else {
-        return false;
-    };
-    worker.add_timer(deadline, task);
-    true
+    let worker = worker::current_of(&task.shared)?;
+    let key = worker.add_timer(deadline, task);
+    Some(Timer {
+        worker: std::ptr::from_ref(worker),
+        key,
+    })
+}
+
+/// A timer set by [`wake_at`]: dropping it cancels it (a wait that ended
+/// before its deadline), so it neither stays in the heap nor wakes the
+/// coroutine spuriously later. Not `Send`: it is cancelled on the worker
+/// that set it.
+pub(crate) struct Timer {
+    /// The worker whose heap holds it.
+    worker: *const worker::Worker,
+    key: timers::TimerKey,
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        worker::cancel_timer(self.worker, self.key);
+    }
 }
 
 /// Give a finished task's memory back for reuse by a later spawn on this

@@ -169,14 +169,16 @@ pub(crate) fn wait_until<F: FnOnce()>(
         }
         Some(deadline) => {
             let timer = crate::scheduler::wake_at(deadline);
+            // With a timer, the first park needs no clock read: a deadline
+            // already past fires at the worker's next step.
+            let mut check_clock = timer.is_none();
             while !waiter.is_notified() {
-                let now = Instant::now();
-                if now >= deadline {
+                if std::mem::replace(&mut check_clock, true) && Instant::now() >= deadline {
                     // Timed out: `guard` abandons (and may find it was
                     // notified after all, and pass that on).
                     return false;
                 }
-                crate::scheduler::task::park_until(deadline, timer, site);
+                crate::scheduler::task::park_until(deadline, timer.is_some(), site);
             }
         }
     }

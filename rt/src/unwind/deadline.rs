@@ -95,6 +95,9 @@ pub(crate) struct Scope {
     id: u32,
     /// The enclosing scope's deadline, id and fired flag.
     saved: (Option<Instant>, u32, bool),
+    /// The timer that wakes the coroutine at this scope's deadline; a
+    /// scope left earlier cancels it when dropped.
+    _timer: Option<scheduler::Timer>,
 }
 
 impl Scope {
@@ -107,16 +110,18 @@ impl Scope {
         // SAFETY: the caller's own deadline state (see `current_deadline`).
         let d = unsafe { &*deadline };
         let saved = (d.at.get(), d.id.get(), d.fired.get());
+        let mut timer = None;
         if saved.2 || saved.0.is_none_or(|outer| at < outer) {
             d.at.set(Some(at));
             d.id.set(id);
             d.fired.set(false);
-            scheduler::wake_at(at);
+            timer = scheduler::wake_at(at);
         }
         Scope {
             deadline,
             id,
             saved,
+            _timer: timer,
         }
     }
 

@@ -107,6 +107,22 @@ pub(super) fn current_of(shared: &Shared) -> Option<&'static Worker> {
     std::ptr::eq(Arc::as_ptr(&worker.shared), shared).then_some(worker)
 }
 
+/// Cancel timer `key` of `worker`, if that is the calling thread's
+/// worker (a timer can only be cancelled where it was set; elsewhere it
+/// just fires, a spurious wake-up every park allows).
+pub(super) fn cancel_timer(worker: *const Worker, key: super::timers::TimerKey) {
+    if !std::ptr::eq(current_ptr(), worker) {
+        return;
+    }
+    // SAFETY: as in `current_of`: it is this thread's running worker.
+    let worker = unsafe { &*worker };
+    // Shutdown's `clear` may hold the heap while a coroutine unwinds.
+    if let Ok(mut timers) = worker.timers.try_borrow_mut() {
+        timers.cancel(key);
+        worker.has_timers.set(!timers.is_empty());
+    }
+}
+
 /// The probe of the calling worker thread, if it is one (for the probe's
 /// signal handler: reads only a thread-local and immutable fields).
 pub(super) fn current_probe() -> Option<&'static super::probe::Probe> {
@@ -203,9 +219,14 @@ impl Worker {
     }
 
     /// Unpark `task` (which must be homed here) at `deadline`.
-    pub(super) fn add_timer(&self, deadline: std::time::Instant, task: Arc<Task>) {
-        self.timers.borrow_mut().add(deadline, task);
+    pub(super) fn add_timer(
+        &self,
+        deadline: std::time::Instant,
+        task: Arc<Task>,
+    ) -> super::timers::TimerKey {
+        let key = self.timers.borrow_mut().add(deadline, task);
         self.has_timers.set(true);
+        key
     }
 
     /// Wake the coroutines whose timers are due. Reads the clock only when
@@ -406,7 +427,10 @@ impl Worker {
             // Sleep until woken, or exactly until the next timer is due —
             // in this worker's I/O poller if sockets are registered with
             // it, else on the sleeper.
-            let next_timer = self.timers.borrow().next_timeout(std::time::Instant::now());
+            let next_timer = self
+                .timers
+                .borrow_mut()
+                .next_timeout(std::time::Instant::now());
             // A steal put off (`placement.rs`) is looked at again soon.
             let next_timer = self.balance.recheck_within(next_timer);
             let reactor = self.reactor();
