@@ -324,16 +324,13 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 /// reports an error or hang-up, which the next operation will see),
 /// `WouldBlock` if not.
 fn poll_now(fd: RawFd, events: libc::c_short) -> io::Result<()> {
-    let mut pollfd = libc::pollfd {
+    let mut pollfd = [libc::pollfd {
         fd,
         events,
         revents: 0,
-    };
-    // SAFETY: one valid pollfd, of which poll only writes `revents`; a
-    // zero timeout never blocks.
-    match unsafe { libc::poll(&mut pollfd, 1, 0) } {
-        1.. => Ok(()),
+    }];
+    match crate::syscall::poll(&mut pollfd, 0)? {
         0 => Err(io::ErrorKind::WouldBlock.into()),
-        _ => Err(io::Error::last_os_error()),
+        _ => Ok(()),
     }
 }

@@ -35,6 +35,8 @@ pub mod chan;
 mod coroutine;
 mod defer;
 pub mod fs;
+#[cfg(feature = "hook")]
+mod hook;
 pub mod io;
 mod join;
 mod local;

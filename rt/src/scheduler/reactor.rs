@@ -31,7 +31,8 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
 
 use crate::scheduler::task::WaitReason;
-use crate::scheduler::waiter::{wait_until, WaitSite, Waiter};
+pub(crate) use crate::scheduler::waiter::WaitEnd;
+use crate::scheduler::waiter::{wait_until_or, WaitSite, Waiter};
 
 /// The token of the waker, never a socket's.
 const WAKER: Token = Token(usize::MAX);
@@ -92,11 +93,27 @@ impl IoState {
         seen: u64,
         deadline: Option<Instant>,
     ) -> io::Result<()> {
+        match self.wait_or(dir, seen, deadline, || false) {
+            WaitEnd::Notified => Ok(()),
+            _ => Err(timed_out()),
+        }
+    }
+
+    /// [`wait`](Self::wait) that also ends as soon as `stop()` says so
+    /// (see `waiter::wait_until_or`).
+    #[track_caller]
+    pub(crate) fn wait_or(
+        &self,
+        dir: Direction,
+        seen: u64,
+        deadline: Option<Instant>,
+        stop: impl Fn() -> bool,
+    ) -> WaitEnd {
         let waiter = Waiter::current();
         {
             let mut waiters = self.waiters.lock();
             if self.generation(dir) != seen {
-                return Ok(());
+                return WaitEnd::Notified;
             }
             waiters[dir as usize].push(waiter.clone());
         }
@@ -104,16 +121,12 @@ impl IoState {
             Direction::Read => WaitReason::IoRead,
             Direction::Write => WaitReason::IoWrite,
         };
-        let woken = wait_until(&waiter, deadline, WaitSite::here(why), || {
+        let abandon = || {
             // Readiness wakes everyone: a notification is never handed on.
             let list = &mut self.waiters.lock()[dir as usize];
             list.retain(|w| !Arc::ptr_eq(w, &waiter));
-        });
-        if woken {
-            Ok(())
-        } else {
-            Err(timed_out())
-        }
+        };
+        wait_until_or(&waiter, deadline, WaitSite::here(why), abandon, stop)
     }
 
     /// A readiness event: bump the generations and wake the waiters.
@@ -353,22 +366,16 @@ pub(crate) fn wait_on_fd(
                 i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX)
             }
         };
-        let mut pollfd = libc::pollfd {
+        let mut pollfd = [libc::pollfd {
             fd,
             events,
             revents: 0,
-        };
-        // SAFETY: one valid pollfd, which poll only writes `revents` of.
-        let n = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
-        match n {
-            1.. => return Ok(()),
-            0 => {} // timed out: the loop reports it (or waits the rest)
-            _ => {
-                let err = io::Error::last_os_error();
-                if err.kind() != io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
+        }];
+        match crate::syscall::poll(&mut pollfd, timeout_ms) {
+            Ok(1..) => return Ok(()),
+            Ok(0) => {} // timed out: the loop reports it (or waits the rest)
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
         }
     }
 }

@@ -126,6 +126,32 @@ pub(crate) fn wait_until<F: FnOnce()>(
     site: WaitSite,
     abandon: F,
 ) -> bool {
+    wait_until_or(waiter, deadline, site, abandon, || false) == WaitEnd::Notified
+}
+
+/// How [`wait_until_or`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum WaitEnd {
+    /// The waiter was notified.
+    Notified,
+    /// The deadline passed first.
+    TimedOut,
+    /// `stop()` said so first.
+    Stopped,
+}
+
+/// [`wait_until`] that also gives up (as at the deadline) as soon as
+/// `stop()`, checked after every wake-up, says so: for waits that must end
+/// instead of unwinding when an interruption is pending (the `hook`
+/// feature's, inside C functions).
+pub(crate) fn wait_until_or<F: FnOnce()>(
+    waiter: &Arc<Waiter>,
+    deadline: Option<Instant>,
+    site: WaitSite,
+    abandon: F,
+    stop: impl Fn() -> bool,
+) -> WaitEnd {
     struct Abandon<G: FnOnce()> {
         abandon: Option<G>,
     }
@@ -161,27 +187,26 @@ pub(crate) fn wait_until<F: FnOnce()>(
             give_up_abandoned::<F>,
         )
     };
-    match deadline {
-        None => {
-            while !waiter.is_notified() {
-                park(site);
+    let timer = deadline.and_then(crate::scheduler::wake_at);
+    // With a timer (or no deadline), the first park needs no clock read: a
+    // deadline already past fires at the worker's next step.
+    let mut check_clock = deadline.is_some() && timer.is_none();
+    while !waiter.is_notified() {
+        if stop() {
+            return WaitEnd::Stopped; // `guard` abandons, as below
+        }
+        if let Some(deadline) = deadline {
+            if std::mem::replace(&mut check_clock, true) && Instant::now() >= deadline {
+                // Timed out: `guard` abandons (and may find it was
+                // notified after all, and pass that on).
+                return WaitEnd::TimedOut;
             }
         }
-        Some(deadline) => {
-            let timer = crate::scheduler::wake_at(deadline);
-            // With a timer, the first park needs no clock read: a deadline
-            // already past fires at the worker's next step.
-            let mut check_clock = timer.is_none();
-            while !waiter.is_notified() {
-                if std::mem::replace(&mut check_clock, true) && Instant::now() >= deadline {
-                    // Timed out: `guard` abandons (and may find it was
-                    // notified after all, and pass that on).
-                    return false;
-                }
-                crate::scheduler::task::park_until(deadline, timer.is_some(), site);
-            }
+        match deadline {
+            None => park(site),
+            Some(deadline) => crate::scheduler::task::park_until(deadline, timer.is_some(), site),
         }
     }
     guard.abandon = None; // woken normally
-    true
+    WaitEnd::Notified
 }

@@ -1,0 +1,84 @@
+//! The `poll` hook: C clients (libpq, hiredis, curl) wait for their socket
+//! with `poll` before reading or writing.
+
+use libc::{c_int, nfds_t, pollfd};
+
+use super::{fail, in_coroutine};
+use crate::scheduler::reactor::Direction;
+
+/// # Safety
+/// As `poll(2)` requires: `fds[..nfds]` valid.
+#[no_mangle]
+pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int {
+    let all = if nfds == 0 {
+        &mut [][..]
+    } else {
+        // SAFETY: the caller's array of `nfds` entries.
+        unsafe { std::slice::from_raw_parts_mut(fds, nfds as usize) }
+    };
+    let raw = |fds: &mut [pollfd], timeout: c_int| match crate::syscall::poll(fds, timeout) {
+        Ok(n) => n as c_int,
+        Err(err) => fail(err.raw_os_error().unwrap_or(libc::EIO)) as c_int,
+    };
+    if !in_coroutine() || timeout == 0 {
+        return raw(all, timeout);
+    }
+    let ready = raw(all, 0);
+    if ready != 0 {
+        return ready;
+    }
+    let dir = match all {
+        [one] if one.events & !(libc::POLLIN | libc::POLLPRI) == 0 => Some(Direction::Read),
+        [one] if one.events & !libc::POLLOUT == 0 => Some(Direction::Write),
+        _ => None,
+    };
+    match dir {
+        Some(dir) => poll_one(all, dir, timeout, raw),
+        None => poll_on_pool(all, timeout),
+    }
+}
+
+/// One descriptor, one direction: park on the worker's poller.
+fn poll_one(
+    fds: &mut [pollfd],
+    dir: Direction,
+    timeout: c_int,
+    raw: impl Fn(&mut [pollfd], c_int) -> c_int,
+) -> c_int {
+    let fd = fds[0].fd;
+    let deadline = (timeout > 0)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64));
+    let cell = std::cell::RefCell::new(fds);
+    let attempt = || match raw(&mut cell.borrow_mut(), 0) {
+        0 => fail(libc::EAGAIN),
+        n => n as isize,
+    };
+    let (result, waited) =
+        crate::unwind::uninterruptible(|| super::fd::retry(fd, dir, deadline, attempt));
+    match waited {
+        super::fd::Waited::Ready => result as c_int,
+        super::fd::Waited::TimedOut => 0,
+        super::fd::Waited::Interrupted => fail(libc::ECANCELED) as c_int,
+        super::fd::Waited::Unavailable => raw(&mut cell.borrow_mut(), timeout),
+    }
+}
+
+/// Several descriptors, or both directions: the wait runs on the blocking
+/// pool while the coroutine parks (uninterruptibly: the pool's thread
+/// uses copies, and the answer is copied back).
+fn poll_on_pool(fds: &mut [pollfd], timeout: c_int) -> c_int {
+    let mut copy = fds.to_vec();
+    let (result, copy) = crate::unwind::uninterruptible(|| {
+        crate::blocking(move || {
+            let n = crate::syscall::poll(&mut copy, timeout);
+            (n.map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)), copy)
+        })
+    });
+    match result {
+        Ok(n) => {
+            fds.copy_from_slice(&copy);
+            n as c_int
+        }
+        Err(errno) => fail(errno) as c_int,
+    }
+}

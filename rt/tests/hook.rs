@@ -1,0 +1,276 @@
+//! The `hook` feature: std's blocking calls in coroutines park the
+//! coroutine, not its worker. Run with `cargo test -p rt --features hook
+//! --test hook`. Each test would hang its single worker (or take the
+//! blocking time × coroutines) without the hooks.
+#![cfg(feature = "hook")]
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn one_worker() -> rt::Runtime {
+    rt::Builder::new().workers(1).build().unwrap()
+}
+
+/// 1,000 coroutines each `std::thread::sleep(100 ms)` on one worker: they
+/// sleep at the same time (50 ms × 1,000 serially without the hook).
+#[test]
+fn thread_sleep_parks_the_coroutine() {
+    let rt = one_worker();
+    let start = Instant::now();
+    rt.block_on(|| {
+        let sleepers: Vec<_> = (0..1_000)
+            .map(|_| rt::spawn(|| std::thread::sleep(Duration::from_millis(100))))
+            .collect();
+        for s in sleepers {
+            s.join().unwrap();
+        }
+    });
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(100));
+    assert!(took < Duration::from_secs(30), "slept serially: {took:?}");
+}
+
+/// A std::net server and std::net clients, all coroutines of one worker:
+/// every byte arrives (this deadlocks without the hooks: the first
+/// blocking accept or read holds the only worker).
+#[test]
+fn std_net_server_and_clients_on_one_worker() {
+    let rt = one_worker();
+    let total = rt.block_on(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = rt::spawn(move || {
+            let mut served = Vec::new();
+            for _ in 0..50 {
+                let (mut conn, _) = listener.accept().unwrap();
+                served.push(rt::spawn(move || {
+                    let mut buf = [0u8; 1024];
+                    let mut echoed = 0;
+                    loop {
+                        let n = conn.read(&mut buf).unwrap();
+                        if n == 0 {
+                            return echoed;
+                        }
+                        conn.write_all(&buf[..n]).unwrap();
+                        echoed += n;
+                    }
+                }));
+            }
+            served.into_iter().map(|s| s.join().unwrap()).sum::<usize>()
+        });
+        let clients: Vec<_> = (0..50u8)
+            .map(|i| {
+                rt::spawn(move || {
+                    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+                    for round in 0..20u8 {
+                        let msg = [i, round, 7, 9];
+                        conn.write_all(&msg).unwrap();
+                        let mut back = [0u8; 4];
+                        conn.read_exact(&mut back).unwrap();
+                        assert_eq!(back, msg);
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+        server.join().unwrap()
+    });
+    assert_eq!(total, 50 * 20 * 4);
+}
+
+/// A large write to a peer that reads slowly: the hooked write sends every
+/// byte (parking while the socket buffer is full), as a blocking write.
+#[test]
+fn a_large_blocking_write_sends_everything() {
+    let rt = one_worker();
+    let received = rt.block_on(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = rt::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut all = Vec::new();
+            conn.read_to_end(&mut all).unwrap();
+            all
+        });
+        let data: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        assert_eq!(conn.write(&data).unwrap(), data.len()); // one call, all of it
+        drop(conn);
+        let got = reader.join().unwrap();
+        assert!(got == data);
+        got.len()
+    });
+    assert_eq!(received, 8 << 20);
+}
+
+/// A blocking std::net read among 1,000 coroutines ticking every 1 ms on
+/// one worker: the read parks, the tickers keep ticking.
+#[test]
+fn a_blocking_read_holds_no_ticker_up() {
+    let rt = one_worker();
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let worst_gap = rt.block_on({
+        let ticks = ticks.clone();
+        move || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let tickers: Vec<_> = (0..1_000)
+                .map(|_| {
+                    let ticks = ticks.clone();
+                    rt::spawn(move || {
+                        let mut worst = Duration::ZERO;
+                        let mut last = Instant::now();
+                        for _ in 0..100 {
+                            rt::sleep(Duration::from_millis(1));
+                            worst = worst.max(last.elapsed());
+                            last = Instant::now();
+                            ticks.fetch_add(1, SeqCst);
+                        }
+                        worst
+                    })
+                })
+                .collect();
+            let blocked = rt::spawn(move || {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut byte = [0u8; 1];
+                conn.read_exact(&mut byte).unwrap(); // parks until the end
+                byte[0]
+            });
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            let worst = tickers
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .max()
+                .unwrap();
+            conn.write_all(&[42]).unwrap();
+            assert_eq!(blocked.join().unwrap(), 42);
+            worst
+        }
+    });
+    assert_eq!(ticks.load(SeqCst), 100_000);
+    // Without the hook the read holds the worker for good (a hang); the
+    // bound here only says "nobody waited for the read".
+    assert!(
+        worst_gap < Duration::from_secs(5),
+        "a ticker waited {worst_gap:?}"
+    );
+}
+
+/// SO_RCVTIMEO (std's `set_read_timeout`) is honoured: the read fails with
+/// WouldBlock after the timeout, as the blocking call does, and the worker
+/// runs other coroutines meanwhile.
+#[test]
+fn read_timeout_is_honoured_and_parks() {
+    let rt = one_worker();
+    rt.block_on(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        let _server_side = listener.accept().unwrap();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = rt::spawn({
+            let ticks = ticks.clone();
+            move || {
+                for _ in 0..5 {
+                    rt::sleep(Duration::from_millis(2));
+                    ticks.fetch_add(1, SeqCst);
+                }
+            }
+        });
+        conn.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let start = Instant::now();
+        let err = conn.read(&mut [0u8; 1]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        // The ticker finished while the read waited.
+        assert_eq!(ticks.load(SeqCst), 5);
+        ticker.join().unwrap();
+    });
+}
+
+/// A descriptor made non-blocking by its owner keeps saying WouldBlock;
+/// outside coroutines calls pass straight through.
+#[test]
+fn nonblocking_descriptors_and_plain_threads_pass_through() {
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    b.write_all(b"x").unwrap(); // plain thread: straight through
+    let rt = one_worker();
+    rt.block_on(move || {
+        let mut a = a;
+        a.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(a.read(&mut buf).unwrap(), 1);
+        let err = a.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    });
+}
+
+/// A pipe read in a coroutine parks until another coroutine of the same
+/// worker writes (without the hook: a deadlock).
+#[test]
+fn a_pipe_read_parks_the_coroutine() {
+    let rt = one_worker();
+    rt.block_on(|| {
+        let (mut reader, mut writer) = std::io::pipe().unwrap();
+        let writer = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(20));
+            writer.write_all(b"hello").unwrap();
+        });
+        let mut buf = [0u8; 5];
+        reader.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hello");
+        writer.join().unwrap();
+    });
+}
+
+/// Cancelling a coroutine parked in a hooked read: the read fails (a C
+/// function cannot unwind), and the coroutine unwinds at its next park
+/// point, running its defers.
+#[test]
+fn cancel_ends_a_hooked_read_and_unwinds_at_the_next_park() {
+    let rt = one_worker();
+    let unwound = Arc::new(AtomicUsize::new(0));
+    let result = rt.block_on({
+        let unwound = unwound.clone();
+        move || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let reader = rt::spawn(move || {
+                rt::defer! { unwound.fetch_add(1, SeqCst); }
+                let mut conn = std::net::TcpStream::connect(addr).unwrap();
+                let err = conn.read(&mut [0u8; 1]).unwrap_err();
+                assert_eq!(err.raw_os_error(), Some(libc::ECANCELED));
+                rt::yield_now(); // the cancellation unwinds here
+                unreachable!("cancelled");
+            });
+            let _conn = listener.accept().unwrap();
+            rt::sleep(Duration::from_millis(10));
+            reader.cancel();
+            reader.join()
+        }
+    });
+    assert!(result.unwrap_err().is_cancelled());
+    assert_eq!(unwound.load(SeqCst), 1);
+}
+
+/// Name resolution (`ToSocketAddrs`, which calls getaddrinfo) in a
+/// coroutine answers as on a plain thread.
+#[test]
+fn getaddrinfo_resolves_off_the_worker() {
+    use std::net::ToSocketAddrs;
+    let plain: Vec<_> = ("localhost", 80).to_socket_addrs().unwrap().collect();
+    let rt = one_worker();
+    let hooked = rt.block_on(|| {
+        ("localhost", 80)
+            .to_socket_addrs()
+            .unwrap()
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(plain, hooked);
+    assert!(!hooked.is_empty());
+}
