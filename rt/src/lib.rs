@@ -24,6 +24,12 @@
 //! - [`JoinHandle::cancel`], [`timeout`] and [`uninterruptible`]: stopping
 //!   coroutines from outside, and cleanup that must not be cut short
 //!   (`docs/interruption.md`).
+//! - Cargo feature `hook` (off by default): crates that open their own
+//!   std sockets or sleep with `std::thread::sleep` (the sync `redis`
+//!   client, `ureq`, C libraries) park the calling coroutine instead of its
+//!   worker: rt defines libc's blocking socket, poll, sleep and
+//!   `getaddrinfo` functions (`docs/ecosystem.md` lists which crates need
+//!   it, what each hook does, and the pitfalls).
 //!
 //! Design notes live in `docs/` of the repository: `scheduler.md` explains
 //! the state word, pinning and idle workers; `stacks.md` the stack slabs.

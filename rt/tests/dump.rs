@@ -239,7 +239,7 @@ fn a_yielded_coroutine_is_runnable_and_resumes_at_its_yield() {
 fn block_worker(started: &AtomicBool) -> Duration {
     started.store(true, Ordering::Release);
     let start = Instant::now();
-    std::thread::sleep(Duration::from_secs(1));
+    block_thread(Duration::from_secs(1));
     start.elapsed()
 }
 
@@ -382,5 +382,24 @@ fn concurrent_dumps_from_coroutines_and_threads_all_complete_while_work_runs() {
         let from_thread = rt.dump();
         assert!(from_thread.busy_workers.is_empty(), "{from_thread}");
         rt.assert_no_leaks(Duration::from_secs(10));
+    }
+}
+
+/// Block the calling thread for `length`, as a blocking system call does —
+/// also with the `hook` feature, under which `std::thread::sleep` in a
+/// coroutine parks it instead.
+fn block_thread(length: Duration) {
+    let mut left = libc::timespec {
+        tv_sec: length.as_secs() as libc::time_t,
+        tv_nsec: length.subsec_nanos() as libc::c_long,
+    };
+    loop {
+        let request = left;
+        // SAFETY: valid pointers to locals; a signal ends it early (EINTR)
+        // with the rest in `left`.
+        let r = unsafe { libc::syscall(libc::SYS_nanosleep, &request, &mut left) };
+        if r == 0 {
+            return;
+        }
     }
 }

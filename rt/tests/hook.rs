@@ -274,3 +274,60 @@ fn getaddrinfo_resolves_off_the_worker() {
     assert_eq!(plain, hooked);
     assert!(!hooked.is_empty());
 }
+
+/// A keep-alive HTTP/1.1 server on rt::net answering every request with
+/// "Hello, World!" (the shape of examples/http_hello.rs), for `ureq`.
+fn hello_server(listener: rt::net::TcpListener) {
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { return };
+        rt::spawn(move || {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    buf.drain(..end + 4);
+                    let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+                    if conn.write_all(reply).is_err() {
+                        return;
+                    }
+                }
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        });
+    }
+}
+
+/// The unmodified `ureq` client (std sockets, blocking reads and writes)
+/// from 200 coroutines on 2 workers, 5 requests each over one kept-alive
+/// connection: every answer arrives, exact bytes.
+#[test]
+fn ureq_from_200_coroutines() {
+    let rt = rt::Builder::new().workers(2).build().unwrap();
+    let answered = rt.block_on(|| {
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        rt::spawn(move || hello_server(listener));
+        let clients: Vec<_> = (0..200)
+            .map(|_| {
+                let url = url.clone();
+                rt::spawn(move || {
+                    let agent = ureq::AgentBuilder::new().build();
+                    (0..5)
+                        .map(|_| {
+                            let body = agent.get(&url).call().unwrap().into_string().unwrap();
+                            assert_eq!(body, "Hello, World!");
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .sum::<usize>()
+    });
+    assert_eq!(answered, 1_000);
+}

@@ -1,5 +1,5 @@
 //! The monitor names a worker stuck in one coroutine (here: a blocking
-//! `std::thread::sleep`) and where that coroutine was spawned; with the
+//! `nanosleep` system call) and where that coroutine was spawned; with the
 //! monitor off nothing is printed. Runs in a child process to read stderr.
 
 use std::process::Command;
@@ -30,7 +30,7 @@ fn child_entry() {
         .build()
         .unwrap();
     rt.block_on(|| {
-        let sleeper = rt::spawn(|| std::thread::sleep(Duration::from_millis(400))); // line 33
+        let sleeper = rt::spawn(|| block_thread(Duration::from_millis(400))); // line 33
         sleeper.join().unwrap();
         // Short, well-behaved coroutines are never reported.
         for _ in 0..100 {
@@ -61,4 +61,23 @@ fn a_worker_stuck_in_a_blocking_call_is_reported_once_with_its_spawn_site() {
 fn the_monitor_can_be_turned_off() {
     let stderr = child_stderr("off");
     assert!(!stderr.contains("rt: worker"), "stderr: {stderr}");
+}
+
+/// Block the calling thread for `length`, as a blocking system call does —
+/// also with the `hook` feature, under which `std::thread::sleep` in a
+/// coroutine parks it instead.
+fn block_thread(length: Duration) {
+    let mut left = libc::timespec {
+        tv_sec: length.as_secs() as libc::time_t,
+        tv_nsec: length.subsec_nanos() as libc::c_long,
+    };
+    loop {
+        let request = left;
+        // SAFETY: valid pointers to locals; a signal ends it early (EINTR)
+        // with the rest in `left`.
+        let r = unsafe { libc::syscall(libc::SYS_nanosleep, &request, &mut left) };
+        if r == 0 {
+            return;
+        }
+    }
 }
