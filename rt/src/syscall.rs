@@ -84,16 +84,17 @@ pub(crate) fn writev(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
 /// `poll(fds, timeout_ms)` (a negative timeout: none), as `ppoll(2)`:
 /// the call every architecture has. Returns the count of ready entries.
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
-    let timeout = (timeout_ms >= 0).then(|| libc::timespec {
+    let mut timeout = (timeout_ms >= 0).then(|| libc::timespec {
         tv_sec: libc::time_t::from(timeout_ms / 1_000),
         tv_nsec: libc::c_long::from(timeout_ms % 1_000) * 1_000_000,
     });
     let timeout_ptr = timeout
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        .as_mut()
+        .map_or(std::ptr::null_mut(), |t| t as *mut libc::timespec);
     // SAFETY: `fds` is exclusively borrowed for the call and the kernel
-    // writes only its `revents`; the timeout is null or points to a local;
-    // a null signal mask leaves the mask alone.
+    // writes only its `revents`; the timeout is null or a mutable local
+    // (the raw ppoll writes the time left into it); a null signal mask
+    // leaves the mask alone.
     check(unsafe {
         libc::syscall(
             libc::SYS_ppoll,

@@ -331,3 +331,22 @@ fn ureq_from_200_coroutines() {
     });
     assert_eq!(answered, 1_000);
 }
+
+/// `std::thread::sleep(Duration::MAX)` ("for ever") parks the coroutine
+/// with no deadline; a cancellation ends the sleep, and the coroutine
+/// unwinds at its next park point.
+#[test]
+fn an_endless_thread_sleep_parks_and_can_be_cancelled() {
+    let rt = one_worker();
+    let joined = rt.block_on(|| {
+        let sleeper = rt::spawn(|| {
+            std::thread::sleep(Duration::MAX);
+            rt::yield_now();
+            unreachable!("cancelled");
+        });
+        rt::sleep(Duration::from_millis(10));
+        sleeper.cancel();
+        sleeper.join()
+    });
+    assert!(joined.unwrap_err().is_cancelled());
+}

@@ -48,6 +48,7 @@ pub unsafe extern "C" fn getaddrinfo(
     res: *mut *mut addrinfo,
 ) -> c_int {
     let Some(real) = real() else {
+        super::set_errno(libc::ENOSYS);
         return libc::EAI_SYSTEM;
     };
     if !in_coroutine() {
@@ -64,7 +65,7 @@ pub unsafe extern "C" fn getaddrinfo(
         let h = &*hints;
         (h.ai_flags, h.ai_family, h.ai_socktype, h.ai_protocol)
     });
-    let (code, list) = crate::unwind::uninterruptible(|| {
+    let (code, list, errno) = crate::unwind::uninterruptible(|| {
         crate::blocking(move || {
             // SAFETY: an all-zero addrinfo is the documented empty hints.
             let mut request: addrinfo = unsafe { std::mem::zeroed() };
@@ -90,13 +91,16 @@ pub unsafe extern "C" fn getaddrinfo(
                 )
             };
             // The list is malloc'd by libc, freed by the caller's
-            // `freeaddrinfo`: only its address crosses threads.
-            (code, list as usize)
+            // `freeaddrinfo`: only its address crosses threads (and the
+            // errno an EAI_SYSTEM leaves).
+            (code, list as usize, super::errno())
         })
     });
     if code == 0 {
         // SAFETY: the caller's out-pointer.
         unsafe { *res = list as *mut addrinfo };
+    } else if code == libc::EAI_SYSTEM {
+        super::set_errno(errno);
     }
     code
 }

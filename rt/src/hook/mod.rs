@@ -19,7 +19,7 @@
 //! `SO_RCVTIMEO`/`SO_SNDTIMEO` — exactly the calls std's
 //! `TcpStream::read`, `write`, `connect`, `TcpListener::accept`,
 //! `thread::sleep` and `ToSocketAddrs` make. A descriptor's mode is never
-//! changed, so other users of it (plain threads, other processes) see the
+//! changed (but for the duration of a `connect` call), so other users of it (plain threads, other processes) see the
 //! file as its owner left it, and a descriptor its owner made
 //! non-blocking (rt's, mio's, tokio's) gets `EAGAIN` as before. Sleeps
 //! park with a timer; `getaddrinfo` runs on the blocking pool (glibc's

@@ -28,7 +28,7 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) ->
         return ready;
     }
     let dir = match all {
-        [one] if one.events & !(libc::POLLIN | libc::POLLPRI) == 0 => Some(Direction::Read),
+        [one] if one.events & !libc::POLLIN == 0 => Some(Direction::Read),
         [one] if one.events & !libc::POLLOUT == 0 => Some(Direction::Write),
         _ => None,
     };

@@ -6,18 +6,20 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, c_uint, clockid_t, timespec};
 
-use super::{fail, in_coroutine, set_errno};
+use super::{fail, in_coroutine};
 use crate::scheduler::waiter::{wait_until_or, WaitSite, Waiter};
 
-/// Park the calling coroutine until `deadline`. An interruption pending
+/// Park the calling coroutine for `length`. An interruption pending
 /// (or arriving) ends the sleep early — it is delivered at the next park
 /// point outside the hook; a C sleep cannot unwind, and answering `EINTR`
 /// would make std's sleep loop call again at once.
-fn park_until(deadline: Instant) {
+fn park_for(length: Duration) {
+    // Too far to represent (`thread::sleep(Duration::MAX)`): for ever.
+    let deadline = Instant::now().checked_add(length);
     let waiter = Waiter::current(); // never notified: only the timer ends it
     crate::unwind::uninterruptible(|| {
         let site = WaitSite::here(crate::scheduler::task::WaitReason::Sleep);
-        let _ = wait_until_or(&waiter, Some(deadline), site, || {}, crate::unwind::pending);
+        let _ = wait_until_or(&waiter, deadline, site, || {}, crate::unwind::pending);
     });
 }
 
@@ -50,7 +52,7 @@ pub unsafe extern "C" fn nanosleep(req: *const timespec, rem: *mut timespec) -> 
     let Some(length) = duration_of(unsafe { &*req }) else {
         return fail(libc::EINVAL) as c_int;
     };
-    park_until(Instant::now() + length);
+    park_for(length);
     0
 }
 
@@ -86,7 +88,7 @@ pub unsafe extern "C" fn clock_nanosleep(
     } else {
         request
     };
-    park_until(Instant::now() + length);
+    park_for(length);
     0
 }
 
@@ -118,6 +120,5 @@ pub unsafe extern "C" fn sleep(seconds: c_uint) -> c_uint {
     if unsafe { nanosleep(&ts, &mut rem) } == 0 {
         return 0;
     }
-    set_errno(0);
     rem.tv_sec as c_uint + c_uint::from(rem.tv_nsec > 0)
 }

@@ -50,10 +50,30 @@ unsafe fn recv_parking(
             return if got > 0 { got as isize } else { r };
         }
         got += r as usize;
-        if flags & libc::MSG_WAITALL == 0 || r == 0 || got >= len {
+        let wait_all = flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_PEEK == 0;
+        if !wait_all || r == 0 || got >= len || !is_stream(fd) {
             return got as isize;
         }
     }
+}
+
+/// Whether `fd` is a stream socket (`MSG_WAITALL` means something only
+/// there).
+fn is_stream(fd: RawFd) -> bool {
+    let mut ty: c_int = 0;
+    let mut size = std::mem::size_of::<c_int>() as socklen_t;
+    // SAFETY: valid out-pointers of the sizes given.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_getsockopt,
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            &mut ty as *mut c_int,
+            &mut size as *mut socklen_t,
+        )
+    };
+    r == 0 && ty == libc::SOCK_STREAM
 }
 
 /// `recvmsg` made blocking-by-parking.
@@ -80,7 +100,7 @@ unsafe fn recvmsg_parking(fd: RawFd, msg: *mut msghdr, flags: c_int) -> isize {
 /// As `readv(2)` requires.
 unsafe fn fifo_readv(fd: RawFd, iov: *const iovec, count: c_int) -> isize {
     // SAFETY: the caller's buffers, as for readv(2).
-    let blocking = || sys(unsafe { libc::syscall(libc::SYS_readv, fd, iov, count) });
+    let blocking = || sys(unsafe { libc::syscall(libc::SYS_readv, fd, iov, c_long::from(count)) });
     if FIFO_NOWAIT_REFUSED.load(Ordering::Relaxed) {
         return blocking();
     }
@@ -144,9 +164,9 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssi
 #[no_mangle]
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
     // SAFETY: the caller's buffers, as for readv(2).
-    let plain = || sys(unsafe { libc::syscall(libc::SYS_readv, fd, iov, count) });
-    if !in_coroutine() {
-        return plain();
+    let plain = || sys(unsafe { libc::syscall(libc::SYS_readv, fd, iov, c_long::from(count)) });
+    if !in_coroutine() || count <= 0 {
+        return plain(); // the kernel answers EINVAL for a negative count
     }
     match fd::kind(fd) {
         Kind::Socket => {
@@ -359,7 +379,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> 
 #[no_mangle]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
     // SAFETY: the caller's buffers, as for writev(2).
-    let plain = || sys(unsafe { libc::syscall(libc::SYS_writev, fd, iov, count) });
+    let plain = || sys(unsafe { libc::syscall(libc::SYS_writev, fd, iov, c_long::from(count)) });
     if !in_coroutine() || count <= 0 {
         return plain();
     }
@@ -413,6 +433,9 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
     }
     // SAFETY: checked non-null; the caller's header.
     let m = unsafe { &*msg };
+    if m.msg_iov.is_null() || m.msg_iovlen == 0 {
+        return plain(); // ancillary data alone: nothing to split or wait for
+    }
     let control = (!m.msg_control.is_null()).then_some((m.msg_control, m.msg_controllen as usize));
     // SAFETY: the caller's buffers, address and ancillary data.
     unsafe {
