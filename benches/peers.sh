@@ -6,7 +6,8 @@
 # The workloads that need fresh processes or a client have scripts of
 # their own: benches/two_workers.sh (pipeline, ping-pong, hub on 2 workers;
 # writes docs/two-workers.svg), benches/echo_light.sh (latency at light
-# load) and benches/http.sh (http_plaintext).
+# load), benches/http.sh (http_plaintext) and benches/blocking_crates.sh
+# (redis and ureq with the `hook` feature, against rt::net and tokio).
 #
 #   benches/peers.sh [out.md]
 #
