@@ -30,6 +30,8 @@
 //!   worker: rt defines libc's blocking socket, poll, sleep and
 //!   `getaddrinfo` functions (`docs/ecosystem.md` lists which crates need
 //!   it, what each hook does, and the pitfalls).
+//! - Cargo feature `tracing`: [`CoroutineBuilder`]'s `span` runs a
+//!   coroutine inside a `tracing` span that is exited whenever it parks.
 //!
 //! Design notes live in `docs/` of the repository: `scheduler.md` explains
 //! the state word, pinning and idle workers; `stacks.md` the stack slabs.

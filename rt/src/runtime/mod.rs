@@ -391,6 +391,9 @@ where
 pub struct CoroutineBuilder {
     /// Name shown in panic reports and dumps.
     name: Option<String>,
+    /// The `tracing` span it runs in.
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
 impl CoroutineBuilder {
@@ -418,6 +421,29 @@ impl CoroutineBuilder {
         self
     }
 
+    /// Run the coroutine inside `span` (feature `tracing`): the span is
+    /// entered whenever the coroutine runs and exited whenever it parks or
+    /// yields, so what it logs is in its span, and what coroutines sharing
+    /// its worker log is not. `.span(tracing::Span::current())` passes the
+    /// spawner's span on.
+    ///
+    /// ```
+    /// let h = rt::CoroutineBuilder::new()
+    ///     .span(tracing::info_span!("connection", peer = "127.0.0.1:9"))
+    ///     .spawn(|| {
+    ///         tracing::info!("inside the connection span");
+    ///         rt::yield_now(); // exited here, entered again after
+    ///         tracing::Span::current().metadata().map(|m| m.name())
+    ///     })?;
+    /// # let _ = h.join();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn span(mut self, span: tracing::Span) -> CoroutineBuilder {
+        self.span = Some(span);
+        self
+    }
+
     /// Spawn it (see [`spawn`]); errors as [`try_spawn`].
     ///
     /// ```
@@ -434,6 +460,11 @@ impl CoroutineBuilder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        #[cfg(feature = "tracing")]
+        if let Some(span) = self.span {
+            let f = move || crate::scheduler::task::span::run_in(span, f);
+            return spawn_named(&ambient(), self.name.map(String::into_boxed_str), f);
+        }
         spawn_named(&ambient(), self.name.map(String::into_boxed_str), f)
     }
 }

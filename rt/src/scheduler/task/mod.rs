@@ -6,6 +6,8 @@
 
 mod coroutine;
 mod current;
+#[cfg(feature = "tracing")]
+pub(crate) mod span;
 mod wait;
 mod wake;
 
@@ -109,6 +111,9 @@ pub(crate) struct Task {
     injected: Cell<Option<(u32, crate::unwind::Injected)>>,
     /// Its innermost `rt::timeout` scope.
     pub(crate) deadline: crate::unwind::deadline::Deadline,
+    /// Its `tracing` span, entered while it runs (see `span.rs`).
+    #[cfg(feature = "tracing")]
+    pub(crate) span: span::CoroutineSpan,
     /// Lowest usable address of its stack once started (the guard page is
     /// just below), for the stack overflow handler; 0 before.
     stack_bottom: Cell<usize>,
@@ -171,6 +176,8 @@ impl Task {
             abandoned: AtomicBool::new(false),
             give_up: Cell::new(None),
             deadline: crate::unwind::deadline::Deadline::default(),
+            #[cfg(feature = "tracing")]
+            span: span::CoroutineSpan::default(),
             stack_bottom: Cell::new(0),
             wait_site: Cell::new(None),
             switched_at: Cell::new(shared.clock.now()),
@@ -198,6 +205,8 @@ impl Task {
         self.unwinding.set(false);
         self.parked_uninterruptible.set(false);
         self.slot.set(usize::MAX);
+        #[cfg(feature = "tracing")]
+        self.span.clear();
         self.suspend_point = SuspendPoint::new();
         self.result = TaskResult::new();
         self.defer = DeferState::default();
@@ -531,7 +540,11 @@ impl Task {
         if uninterruptible {
             self.parked_uninterruptible.set(true);
         }
+        #[cfg(feature = "tracing")]
+        self.span.exit();
         self.suspend_point.suspend(why);
+        #[cfg(feature = "tracing")]
+        self.span.enter();
         if uninterruptible {
             self.mask.resumed();
             self.parked_uninterruptible.set(false);
