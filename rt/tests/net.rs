@@ -730,3 +730,40 @@ fn lookup_host_resolves_literals_and_names_like_std() {
         assert!(lookups.into_iter().all(|h| h.join().unwrap() >= 1));
     });
 }
+
+/// Every address form std's `ToSocketAddrs` takes works with rt::net (a
+/// name resolved on the blocking pool, a literal in place), and bad ones
+/// get std's errors.
+#[test]
+fn connect_and_bind_take_every_address_form_std_takes() {
+    rt::run(|| {
+        let listener = rt::net::TcpListener::bind("localhost:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let port = addr.port();
+        let forms: Vec<Box<dyn Fn() -> std::io::Result<rt::net::TcpStream>>> = vec![
+            Box::new(move || rt::net::TcpStream::connect(addr)),
+            #[allow(clippy::needless_borrows_for_generic_args)] // the &T form is the point
+            Box::new(move || rt::net::TcpStream::connect(&addr)),
+            Box::new(move || rt::net::TcpStream::connect((addr.ip(), port))),
+            Box::new(move || rt::net::TcpStream::connect(format!("localhost:{port}"))),
+            Box::new(move || rt::net::TcpStream::connect(format!("{addr}").as_str())),
+            Box::new(move || rt::net::TcpStream::connect(("localhost", port))),
+            Box::new(move || rt::net::TcpStream::connect(("localhost".to_owned(), port))),
+            Box::new(move || rt::net::TcpStream::connect(&[addr][..])),
+        ];
+        for (i, connect) in forms.iter().enumerate() {
+            let conn = connect().unwrap_or_else(|e| panic!("form {i}: {e}"));
+            assert_eq!(conn.peer_addr().unwrap(), addr, "form {i}");
+            listener.accept().unwrap();
+        }
+        let err = rt::net::TcpStream::connect("no port here").unwrap_err();
+        assert_eq!(err.to_string(), "invalid socket address");
+        let err = rt::net::TcpStream::connect("localhost:http").unwrap_err();
+        assert_eq!(err.to_string(), "invalid port value");
+        let err = rt::net::TcpStream::connect(&[][..]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let udp = rt::net::UdpSocket::bind(("localhost", 0)).unwrap();
+        udp.connect(format!("localhost:{}", udp.local_addr().unwrap().port()))
+            .unwrap();
+    });
+}

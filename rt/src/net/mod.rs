@@ -35,7 +35,7 @@ mod tcp;
 mod udp;
 pub mod unix;
 
-pub use self::dns::lookup_host;
+pub use self::dns::{lookup_host, ToSocketAddrs};
 pub use self::tcp::{Incoming, TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
 

@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
+
+use super::ToSocketAddrs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +63,7 @@ impl TcpListener {
     /// assert!(listener.local_addr().unwrap().port() != 0);
     /// ```
     pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListener> {
-        let listener = std::net::TcpListener::bind(addr)?;
+        let listener = std::net::TcpListener::bind(&addr.resolve()?[..])?;
         super::set_backlog(&listener, backlog)?;
         TcpListener::from_std(listener)
     }
@@ -270,18 +272,13 @@ impl TcpStream {
     #[track_caller]
     fn connect_each(addr: impl ToSocketAddrs, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let mut last_err = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in addr.resolve()? {
             match TcpStream::connect_one(addr, deadline) {
                 Ok(stream) => return Ok(stream),
                 Err(err) => last_err = Some(err),
             }
         }
-        Err(last_err.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "could not resolve to any addresses",
-            )
-        }))
+        Err(last_err.unwrap_or_else(super::dns::no_addresses))
     }
 
     #[track_caller]

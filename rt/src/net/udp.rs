@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
+
+use super::ToSocketAddrs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +36,7 @@ impl UdpSocket {
     /// assert!(socket.local_addr().unwrap().port() != 0);
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
+        UdpSocket::from_std(std::net::UdpSocket::bind(&addr.resolve()?[..])?)
     }
 
     /// Take over a std socket (made non-blocking).
@@ -59,7 +61,7 @@ impl UdpSocket {
     /// ```
     #[track_caller]
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        let addr = addr.resolve()?.into_iter().next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         self.inner.write_with(|s| s.send_to(buf, addr))
@@ -102,18 +104,13 @@ impl UdpSocket {
     /// ```
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let mut last_err = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in addr.resolve()? {
             match self.inner.source().connect(addr) {
                 Ok(()) => return Ok(()),
                 Err(err) => last_err = Some(err),
             }
         }
-        Err(last_err.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "could not resolve to any addresses",
-            )
-        }))
+        Err(last_err.unwrap_or_else(super::dns::no_addresses))
     }
 
     /// Send to the connected peer.
