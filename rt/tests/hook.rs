@@ -350,3 +350,63 @@ fn an_endless_thread_sleep_parks_and_can_be_cancelled() {
     });
     assert!(joined.unwrap_err().is_cancelled());
 }
+
+/// What the hooks cache about a descriptor follows its owner: after a
+/// park cached "blocking, no timeout", a `set_read_timeout` and a
+/// `set_nonblocking` (hooked setsockopt and ioctl) take effect at once.
+#[test]
+fn a_changed_timeout_or_mode_is_seen_after_a_park() {
+    let rt = one_worker();
+    rt.block_on(|| {
+        let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let writer = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(5));
+            b.write_all(b"1").unwrap();
+            b
+        });
+        let mut byte = [0u8; 1];
+        a.read_exact(&mut byte).unwrap(); // parks: the mode is cached
+        let _b = writer.join().unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let start = Instant::now();
+        let err = a.read(&mut byte).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        a.set_read_timeout(None).unwrap();
+        a.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let err = a.read(&mut byte).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(start.elapsed() < Duration::from_secs(5)); // no park
+    });
+}
+
+/// A descriptor closed behind the hooks' back (a raw close system call)
+/// whose number is reused: the next park on the new descriptor notices
+/// the stale registration and registers anew, instead of waiting for
+/// readiness that would never be reported.
+#[test]
+fn a_descriptor_closed_behind_the_hooks_back_is_registered_anew() {
+    use std::os::fd::IntoRawFd;
+    let rt = one_worker();
+    rt.block_on(|| {
+        for round in 0..20u8 {
+            let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (mut a, mut b) = (a, b);
+            let writer = rt::spawn(move || {
+                rt::sleep(Duration::from_millis(2));
+                b.write_all(&[round]).unwrap();
+                b
+            });
+            let mut byte = [0u8; 1];
+            a.read_exact(&mut byte).unwrap(); // registers `a`'s number
+            assert_eq!(byte[0], round);
+            drop(writer.join().unwrap());
+            let number = a.into_raw_fd();
+            // SAFETY: we own `number` and never use it again. The kernel
+            // hands out the lowest free number: the next round's `a` is
+            // usually this one, with the stale registration on it.
+            unsafe { libc::syscall(libc::SYS_close, number) };
+        }
+    });
+}

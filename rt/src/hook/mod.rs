@@ -6,9 +6,12 @@
 //! `connect`, `accept`, `accept4`, `poll`, `nanosleep`,
 //! `clock_nanosleep`, `usleep`, `sleep` and `getaddrinfo` (and `socket`,
 //! `socketpair`, `close`, `dup2`, `dup3`, only to keep a cache of what
-//! each descriptor is). A Rust program's own code, std and every crate or
-//! C library linked into the executable call these instead of libc's; so
-//! do shared libraries that reach them through the dynamic linker.
+//! each descriptor is and to deregister it when it closes; and `fcntl`,
+//! `fcntl64`, `ioctl` and `setsockopt`, only to notice when an owner
+//! changes its blocking mode or timeouts). A Rust program's own code, std
+//! and every crate or C library linked into the executable call these
+//! instead of libc's; so do shared libraries that reach them through the
+//! dynamic linker.
 //!
 //! Each hook passes straight through to the kernel (a raw system call,
 //! no extra work) unless the caller is a coroutine. In a coroutine it
@@ -38,6 +41,9 @@
 //!   other polls run on the blocking pool.
 //! - Not helped: locks (std's futex-based `Mutex`), `epoll_wait`, crates
 //!   embedding their own tokio runtime, and calls libc makes internally.
+
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+compile_error!("the `hook` feature supports Linux on x86-64 and AArch64");
 
 mod dns;
 mod fd;
@@ -93,10 +99,15 @@ fn park_on(
     blocking: impl FnOnce() -> isize,
 ) -> isize {
     let result = attempt();
-    if result >= 0 || errno() != libc::EAGAIN || fd::is_nonblocking(fd) {
+    if result >= 0 || errno() != libc::EAGAIN {
         return result;
     }
-    let deadline = fd::socket_timeout(fd, dir).and_then(|t| Instant::now().checked_add(t));
+    let mode = fd::mode(fd);
+    if mode.nonblocking {
+        set_errno(libc::EAGAIN);
+        return result;
+    }
+    let deadline = mode.timeouts[dir as usize].and_then(|t| Instant::now().checked_add(t));
     let (result, waited) =
         crate::unwind::uninterruptible(|| fd::retry(fd, dir, deadline, &mut attempt));
     match waited {

@@ -614,7 +614,7 @@ pub unsafe extern "C" fn socketpair(
 /// None beyond `close(2)`'s.
 #[no_mangle]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
-    fd::set_kind(fd, None);
+    fd::closing(fd);
     // SAFETY: no pointers.
     unsafe { libc::syscall(libc::SYS_close, fd) as c_int }
 }
@@ -637,10 +637,71 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 /// None beyond `dup3(2)`'s.
 #[no_mangle]
 pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    // `new` is closed by the call: deregister it while it names its file.
+    fd::closing(new);
     // SAFETY: no pointers.
-    let r = unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) } as c_int;
-    if r >= 0 {
-        fd::set_kind(new, None);
+    unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as c_int }
+}
+
+// ---- the owner's decisions: forget what the hooks cached ----
+
+/// `fcntl`, declared with its optional argument as a machine word: on the
+/// targets the hooks support (x86-64 and AArch64 Linux) a variadic
+/// argument travels in the register a fixed one would, whether it is an
+/// `int` or a pointer.
+///
+/// # Safety
+/// As `fcntl(2)` requires for `cmd`.
+#[no_mangle]
+pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: libc::c_ulong) -> c_int {
+    // SAFETY: the caller's argument for `cmd`, forwarded.
+    let r = unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) } as c_int;
+    match cmd {
+        libc::F_SETFL if r >= 0 => fd::forget_mode(fd),
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC if r >= 0 => fd::set_kind(r, None),
+        _ => {}
+    }
+    r
+}
+
+/// glibc's name for `fcntl` in code built with 64-bit file offsets.
+///
+/// # Safety
+/// As `fcntl(2)` requires for `cmd`.
+#[no_mangle]
+pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: libc::c_ulong) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { fcntl(fd, cmd, arg) }
+}
+
+/// `ioctl`, its argument declared as a pointer (see [`fcntl`]).
+///
+/// # Safety
+/// As `ioctl(2)` requires for `request`.
+#[no_mangle]
+pub unsafe extern "C" fn ioctl(fd: c_int, request: libc::c_ulong, arg: *mut c_void) -> c_int {
+    // SAFETY: the caller's argument for `request`, forwarded.
+    let r = unsafe { libc::syscall(libc::SYS_ioctl, fd, request, arg) } as c_int;
+    if request == libc::FIONBIO as libc::c_ulong && r >= 0 {
+        fd::forget_mode(fd);
+    }
+    r
+}
+
+/// # Safety
+/// As `setsockopt(2)` requires.
+#[no_mangle]
+pub unsafe extern "C" fn setsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    value: *const c_void,
+    len: socklen_t,
+) -> c_int {
+    // SAFETY: the caller's option value, forwarded.
+    let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, value, len) } as c_int;
+    if level == libc::SOL_SOCKET && matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) && r == 0 {
+        fd::forget_mode(fd);
     }
     r
 }

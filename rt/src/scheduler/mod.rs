@@ -253,6 +253,16 @@ impl Shared {
         self.remotes[index].reactor.deregister(fd, token);
     }
 
+    /// Re-arm a registration made by [`register_io`](Self::register_io)
+    /// (see `Reactor::rearm`).
+    pub(crate) fn rearm_io(
+        &self,
+        fd: std::os::fd::RawFd,
+        (index, token): (usize, usize),
+    ) -> io::Result<()> {
+        self.remotes[index].reactor.rearm(fd, token)
+    }
+
     /// The workers are gone: wake every socket's waiters; from now on
     /// sockets wait on their own descriptors (`reactor::wait_on_fd`).
     pub(crate) fn shut_down_io(&self) {

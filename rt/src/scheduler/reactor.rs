@@ -264,6 +264,18 @@ impl Reactor {
         Ok(Some((token, first)))
     }
 
+    /// Re-arm a registration: fails with `ENOENT` if `fd` no longer names
+    /// the registered file (closed behind the registrar's back, its number
+    /// reused). As at registration, readiness present now is reported as
+    /// a fresh edge.
+    pub(crate) fn rearm(&self, fd: std::os::fd::RawFd, token: usize) -> io::Result<()> {
+        self.registry.reregister(
+            &mut SourceFd(&fd),
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )
+    }
+
     /// Forget a socket (before closing it).
     pub(crate) fn deregister(&self, fd: std::os::fd::RawFd, token: usize) {
         let _ = self.registry.deregister(&mut SourceFd(&fd));
