@@ -410,3 +410,125 @@ fn a_descriptor_closed_behind_the_hooks_back_is_registered_anew() {
         }
     });
 }
+
+/// Blocking Unix-socket connects to a listener whose backlog is full wait
+/// (parked, retrying) until the acceptor makes room, as the blocking call
+/// does — and the acceptor, a coroutine of the same worker, gets to run.
+#[test]
+fn unix_connects_wait_for_room_in_a_full_backlog() {
+    use std::os::fd::AsRawFd;
+    let dir = std::env::temp_dir().join(format!("rt-hook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("backlog.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // SAFETY: re-listening on our own socket with a smaller backlog.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 1) }, 0);
+    let rt = one_worker();
+    let got = rt.block_on(move || {
+        let clients: Vec<_> = (0..10u8)
+            .map(|i| {
+                let path = path.clone();
+                rt::spawn(move || {
+                    let mut conn = std::os::unix::net::UnixStream::connect(&path).unwrap();
+                    conn.write_all(&[i]).unwrap();
+                })
+            })
+            .collect();
+        let acceptor = rt::spawn(move || {
+            let mut got = Vec::new();
+            for _ in 0..10 {
+                rt::sleep(Duration::from_millis(2));
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut byte = [0u8; 1];
+                conn.read_exact(&mut byte).unwrap();
+                got.push(byte[0]);
+            }
+            got
+        });
+        clients.into_iter().for_each(|c| c.join().unwrap());
+        acceptor.join().unwrap()
+    });
+    let mut got = got;
+    got.sort_unstable();
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `std::process::Command::status` and `output` in 20 coroutines on one
+/// worker: the children run at the same time (each waits 200 ms), every
+/// exit status and every byte of output arrives.
+#[test]
+fn child_processes_are_waited_for_without_blocking_the_worker() {
+    let rt = one_worker();
+    let start = Instant::now();
+    rt.block_on(|| {
+        let children: Vec<_> = (0..20)
+            .map(|i| {
+                rt::spawn(move || {
+                    let status = std::process::Command::new("sh")
+                        .args(["-c", &format!("sleep 0.2; exit {}", i % 3)])
+                        .status()
+                        .unwrap();
+                    assert_eq!(status.code(), Some(i % 3));
+                    let out = std::process::Command::new("sh")
+                        .args(["-c", &format!("echo out{i}; echo err{i} >&2")])
+                        .output()
+                        .unwrap();
+                    assert_eq!(out.stdout, format!("out{i}\n").into_bytes());
+                    assert_eq!(out.stderr, format!("err{i}\n").into_bytes());
+                })
+            })
+            .collect();
+        children.into_iter().for_each(|c| c.join().unwrap());
+    });
+    // 20 × 200 ms one after another would be 4 s.
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// `select` on a pipe in a coroutine waits (on the blocking pool) while
+/// another coroutine of the same worker writes.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn select_waits_without_blocking_the_worker() {
+    use std::os::fd::AsRawFd;
+    let rt = one_worker();
+    rt.block_on(|| {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let fd = reader.as_raw_fd();
+        let w = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(10));
+            writer.write_all(b"x").unwrap();
+            writer
+        });
+        // SAFETY: an all-zero fd_set is empty; FD_SET on a valid fd.
+        let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
+        unsafe { libc::FD_SET(fd, &mut set) };
+        let mut limit = libc::timeval {
+            tv_sec: 5,
+            tv_usec: 0,
+        };
+        // SAFETY: valid set and timeout.
+        let n = unsafe {
+            libc::select(
+                fd + 1,
+                &mut set,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut limit,
+            )
+        };
+        assert_eq!(n, 1);
+        // SAFETY: the set select filled in.
+        assert!(unsafe { libc::FD_ISSET(fd, &set) });
+        assert!(
+            limit.tv_sec < 5 || limit.tv_usec > 0,
+            "the time left is written back"
+        );
+        drop(w.join().unwrap());
+    });
+}

@@ -3,8 +3,9 @@
 //!
 //! With the feature on, rt defines the C symbols `read`, `write`, `readv`,
 //! `writev`, `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`,
-//! `connect`, `accept`, `accept4`, `poll`, `nanosleep`,
-//! `clock_nanosleep`, `usleep`, `sleep` and `getaddrinfo` (and `socket`,
+//! `connect`, `accept`, `accept4`, `poll`, `select`, `nanosleep`,
+//! `clock_nanosleep`, `usleep`, `sleep`, `getaddrinfo`, `waitpid` and
+//! `wait4` (and `socket`,
 //! `socketpair`, `close`, `dup2`, `dup3`, only to keep a cache of what
 //! each descriptor is and to deregister it when it closes; and `fcntl`,
 //! `fcntl64`, `ioctl` and `setsockopt`, only to notice when an owner
@@ -42,12 +43,16 @@
 //! - Not helped: locks (std's futex-based `Mutex`), `epoll_wait`, crates
 //!   embedding their own tokio runtime, and calls libc makes internally.
 
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
 compile_error!("the `hook` feature supports Linux on x86-64 and AArch64");
 
 mod dns;
 mod fd;
 mod poll;
+mod process;
 mod sleep;
 mod socket;
 

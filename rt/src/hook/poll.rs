@@ -1,5 +1,6 @@
-//! The `poll` hook: C clients (libpq, hiredis, curl) wait for their socket
-//! with `poll` before reading or writing.
+//! The `poll` and `select` hooks: C clients (libpq, hiredis, curl) wait
+//! for their socket with `poll` (or, older ones, `select`) before reading
+//! or writing.
 
 use libc::{c_int, nfds_t, pollfd};
 
@@ -80,5 +81,72 @@ fn poll_on_pool(fds: &mut [pollfd], timeout: c_int) -> c_int {
             n as c_int
         }
         Err(errno) => fail(errno) as c_int,
+    }
+}
+
+/// `select` with a timeout in a coroutine runs on the blocking pool, on
+/// copies of the sets and the timeout (written back, as Linux's select
+/// writes the time left). x86-64 only: AArch64 has no `select` system
+/// call (its libc emulates it with `pselect6`, which is not hooked).
+///
+/// # Safety
+/// As `select(2)` requires: each set null or valid, `timeout` null or
+/// valid.
+#[cfg(target_arch = "x86_64")]
+#[no_mangle]
+pub unsafe extern "C" fn select(
+    nfds: c_int,
+    read: *mut libc::fd_set,
+    write: *mut libc::fd_set,
+    except: *mut libc::fd_set,
+    timeout: *mut libc::timeval,
+) -> c_int {
+    let raw = |r: *mut libc::fd_set,
+               w: *mut libc::fd_set,
+               e: *mut libc::fd_set,
+               t: *mut libc::timeval| {
+        // SAFETY: valid or null sets and timeout.
+        (unsafe { libc::syscall(libc::SYS_select, nfds, r, w, e, t) }) as c_int
+    };
+    // SAFETY: a null timeout means none; else the caller's.
+    let zero = !timeout.is_null() && unsafe { (*timeout).tv_sec == 0 && (*timeout).tv_usec == 0 };
+    if !in_coroutine() || zero {
+        return raw(read, write, except, timeout);
+    }
+    // SAFETY: each pointer null or valid, as the caller guarantees.
+    let copy = |set: *mut libc::fd_set| (!set.is_null()).then(|| unsafe { *set });
+    let sets = [copy(read), copy(write), copy(except)];
+    // SAFETY: as above.
+    let limit = (!timeout.is_null()).then(|| unsafe { *timeout });
+    let (result, sets, limit) = crate::unwind::uninterruptible(|| {
+        crate::blocking(move || {
+            let mut sets = sets;
+            let mut limit = limit;
+            let ptr = |s: &mut Option<libc::fd_set>| {
+                s.as_mut().map_or(std::ptr::null_mut(), |s| s as *mut _)
+            };
+            let [r, w, e] = &mut sets;
+            let t = limit
+                .as_mut()
+                .map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
+            // SAFETY: pointers to the copies, or null.
+            let n = unsafe { libc::syscall(libc::SYS_select, nfds, ptr(r), ptr(w), ptr(e), t) };
+            let errno = if n < 0 { super::errno() } else { 0 };
+            ((n as c_int, errno), sets, limit)
+        })
+    });
+    for (set, back) in [read, write, except].into_iter().zip(sets) {
+        if let Some(back) = back {
+            // SAFETY: non-null exactly when copied from it.
+            unsafe { *set = back };
+        }
+    }
+    if let Some(left) = limit {
+        // SAFETY: non-null exactly when copied from it.
+        unsafe { *timeout = left };
+    }
+    match result {
+        (n, _) if n >= 0 => n,
+        (_, errno) => fail(errno) as c_int,
     }
 }

@@ -13,7 +13,7 @@ use crate::scheduler::waiter::{wait_until_or, WaitSite, Waiter};
 /// (or arriving) ends the sleep early — it is delivered at the next park
 /// point outside the hook; a C sleep cannot unwind, and answering `EINTR`
 /// would make std's sleep loop call again at once.
-fn park_for(length: Duration) {
+pub(super) fn park_for(length: Duration) {
     // Too far to represent (`thread::sleep(Duration::MAX)`): for ever.
     let deadline = Instant::now().checked_add(length);
     let waiter = Waiter::current(); // never notified: only the timer ends it

@@ -481,12 +481,21 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
     // A connect cannot be made non-blocking per call: the socket is made
     // non-blocking for the call alone (a socket being connected is not in
     // use elsewhere), and the handshake goes on after the mode is back.
-    // SAFETY: as above.
-    unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
-    let r = plain();
-    let started = errno();
-    // SAFETY: as above.
-    unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags) };
+    let start = || {
+        // SAFETY: as above.
+        unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+        let r = plain();
+        let started = errno();
+        // SAFETY: as above.
+        unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags) };
+        (r, started)
+    };
+    let (mut r, mut started) = start();
+    if r < 0 && started == libc::EAGAIN {
+        // A Unix socket whose listener's backlog is full: the blocking
+        // call would wait for room, which no readiness event announces.
+        (r, started) = retry_while_full(fd, start);
+    }
     if r == 0 || started != libc::EINPROGRESS {
         set_errno(started);
         return r;
@@ -535,6 +544,30 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         return -1;
     }
     0
+}
+
+/// Retry a Unix `connect` that found the listener's backlog full, parking
+/// a little longer each time (1 ms to 64 ms), until it goes through, the
+/// socket's `SO_SNDTIMEO` passes (`EAGAIN`, as the blocking call says) or
+/// an interruption is pending (`ECANCELED`).
+fn retry_while_full(fd: RawFd, start: impl Fn() -> (c_int, c_int)) -> (c_int, c_int) {
+    let deadline = fd::mode(fd).timeouts[Direction::Write as usize]
+        .and_then(|t| std::time::Instant::now().checked_add(t));
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        super::sleep::park_for(pause);
+        if crate::unwind::pending() {
+            return (-1, libc::ECANCELED);
+        }
+        let (r, started) = start();
+        if r == 0 || started != libc::EAGAIN {
+            return (r, started);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return (-1, libc::EAGAIN);
+        }
+        pause = (pause * 2).min(std::time::Duration::from_millis(64));
+    }
 }
 
 /// # Safety
@@ -700,7 +733,8 @@ pub unsafe extern "C" fn setsockopt(
 ) -> c_int {
     // SAFETY: the caller's option value, forwarded.
     let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, value, len) } as c_int;
-    if level == libc::SOL_SOCKET && matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) && r == 0 {
+    if level == libc::SOL_SOCKET && matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) && r == 0
+    {
         fd::forget_mode(fd);
     }
     r
