@@ -505,8 +505,9 @@ fn select_waits_without_blocking_the_worker() {
             writer.write_all(b"x").unwrap();
             writer
         });
-        // SAFETY: an all-zero fd_set is empty; FD_SET on a valid fd.
+        // SAFETY: an all-zero fd_set is empty.
         let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid fd, below FD_SETSIZE.
         unsafe { libc::FD_SET(fd, &mut set) };
         let mut limit = libc::timeval {
             tv_sec: 5,

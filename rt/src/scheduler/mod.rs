@@ -255,6 +255,7 @@ impl Shared {
 
     /// Re-arm a registration made by [`register_io`](Self::register_io)
     /// (see `Reactor::rearm`).
+    #[cfg(feature = "hook")]
     pub(crate) fn rearm_io(
         &self,
         fd: std::os::fd::RawFd,

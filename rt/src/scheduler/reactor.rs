@@ -268,6 +268,7 @@ impl Reactor {
     /// the registered file (closed behind the registrar's back, its number
     /// reused). As at registration, readiness present now is reported as
     /// a fresh edge.
+    #[cfg(feature = "hook")]
     pub(crate) fn rearm(&self, fd: std::os::fd::RawFd, token: usize) -> io::Result<()> {
         self.registry.reregister(
             &mut SourceFd(&fd),
