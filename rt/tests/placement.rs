@@ -75,3 +75,42 @@ fn a_coroutine_queued_behind_a_blocked_thread_runs_elsewhere() {
         assert_eq!(parent.join().unwrap(), Ok(42));
     }
 }
+
+/// Coroutines placed on a worker whose thread then stays blocked (a
+/// coroutine there waits on a std channel for those very coroutines) are
+/// taken back by the idle worker: placed queues are stolen from under the
+/// same rules as the others.
+#[test]
+fn coroutines_placed_behind_a_blocked_thread_run_elsewhere() {
+    const CHILDREN: usize = 40;
+    for _ in 0..10 {
+        let rt = rt::Builder::new().workers(2).monitor(None).build().unwrap();
+        let got = rt.block_on(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<usize>();
+            // The other worker steals the blocker while this one is busy,
+            // and it blocks that thread until every child has reported.
+            let blocker = rt::spawn(move || {
+                (0..CHILDREN)
+                    .map(|_| rx.recv_timeout(Duration::from_secs(10)))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            let busy = std::time::Instant::now();
+            while busy.elapsed() < Duration::from_millis(20) {
+                std::hint::spin_loop();
+            }
+            // A burst: some of it is moved to the blocked worker's placed
+            // queue.
+            let children: Vec<_> = (0..CHILDREN)
+                .map(|i| {
+                    let tx = tx.clone();
+                    rt::spawn(move || tx.send(i).unwrap())
+                })
+                .collect();
+            children.into_iter().for_each(|c| c.join().unwrap());
+            blocker.join().unwrap()
+        });
+        let mut got = got.expect("every child ran while the blocker's thread waited");
+        got.sort_unstable();
+        assert_eq!(got, (0..CHILDREN).collect::<Vec<_>>());
+    }
+}

@@ -10,8 +10,8 @@
 //! exact). Then:
 //!
 //! - with a short queue of its own, the new coroutine is placed on the
-//!   other worker (its `placed` queue, which only that worker takes from,
-//!   and which wakes it);
+//!   other worker (its `placed` queue, which wakes it; thieves take from
+//!   it only under the rules they steal from its own queue by);
 //! - in a burst (its queue longer than [`SLACK`]), placing one at a time
 //!   would read another worker's counters and wake it on every spawn
 //!   (spawn_join ran 2× slower that way), so every [`SLACK`]th spawn moves
@@ -89,9 +89,12 @@ pub(crate) struct Load {
     placed_in: CachePadded<AtomicUsize>,
     /// Stolen from here by other workers.
     stolen_out: CachePadded<AtomicUsize>,
-    /// Unstarted coroutines placed here by other workers; only this
-    /// worker takes them.
+    /// Unstarted coroutines placed here by other workers; this worker
+    /// takes them, and thieves under the same rules as its own queue.
     pub(crate) placed: Injector<Arc<Task>>,
+    /// Taken from `placed` by thieves (so the owner's count of what it
+    /// took, `Balance::placed_taken`, plus this is what left the queue).
+    placed_stolen: CachePadded<AtomicUsize>,
     /// The worker thread's CPU-time clock, once it runs.
     cpu_clock: OnceLock<libc::clockid_t>,
 }
@@ -222,10 +225,11 @@ impl Worker {
         for i in 0..remotes.len() {
             let victim = (start + i) % remotes.len();
             let stealer = &remotes[victim].stealer;
+            let placed = &remotes[victim].load.placed;
             if victim == self.index {
                 continue;
             }
-            if stealer.is_empty() {
+            if stealer.is_empty() && placed.is_empty() {
                 // A later queue is a new one: its wait starts then.
                 self.balance.seen.borrow_mut()[victim] = None;
                 continue;
@@ -234,9 +238,21 @@ impl Worker {
                 continue;
             };
             self.balance.seen.borrow_mut()[victim] = None;
-            if let Some((task, taken)) =
-                self.take_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
-            {
+            // Its own queue first; then what was placed on it and not
+            // yet taken (placement chose it, but it qualifies as a
+            // victim now: blocked, stuck or far busier).
+            let stolen = self
+                .take_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
+                .or_else(|| {
+                    let taken = self.take_batch(|staging| {
+                        placed.steal_batch_with_limit_and_pop(staging, limit)
+                    });
+                    if let Some((_, n)) = taken {
+                        remotes[victim].load.placed_stolen.fetch_add(n, Relaxed);
+                    }
+                    taken
+                });
+            if let Some((task, taken)) = stolen {
                 Counters::bump(&self.shared.counters(self.index).steals);
                 // One transfer per batch, not per coroutine.
                 remotes[victim].load.stolen_out.fetch_add(taken, Relaxed);
@@ -384,7 +400,8 @@ impl Worker {
         // A placer counts before it pushes, or pushes before it counts,
         // and wakes this worker after both: a miss here is seen after the
         // wake.
-        if load.placed_in.load(Relaxed) == taken {
+        let gone = taken.wrapping_add(load.placed_stolen.load(Relaxed));
+        if load.placed_in.load(Relaxed) == gone {
             return None;
         }
         let (task, batch) = self.take_batch(|staging| load.placed.steal_batch_and_pop(staging))?;
