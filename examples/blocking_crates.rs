@@ -1,13 +1,15 @@
 //! The `blocking_crates` benchmark (BENCHMARKS.md) on rt's side: 200
 //! coroutines × 100 requests on 2 workers with the unmodified sync `redis`
-//! client or `ureq`, made three ways — called directly with the `hook`
-//! feature, each call inside `rt::blocking`, and a hand-written client on
-//! `rt::net` — while a heartbeat coroutine ticks every millisecond and
-//! records its longest stall. `benches/blocking_crates.sh` starts the
-//! servers and the delay proxy and runs every way in fresh processes.
+//! client or `ureq`, made three ways — called directly (`direct`: built
+//! with the `hook` feature the calls park the coroutine, without it they
+//! block the worker), each call inside `rt::blocking`, and a hand-written
+//! client on `rt::net` — while a heartbeat coroutine ticks every
+//! millisecond and records its longest stall. `benches/blocking_crates.sh`
+//! starts the servers and the delay proxy and runs every way in fresh
+//! processes.
 //!
 //! ```sh
-//! cargo run --release --features hook --example blocking_crates -- run redis hook 127.0.0.1:6379
+//! cargo run --release --features hook --example blocking_crates -- run redis direct 127.0.0.1:6379
 //! cargo run --release --features hook --example blocking_crates -- run http rtnet 127.0.0.1:8080
 //! cargo run --release --features hook --example blocking_crates -- proxy 127.0.0.1:7000 127.0.0.1:6379 1
 //! ```
@@ -37,7 +39,7 @@ fn main() {
             Duration::from_micros(delay_ms.parse::<u64>().unwrap() * 500),
         ),
         _ => panic!(
-            "usage: run redis|http hook|blocking|rtnet ADDR | proxy LISTEN UPSTREAM DELAY_MS"
+            "usage: run redis|http direct|blocking|rtnet ADDR | proxy LISTEN UPSTREAM DELAY_MS"
         ),
     }
 }
@@ -77,10 +79,10 @@ fn run(client: &str, way: &str, addr: &str) {
             .map(|_| {
                 let (client, way, addr) = (client.clone(), way.clone(), addr.clone());
                 rt::spawn(move || match (client.as_str(), way.as_str()) {
-                    ("redis", "hook") => redis_direct(&addr),
+                    ("redis", "direct") => redis_direct(&addr),
                     ("redis", "blocking") => redis_in_blocking(&addr),
                     ("redis", "rtnet") => redis_rtnet(&addr),
-                    ("http", "hook") => ureq_direct(&addr),
+                    ("http", "direct") => ureq_direct(&addr),
                     ("http", "blocking") => ureq_in_blocking(&addr),
                     ("http", "rtnet") => http_rtnet(&addr),
                     other => panic!("unknown client and way {other:?}"),
