@@ -533,3 +533,33 @@ fn select_waits_without_blocking_the_worker() {
         drop(w.join().unwrap());
     });
 }
+
+/// A mode or timeout set through one descriptor applies to its `dup`s
+/// (they share the open file and the socket): a clone that parked before,
+/// with "blocking, no timeout" cached, sees the change made through the
+/// original.
+#[test]
+fn a_change_through_a_dup_is_seen_by_the_other_descriptor() {
+    let rt = one_worker();
+    rt.block_on(|| {
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut clone = a.try_clone().unwrap();
+        let writer = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(5));
+            b.write_all(b"1").unwrap();
+            b
+        });
+        let mut byte = [0u8; 1];
+        clone.read_exact(&mut byte).unwrap(); // parks: the clone's mode is cached
+        let _b = writer.join().unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let start = Instant::now();
+        let err = clone.read(&mut byte).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        a.set_read_timeout(None).unwrap();
+        a.set_nonblocking(true).unwrap();
+        let err = clone.read(&mut byte).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    });
+}

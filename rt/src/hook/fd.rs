@@ -7,16 +7,18 @@
 //! `fcntl(F_GETFL)`). They make each call non-blocking on their own
 //! (`MSG_DONTWAIT`, `RWF_NOWAIT`), and only when that says `EAGAIN` do
 //! they look at what the owner wanted: a blocking call, and for how long.
-//! That answer is asked of the kernel the first time and then cached
-//! until the owner changes it through `fcntl`, `ioctl(FIONBIO)` or
-//! `setsockopt` (hooked to forget the cache); the registration with the
+//! That answer is known from the flags the descriptor was created with, or
+//! asked of the kernel once, and cached until an owner changes some
+//! descriptor's mode or timeouts through `fcntl`, `ioctl(FIONBIO)` or
+//! `setsockopt` (hooked: they start a new epoch, since `dup`s share the
+//! settings); the registration with the
 //! poller stays until the descriptor is closed, and each wait re-arms it
 //! (one `epoll_ctl`, which also notices a descriptor closed behind the
 //! hooks' back). So a park costs one system call more than rt::net's.
 
 use std::collections::HashMap;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -83,27 +85,88 @@ fn lookup(fd: RawFd) -> Kind {
     }
 }
 
-/// What a descriptor's owner decided, as the kernel says: whether it is
-/// non-blocking (then `EAGAIN` is its answer, not a reason to park), and
-/// the socket's `SO_RCVTIMEO` / `SO_SNDTIMEO`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Mode {
-    pub(super) nonblocking: bool,
-    /// By `Direction`: read, write.
-    pub(super) timeouts: [Option<Duration>; 2],
-}
+/// Bumped by every hooked `fcntl(F_SETFL)` and `ioctl(FIONBIO)`: a
+/// descriptor's blocking mode belongs to its open file description, which
+/// `dup`s share, so a change through one number may change another's.
+/// Cached modes of an older epoch are asked again (such calls are rare:
+/// once per socket, when it is set up).
+static MODE_EPOCH: AtomicU32 = AtomicU32::new(1);
 
-impl Mode {
-    /// Ask the kernel (three system calls).
-    fn query(fd: RawFd) -> Mode {
-        Mode {
-            nonblocking: is_nonblocking(fd),
-            timeouts: [
-                socket_timeout(fd, Direction::Read),
-                socket_timeout(fd, Direction::Write),
-            ],
+/// Each descriptor's blocking mode as last asked: `epoch << 2 | mode`,
+/// mode 1 blocking, 2 non-blocking; stale unless `epoch` is the current
+/// [`MODE_EPOCH`].
+static MODES: [AtomicU32; CACHED] = [const { AtomicU32::new(0) }; CACHED];
+
+/// Bumped by every hooked `setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)` (a
+/// socket's timeouts are shared by its `dup`s too).
+static TIMEOUT_EPOCH: AtomicU32 = AtomicU32::new(1);
+
+/// Whether the descriptor's owner made it non-blocking (then `EAGAIN` is
+/// its answer, not a reason to park): cached, else asked of the kernel.
+pub(super) fn nonblocking(fd: RawFd) -> bool {
+    let epoch = MODE_EPOCH.load(Ordering::Acquire);
+    let slot = usize::try_from(fd).ok().and_then(|i| MODES.get(i));
+    if let Some(cached) = slot.map(|s| s.load(Ordering::Relaxed)) {
+        if cached >> 2 == epoch && cached & 3 != 0 {
+            return cached & 3 == 2;
         }
     }
+    let nonblocking = is_nonblocking(fd);
+    if let Some(slot) = slot {
+        slot.store(
+            epoch << 2 | if nonblocking { 2 } else { 1 },
+            Ordering::Relaxed,
+        );
+    }
+    nonblocking
+}
+
+/// `fd` was created (or set) with a known mode; `None`: unknown.
+pub(super) fn set_nonblocking(fd: RawFd, nonblocking: Option<bool>) {
+    if let Some(slot) = usize::try_from(fd).ok().and_then(|i| MODES.get(i)) {
+        let epoch = MODE_EPOCH.load(Ordering::Acquire);
+        let mode = match nonblocking {
+            None => 0,
+            Some(false) => epoch << 2 | 1,
+            Some(true) => epoch << 2 | 2,
+        };
+        slot.store(mode, Ordering::Relaxed);
+    }
+}
+
+/// An owner changed some descriptor's blocking mode: every cached mode
+/// may be stale (see [`MODE_EPOCH`]); `fd`'s is now `nonblocking`.
+pub(super) fn mode_changed(fd: RawFd, nonblocking: bool) {
+    MODE_EPOCH.fetch_add(1, Ordering::AcqRel);
+    set_nonblocking(fd, Some(nonblocking));
+}
+
+/// An owner changed some socket's timeouts.
+pub(super) fn timeouts_changed() {
+    TIMEOUT_EPOCH.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The socket's `SO_RCVTIMEO` (reading) or `SO_SNDTIMEO` (writing):
+/// cached with its registration if a coroutine parked on it before, else
+/// asked of the kernel.
+pub(super) fn timeout(fd: RawFd, dir: Direction) -> Option<Duration> {
+    let epoch = TIMEOUT_EPOCH.load(Ordering::Acquire);
+    let cached = shard(fd)
+        .lock()
+        .as_ref()
+        .and_then(|map| map.get(&fd))
+        .and_then(|entry| entry.timeouts.filter(|t| t.0 == epoch));
+    if let Some((_, timeouts)) = cached {
+        return timeouts[dir as usize];
+    }
+    let timeouts = [
+        socket_timeout(fd, Direction::Read),
+        socket_timeout(fd, Direction::Write),
+    ];
+    if let Some(entry) = shard(fd).lock().as_mut().and_then(|map| map.get_mut(&fd)) {
+        entry.timeouts = Some((epoch, timeouts));
+    }
+    timeouts[dir as usize]
 }
 
 fn is_nonblocking(fd: RawFd) -> bool {
@@ -170,10 +233,9 @@ struct Entry {
     /// Its runtime (a later park may come from another runtime's
     /// coroutine: it then registers anew).
     shared: Arc<crate::scheduler::Shared>,
-    /// The owner's decisions, cached until a hooked `fcntl(F_SETFL)`,
-    /// `ioctl(FIONBIO)` or `setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)` changes
-    /// them; `None`: ask the kernel.
-    mode: Option<Mode>,
+    /// Its socket timeouts by `Direction`, and the [`TIMEOUT_EPOCH`]
+    /// they were asked in; `None`: ask the kernel.
+    timeouts: Option<(u32, [Option<Duration>; 2])>,
 }
 
 /// Shards of the descriptor table, by descriptor number.
@@ -190,35 +252,11 @@ fn shard(fd: RawFd) -> &'static Shard {
     &ENTRIES[fd.unsigned_abs() as usize % SHARDS]
 }
 
-/// The owner's decisions about `fd`: cached if a coroutine parked on it
-/// before, else asked of the kernel.
-pub(super) fn mode(fd: RawFd) -> Mode {
-    let cached = shard(fd)
-        .lock()
-        .as_ref()
-        .and_then(|map| map.get(&fd))
-        .and_then(|entry| entry.mode);
-    if let Some(mode) = cached {
-        return mode;
-    }
-    let mode = Mode::query(fd);
-    if let Some(entry) = shard(fd).lock().as_mut().and_then(|map| map.get_mut(&fd)) {
-        entry.mode = Some(mode);
-    }
-    mode
-}
-
-/// The owner changed `fd`'s blocking mode or timeouts: ask again.
-pub(super) fn forget_mode(fd: RawFd) {
-    if let Some(entry) = shard(fd).lock().as_mut().and_then(|map| map.get_mut(&fd)) {
-        entry.mode = None;
-    }
-}
-
 /// `fd` is being closed (or replaced by `dup2`/`dup3`): deregister it
 /// while its number still names it.
 pub(super) fn closing(fd: RawFd) {
     set_kind(fd, None);
+    set_nonblocking(fd, None);
     let entry = shard(fd).lock().as_mut().and_then(|map| map.remove(&fd));
     if let Some(entry) = entry {
         entry.shared.deregister_io(fd, entry.key);
@@ -254,7 +292,7 @@ fn registered(
         state: state.clone(),
         key,
         shared: shared.clone(),
-        mode: None,
+        timeouts: None,
     };
     map.insert(fd, entry);
     Some((state, 0))

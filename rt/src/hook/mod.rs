@@ -107,12 +107,11 @@ fn park_on(
     if result >= 0 || errno() != libc::EAGAIN {
         return result;
     }
-    let mode = fd::mode(fd);
-    if mode.nonblocking {
+    if fd::nonblocking(fd) {
         set_errno(libc::EAGAIN);
         return result;
     }
-    let deadline = mode.timeouts[dir as usize].and_then(|t| Instant::now().checked_add(t));
+    let deadline = fd::timeout(fd, dir).and_then(|t| Instant::now().checked_add(t));
     let (result, waited) =
         crate::unwind::uninterruptible(|| fd::retry(fd, dir, deadline, &mut attempt));
     match waited {

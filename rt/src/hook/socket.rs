@@ -551,8 +551,8 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
 /// socket's `SO_SNDTIMEO` passes (`EAGAIN`, as the blocking call says) or
 /// an interruption is pending (`ECANCELED`).
 fn retry_while_full(fd: RawFd, start: impl Fn() -> (c_int, c_int)) -> (c_int, c_int) {
-    let deadline = fd::mode(fd).timeouts[Direction::Write as usize]
-        .and_then(|t| std::time::Instant::now().checked_add(t));
+    let deadline =
+        fd::timeout(fd, Direction::Write).and_then(|t| std::time::Instant::now().checked_add(t));
     let mut pause = std::time::Duration::from_millis(1);
     loop {
         super::sleep::park_for(pause);
@@ -605,6 +605,7 @@ pub unsafe extern "C" fn accept4(
     };
     if accepted >= 0 {
         fd::set_kind(accepted as RawFd, Some(Kind::Socket));
+        fd::set_nonblocking(accepted as RawFd, Some(flags & libc::SOCK_NONBLOCK != 0));
     }
     accepted as c_int
 }
@@ -619,6 +620,7 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
     let fd = unsafe { libc::syscall(libc::SYS_socket, domain, ty, protocol) } as c_int;
     if fd >= 0 {
         fd::set_kind(fd, Some(Kind::Socket));
+        fd::set_nonblocking(fd, Some(ty & libc::SOCK_NONBLOCK != 0));
     }
     fd
 }
@@ -637,8 +639,10 @@ pub unsafe extern "C" fn socketpair(
     if r == 0 {
         // SAFETY: filled by the kernel on success.
         let pair = unsafe { [*fds, *fds.add(1)] };
-        pair.iter()
-            .for_each(|&fd| fd::set_kind(fd, Some(Kind::Socket)));
+        for fd in pair {
+            fd::set_kind(fd, Some(Kind::Socket));
+            fd::set_nonblocking(fd, Some(ty & libc::SOCK_NONBLOCK != 0));
+        }
     }
     r
 }
@@ -690,8 +694,13 @@ pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: libc::c_ulong) -> c_i
     // SAFETY: the caller's argument for `cmd`, forwarded.
     let r = unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) } as c_int;
     match cmd {
-        libc::F_SETFL if r >= 0 => fd::forget_mode(fd),
-        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC if r >= 0 => fd::set_kind(r, None),
+        libc::F_SETFL if r >= 0 => {
+            fd::mode_changed(fd, arg & libc::O_NONBLOCK as libc::c_ulong != 0)
+        }
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC if r >= 0 => {
+            fd::set_kind(r, None);
+            fd::set_nonblocking(r, None);
+        }
         _ => {}
     }
     r
@@ -715,8 +724,10 @@ pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: libc::c_ulong) -> c
 pub unsafe extern "C" fn ioctl(fd: c_int, request: libc::c_ulong, arg: *mut c_void) -> c_int {
     // SAFETY: the caller's argument for `request`, forwarded.
     let r = unsafe { libc::syscall(libc::SYS_ioctl, fd, request, arg) } as c_int;
-    if request == libc::FIONBIO as libc::c_ulong && r >= 0 {
-        fd::forget_mode(fd);
+    if request == libc::FIONBIO as libc::c_ulong && r >= 0 && !arg.is_null() {
+        // SAFETY: the kernel just read this int through the same pointer.
+        let on = unsafe { *arg.cast::<c_int>() } != 0;
+        fd::mode_changed(fd, on);
     }
     r
 }
@@ -735,7 +746,7 @@ pub unsafe extern "C" fn setsockopt(
     let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, value, len) } as c_int;
     if level == libc::SOL_SOCKET && matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) && r == 0
     {
-        fd::forget_mode(fd);
+        fd::timeouts_changed();
     }
     r
 }
