@@ -563,3 +563,35 @@ fn a_change_through_a_dup_is_seen_by_the_other_descriptor() {
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
     });
 }
+
+/// `poll` and `ppoll` on one descriptor park on the worker's poller while
+/// another coroutine of the same worker makes it ready; a timeout gives 0.
+#[test]
+fn poll_and_ppoll_park_until_ready_or_timeout() {
+    use std::os::fd::AsRawFd;
+    let rt = one_worker();
+    rt.block_on(|| {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let mut fds = [libc::pollfd {
+            fd: reader.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(fds.as_mut_ptr(), 1, 20) }, 0);
+        let w = rt::spawn(move || {
+            rt::sleep(Duration::from_millis(5));
+            writer.write_all(b"x").unwrap();
+            writer
+        });
+        let limit = libc::timespec {
+            tv_sec: 5,
+            tv_nsec: 0,
+        };
+        // SAFETY: one valid pollfd, a valid timeout, no signal mask.
+        let n = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, &limit, std::ptr::null()) };
+        assert_eq!(n, 1);
+        assert_eq!(fds[0].revents & libc::POLLIN, libc::POLLIN);
+        drop(w.join().unwrap());
+    });
+}

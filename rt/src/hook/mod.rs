@@ -3,7 +3,7 @@
 //!
 //! With the feature on, rt defines the C symbols `read`, `write`, `readv`,
 //! `writev`, `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`,
-//! `connect`, `accept`, `accept4`, `poll`, `select`, `nanosleep`,
+//! `connect`, `accept`, `accept4`, `poll`, `ppoll`, `select`, `nanosleep`,
 //! `clock_nanosleep`, `usleep`, `sleep`, `getaddrinfo`, `waitpid` and
 //! `wait4` (and `socket`,
 //! `socketpair`, `close`, `dup2`, `dup3`, only to keep a cache of what

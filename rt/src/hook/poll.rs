@@ -1,6 +1,6 @@
-//! The `poll` and `select` hooks: C clients (libpq, hiredis, curl) wait
-//! for their socket with `poll` (or, older ones, `select`) before reading
-//! or writing.
+//! The `poll`, `ppoll` and `select` hooks: C clients (libpq, hiredis,
+//! curl) wait for their socket with `poll` (or, older ones, `select`)
+//! before reading or writing.
 
 use libc::{c_int, nfds_t, pollfd};
 
@@ -37,6 +37,49 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) ->
         Some(dir) => poll_one(all, dir, timeout, raw),
         None => poll_on_pool(all, timeout),
     }
+}
+
+/// `ppoll` without a signal mask is `poll` with a finer timeout; with one
+/// (the caller swaps its signal mask for the wait, atomically) it is
+/// passed through: a parked coroutine's worker cannot take on its mask.
+///
+/// # Safety
+/// As `ppoll(2)` requires.
+#[no_mangle]
+pub unsafe extern "C" fn ppoll(
+    fds: *mut pollfd,
+    nfds: nfds_t,
+    timeout: *const libc::timespec,
+    sigmask: *const libc::sigset_t,
+) -> c_int {
+    if !sigmask.is_null() || !in_coroutine() {
+        // SAFETY: the caller's arguments; the kernel's sigset size.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_ppoll,
+                fds,
+                nfds,
+                timeout,
+                sigmask,
+                std::mem::size_of::<libc::c_ulong>(),
+            )
+        };
+        return r as c_int;
+    }
+    let millis = if timeout.is_null() {
+        -1
+    } else {
+        // SAFETY: non-null: the caller's timespec.
+        let t = unsafe { &*timeout };
+        if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+            return fail(libc::EINVAL) as c_int;
+        }
+        // Rounded up to whole milliseconds (a wait never ends early).
+        let nanos = t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128;
+        c_int::try_from(nanos.div_ceil(1_000_000)).unwrap_or(c_int::MAX)
+    };
+    // SAFETY: forwarded.
+    unsafe { poll(fds, nfds, millis) }
 }
 
 /// One descriptor, one direction: park on the worker's poller.
