@@ -101,10 +101,17 @@ static MODES: [AtomicU32; CACHED] = [const { AtomicU32::new(0) }; CACHED];
 /// socket's timeouts are shared by its `dup`s too).
 static TIMEOUT_EPOCH: AtomicU32 = AtomicU32::new(1);
 
+/// The current mode epoch, as stored in [`MODES`] (30 bits: it wraps
+/// after a billion mode changes, harmlessly but for one epoch's worth of
+/// possibly stale answers).
+fn mode_epoch() -> u32 {
+    MODE_EPOCH.load(Ordering::Acquire) & (u32::MAX >> 2)
+}
+
 /// Whether the descriptor's owner made it non-blocking (then `EAGAIN` is
 /// its answer, not a reason to park): cached, else asked of the kernel.
 pub(super) fn nonblocking(fd: RawFd) -> bool {
-    let epoch = MODE_EPOCH.load(Ordering::Acquire);
+    let epoch = mode_epoch();
     let slot = usize::try_from(fd).ok().and_then(|i| MODES.get(i));
     if let Some(cached) = slot.map(|s| s.load(Ordering::Relaxed)) {
         if cached >> 2 == epoch && cached & 3 != 0 {
@@ -124,7 +131,7 @@ pub(super) fn nonblocking(fd: RawFd) -> bool {
 /// `fd` was created (or set) with a known mode; `None`: unknown.
 pub(super) fn set_nonblocking(fd: RawFd, nonblocking: Option<bool>) {
     if let Some(slot) = usize::try_from(fd).ok().and_then(|i| MODES.get(i)) {
-        let epoch = MODE_EPOCH.load(Ordering::Acquire);
+        let epoch = mode_epoch();
         let mode = match nonblocking {
             None => 0,
             Some(false) => epoch << 2 | 1,
@@ -230,9 +237,10 @@ struct Entry {
     state: Arc<IoState>,
     /// The worker and token it is registered with.
     key: (usize, usize),
-    /// Its runtime (a later park may come from another runtime's
-    /// coroutine: it then registers anew).
-    shared: Arc<crate::scheduler::Shared>,
+    /// Its runtime, not kept alive by the entry (a descriptor that
+    /// outlives its runtime must not hold its reactors and stacks); a
+    /// later park from another runtime's coroutine registers anew.
+    shared: std::sync::Weak<crate::scheduler::Shared>,
     /// Its socket timeouts by `Direction`, and the [`TIMEOUT_EPOCH`]
     /// they were asked in; `None`: ask the kernel.
     timeouts: Option<(u32, [Option<Duration>; 2])>,
@@ -258,76 +266,162 @@ pub(super) fn closing(fd: RawFd) {
     set_kind(fd, None);
     set_nonblocking(fd, None);
     let entry = shard(fd).lock().as_mut().and_then(|map| map.remove(&fd));
+    // Outside the shard lock: retiring may drop the last reference to a
+    // runtime, whose own descriptors then close through this very hook.
     if let Some(entry) = entry {
-        entry.shared.deregister_io(fd, entry.key);
+        entry.retire(fd);
     }
 }
 
-/// Readiness of `fd`, registered (or re-armed) for a wait starting now,
-/// and its `dir` generation from before the arming: readiness present at
-/// arming is reported as an event after it (perhaps by another worker's
-/// thread, at once), so a wait for a newer generation misses nothing and
-/// the attempt that just failed needs no repeat. `None`: it cannot be
-/// polled (shutdown, a file epoll refuses).
-fn registered(
-    fd: RawFd,
-    dir: Direction,
-    shared: &Arc<crate::scheduler::Shared>,
-) -> Option<(Arc<IoState>, u64)> {
-    let mut guard = shard(fd).lock();
-    let map = guard.get_or_insert_with(HashMap::new);
-    if let Some(entry) = map.get(&fd) {
-        let seen = entry.state.generation(dir);
-        // Re-arming also checks that the number still names the registered
-        // file: closed behind the hooks' back and reused, it says ENOENT.
-        if Arc::ptr_eq(&entry.shared, shared) && shared.rearm_io(fd, entry.key).is_ok() {
-            return Some((entry.state.clone(), seen));
+impl Entry {
+    /// Deregister it (if its runtime is still alive) and wake whoever
+    /// waits on it: they look again, and register anew if need be.
+    fn retire(self, fd: RawFd) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.deregister_io(fd, self.key);
         }
-        let stale = map.remove(&fd).expect("present");
-        stale.shared.deregister_io(fd, stale.key);
+        self.state.wake_all();
     }
-    let state = Arc::new(IoState::default());
-    let key = shared.register_io(fd, &state).ok().flatten()?;
-    let entry = Entry {
-        state: state.clone(),
-        key,
-        shared: shared.clone(),
-        timeouts: None,
-    };
-    map.insert(fd, entry);
-    Some((state, 0))
 }
 
-/// Park the calling coroutine until `fd` is ready for `dir` (or
-/// `deadline`, or an interruption), then run `attempt` (a non-blocking
-/// form of the call) until it does not fail with `EAGAIN`, parking again
-/// in between. Returns the last attempt's result (-1 if it gave up) and
-/// how the waiting ended.
+/// A registration ready for one wait (see [`registered`]).
+struct Armed {
+    state: Arc<IoState>,
+    /// The direction's generation from before the arming.
+    seen: u64,
+    /// Registered just now: what was cached about the number may be
+    /// another file's (closed behind the hooks' back and its number
+    /// reused, the re-arm of the old registration said ENOENT; or never
+    /// registered, cached from an earlier file).
+    fresh: bool,
+}
+
+/// `fd`, registered (or re-armed) for a wait starting now, with its `dir`
+/// generation from before the arming: readiness present at arming is
+/// reported as an event after it (perhaps by another worker's thread, at
+/// once), so a wait for a newer generation misses nothing and the attempt
+/// that just failed needs no repeat. A registration made by another
+/// worker's coroutine is kept: its worker reports the readiness, as for
+/// an rt::net socket shared across workers. `None`: it cannot be polled
+/// (shutdown, a file epoll refuses).
+fn registered(fd: RawFd, dir: Direction, shared: &Arc<crate::scheduler::Shared>) -> Option<Armed> {
+    let mut stale = None;
+    let armed = (|| {
+        let mut guard = shard(fd).lock();
+        let map = guard.get_or_insert_with(HashMap::new);
+        if let Some(entry) = map.get(&fd) {
+            let seen = entry.state.generation(dir);
+            let ours = std::ptr::eq(entry.shared.as_ptr(), Arc::as_ptr(shared));
+            // Re-arming also checks that the number still names the
+            // registered file: closed behind the hooks' back and reused,
+            // it says ENOENT.
+            if ours && shared.rearm_io(fd, entry.key).is_ok() {
+                let state = entry.state.clone();
+                return Some(Armed {
+                    state,
+                    seen,
+                    fresh: false,
+                });
+            }
+            let old = map.remove(&fd).expect("present");
+            if ours {
+                // The number names another file now. Its old registration
+                // must go before the new one is made: a removal by number
+                // afterwards would remove the new one. (The caller holds
+                // the runtime, so this is not its last reference.)
+                old.retire(fd);
+            } else {
+                // Another runtime's poller: any time, but outside the lock.
+                stale = Some(old);
+            }
+        }
+        let state = Arc::new(IoState::default());
+        let key = shared.register_io(fd, &state).ok().flatten()?;
+        let entry = Entry {
+            state: state.clone(),
+            key,
+            shared: Arc::downgrade(shared),
+            timeouts: None,
+        };
+        map.insert(fd, entry);
+        Some(Armed {
+            state,
+            seen: 0,
+            fresh: true,
+        })
+    })();
+    // Outside the shard lock, as in `closing`.
+    if let Some(stale) = stale {
+        stale.retire(fd);
+    }
+    armed
+}
+
+/// What bounds a hook's wait.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Limit {
+    /// This deadline (`None`: none).
+    At(Option<Instant>),
+    /// The socket's own `SO_RCVTIMEO`/`SO_SNDTIMEO` for the direction,
+    /// from now.
+    SocketTimeout,
+}
+
+/// Park the calling coroutine until `fd` is ready for `dir` (or the
+/// `limit`, or an interruption), then run `attempt` (a non-blocking form
+/// of the call) until it does not fail with `EAGAIN`, parking again in
+/// between (each wait re-arms the registration). Returns the last
+/// attempt's result (-1 if it gave up) and how the waiting ended.
 pub(super) fn retry(
     fd: RawFd,
     dir: Direction,
-    deadline: Option<Instant>,
+    limit: Limit,
     mut attempt: impl FnMut() -> isize,
 ) -> (isize, Waited) {
     let Some(shared) = crate::scheduler::current_shared() else {
         return (-1, Waited::Unavailable);
     };
-    if shared.is_io_shut_down() {
-        return (-1, Waited::Unavailable);
-    }
-    let Some((state, mut seen)) = registered(fd, dir, &shared) else {
-        return (-1, Waited::Unavailable);
-    };
-    loop {
-        match state.wait_or(dir, seen, deadline, crate::unwind::pending) {
+    let mut deadline = None;
+    for round in 0.. {
+        if shared.is_io_shut_down() {
+            return (-1, Waited::Unavailable);
+        }
+        let Some(armed) = registered(fd, dir, &shared) else {
+            return (-1, Waited::Unavailable);
+        };
+        if armed.fresh {
+            // Once per registration (so once per descriptor, usually): ask
+            // the kernel rather than a cache that may describe an earlier
+            // file under this number. If its owner made it non-blocking,
+            // EAGAIN is the answer after all.
+            set_nonblocking(fd, None);
+            if nonblocking(fd) {
+                super::set_errno(libc::EAGAIN);
+                return (-1, Waited::Ready);
+            }
+        }
+        if round == 0 {
+            // After registering: a replaced number's cached timeouts are
+            // gone with its entry.
+            deadline = match limit {
+                Limit::At(at) => at,
+                Limit::SocketTimeout => {
+                    timeout(fd, dir).and_then(|t| Instant::now().checked_add(t))
+                }
+            };
+        }
+        match armed
+            .state
+            .wait_or(dir, armed.seen, deadline, crate::unwind::pending)
+        {
             WaitEnd::Notified => {}
             WaitEnd::TimedOut => return (-1, Waited::TimedOut),
             WaitEnd::Stopped => return (-1, Waited::Interrupted),
         }
-        seen = state.generation(dir);
         let result = attempt();
         if result >= 0 || super::errno() != libc::EAGAIN {
             return (result, Waited::Ready);
         }
     }
+    unreachable!("the loop returns")
 }

@@ -57,7 +57,6 @@ mod sleep;
 mod socket;
 
 use std::os::fd::RawFd;
-use std::time::Instant;
 
 use crate::scheduler::reactor::Direction;
 use fd::Waited;
@@ -111,9 +110,9 @@ fn park_on(
         set_errno(libc::EAGAIN);
         return result;
     }
-    let deadline = fd::timeout(fd, dir).and_then(|t| Instant::now().checked_add(t));
+    let limit = fd::Limit::SocketTimeout;
     let (result, waited) =
-        crate::unwind::uninterruptible(|| fd::retry(fd, dir, deadline, &mut attempt));
+        crate::unwind::uninterruptible(|| fd::retry(fd, dir, limit, &mut attempt));
     match waited {
         Waited::Ready => result,
         Waited::TimedOut => fail(timed_out),

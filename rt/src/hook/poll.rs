@@ -97,8 +97,9 @@ fn poll_one(
         0 => fail(libc::EAGAIN),
         n => n as isize,
     };
-    let (result, waited) =
-        crate::unwind::uninterruptible(|| super::fd::retry(fd, dir, deadline, attempt));
+    let (result, waited) = crate::unwind::uninterruptible(|| {
+        super::fd::retry(fd, dir, super::fd::Limit::At(deadline), attempt)
+    });
     match waited {
         super::fd::Waited::Ready => result as c_int,
         super::fd::Waited::TimedOut => 0,
@@ -153,7 +154,9 @@ pub unsafe extern "C" fn select(
     };
     // SAFETY: a null timeout means none; else the caller's.
     let zero = !timeout.is_null() && unsafe { (*timeout).tv_sec == 0 && (*timeout).tv_usec == 0 };
-    if !in_coroutine() || zero {
+    // Sets larger than an fd_set (nfds > FD_SETSIZE, allocated by the
+    // caller) cannot be copied as one: passed through.
+    if !in_coroutine() || zero || !(0..=libc::FD_SETSIZE as c_int).contains(&nfds) {
         return raw(read, write, except, timeout);
     }
     // SAFETY: each pointer null or valid, as the caller guarantees.

@@ -19,7 +19,8 @@ unsafe fn raw_wait4(pid: pid_t, status: *mut c_int, options: c_int, usage: *mut 
 /// Wait for one child `pid` without blocking the worker: park on its
 /// pidfd until it is readable (the child exited), then reap it. Any
 /// child (`pid <= 0`), `WNOHANG`, or a kernel without pidfds: the call as
-/// made.
+/// made; so are waits that also return when the child stops or continues
+/// (`WUNTRACED`, `WCONTINUED`).
 ///
 /// # Safety
 /// As `wait4(2)` requires.
@@ -31,7 +32,10 @@ unsafe fn wait_parking(
 ) -> isize {
     // SAFETY: forwarded.
     let plain = || unsafe { raw_wait4(pid, status, options, usage) };
-    if !in_coroutine() || pid <= 0 || options & libc::WNOHANG != 0 {
+    // A pidfd turns readable when the child exits, not when it stops or
+    // continues: waits for those pass through.
+    let passes = options & (libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED) != 0;
+    if !in_coroutine() || pid <= 0 || passes {
         return plain();
     }
     // SAFETY: no pointers.
@@ -46,8 +50,9 @@ unsafe fn wait_parking(
     };
     let mut result = reap();
     if result < 0 && super::errno() == libc::EAGAIN {
-        let (r, waited) =
-            crate::unwind::uninterruptible(|| super::fd::retry(pidfd, Direction::Read, None, reap));
+        let (r, waited) = crate::unwind::uninterruptible(|| {
+            super::fd::retry(pidfd, Direction::Read, super::fd::Limit::At(None), reap)
+        });
         result = match waited {
             super::fd::Waited::Ready => r,
             super::fd::Waited::Interrupted => fail(libc::ECANCELED),

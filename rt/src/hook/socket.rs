@@ -491,7 +491,9 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         (r, started)
     };
     let (mut r, mut started) = start();
-    if r < 0 && started == libc::EAGAIN {
+    // SAFETY: a connect that got this far read a whole address.
+    let unix = unsafe { (*addr).sa_family } == libc::AF_UNIX as libc::sa_family_t;
+    if r < 0 && started == libc::EAGAIN && unix {
         // A Unix socket whose listener's backlog is full: the blocking
         // call would wait for room, which no readiness event announces.
         (r, started) = retry_while_full(fd, start);
@@ -691,6 +693,24 @@ pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
 /// As `fcntl(2)` requires for `cmd`.
 #[no_mangle]
 pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: libc::c_ulong) -> c_int {
+    if cmd == libc::F_GETOWN {
+        // As glibc: a process group owner is answered negative, which the
+        // raw F_GETOWN cannot tell from an error. `struct f_owner_ex`:
+        // the owner's type (F_OWNER_PGRP = 2), then its id.
+        const F_GETOWN_EX: c_int = 16;
+        const F_OWNER_PGRP: c_int = 2;
+        let mut owner: [c_int; 2] = [0, 0];
+        // SAFETY: a valid out-pointer of f_owner_ex's size.
+        let r = unsafe { libc::syscall(libc::SYS_fcntl, fd, F_GETOWN_EX, owner.as_mut_ptr()) };
+        if r < 0 {
+            return -1;
+        }
+        return if owner[0] == F_OWNER_PGRP {
+            -owner[1]
+        } else {
+            owner[1]
+        };
+    }
     // SAFETY: the caller's argument for `cmd`, forwarded.
     let r = unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) } as c_int;
     match cmd {
@@ -744,8 +764,9 @@ pub unsafe extern "C" fn setsockopt(
 ) -> c_int {
     // SAFETY: the caller's option value, forwarded.
     let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, value, len) } as c_int;
-    if level == libc::SOL_SOCKET && matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) && r == 0
-    {
+    // SO_RCVTIMEO_NEW and SO_SNDTIMEO_NEW (66, 67): the 64-bit time forms.
+    let timeout = matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO | 66 | 67);
+    if level == libc::SOL_SOCKET && timeout && r == 0 {
         fd::timeouts_changed();
     }
     r

@@ -129,6 +129,14 @@ impl IoState {
         wait_until_or(&waiter, deadline, WaitSite::here(why), abandon, stop)
     }
 
+    /// Wake every waiter, as readiness in both directions would: they try
+    /// again (and find out for themselves). For a registration that is
+    /// being replaced or dropped while coroutines may wait on it.
+    #[cfg(feature = "hook")]
+    pub(crate) fn wake_all(&self) {
+        self.ready(true, true, false, false);
+    }
+
     /// A readiness event: bump the generations and wake the waiters.
     /// `*_closed`: the peer shut that direction (or the socket failed).
     fn ready(&self, read: bool, write: bool, read_closed: bool, write_closed: bool) {
