@@ -385,21 +385,6 @@ fn concurrent_dumps_from_coroutines_and_threads_all_complete_while_work_runs() {
     }
 }
 
-/// Block the calling thread for `length`, as a blocking system call does —
-/// also with the `hook` feature, under which `std::thread::sleep` in a
-/// coroutine parks it instead.
-fn block_thread(length: Duration) {
-    let mut left = libc::timespec {
-        tv_sec: length.as_secs() as libc::time_t,
-        tv_nsec: length.subsec_nanos() as libc::c_long,
-    };
-    loop {
-        let request = left;
-        // SAFETY: valid pointers to locals; a signal ends it early (EINTR)
-        // with the rest in `left`.
-        let r = unsafe { libc::syscall(libc::SYS_nanosleep, &request, &mut left) };
-        if r == 0 {
-            return;
-        }
-    }
-}
+#[path = "support/block_thread.rs"]
+mod support;
+use support::block_thread;

@@ -190,26 +190,48 @@ fn socket_timeout(fd: RawFd, dir: Direction) -> Option<Duration> {
         Direction::Read => libc::SO_RCVTIMEO,
         Direction::Write => libc::SO_SNDTIMEO,
     };
-    let mut tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
-    // SAFETY: `tv` and `len` are valid out-pointers of the sizes given.
+    let tv = socket_option(
+        fd,
+        option,
+        libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+    )?;
+    if tv.tv_sec == 0 && tv.tv_usec == 0 {
+        return None;
+    }
+    Some(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1_000))
+}
+
+/// What a socket option is read into: plain data, valid for every bit
+/// pattern the kernel may write.
+pub(super) trait OptionValue: Copy {}
+impl OptionValue for libc::c_int {}
+impl OptionValue for libc::timeval {}
+
+/// The `SOL_SOCKET` option `option` of `fd`, read into `value`; `None`
+/// if the kernel refuses (not a socket, a bad descriptor).
+pub(super) fn socket_option<T: OptionValue>(
+    fd: RawFd,
+    option: libc::c_int,
+    mut value: T,
+) -> Option<T> {
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid out-pointers, `len` is
+    // `value`'s size, so the kernel writes at most that much; `T` is
+    // plain data valid for any bytes (`OptionValue`).
     let r = unsafe {
         libc::syscall(
             libc::SYS_getsockopt,
             fd,
             libc::SOL_SOCKET,
             option,
-            &mut tv as *mut libc::timeval,
+            &mut value as *mut T,
             &mut len as *mut libc::socklen_t,
         )
     };
-    if r < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0) {
-        return None;
-    }
-    Some(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1_000))
+    (r == 0).then_some(value)
 }
 
 /// How a hook's wait for a descriptor ended.

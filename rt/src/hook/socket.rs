@@ -60,20 +60,7 @@ unsafe fn recv_parking(
 /// Whether `fd` is a stream socket (`MSG_WAITALL` means something only
 /// there).
 fn is_stream(fd: RawFd) -> bool {
-    let mut ty: c_int = 0;
-    let mut size = std::mem::size_of::<c_int>() as socklen_t;
-    // SAFETY: valid out-pointers of the sizes given.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            &mut ty as *mut c_int,
-            &mut size as *mut socklen_t,
-        )
-    };
-    r == 0 && ty == libc::SOCK_STREAM
+    fd::socket_option(fd, libc::SO_TYPE, 0 as c_int) == Some(libc::SOCK_STREAM)
 }
 
 /// `recvmsg` made blocking-by-parking.
@@ -525,22 +512,9 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
     if done < 0 {
         return -1;
     }
-    let mut error: c_int = 0;
-    let mut size = std::mem::size_of::<c_int>() as socklen_t;
-    // SAFETY: valid out-pointers of the sizes given.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            &mut error as *mut c_int,
-            &mut size as *mut socklen_t,
-        )
-    };
-    if r < 0 {
+    let Some(error) = fd::socket_option(fd, libc::SO_ERROR, 0 as c_int) else {
         return -1;
-    }
+    };
     if error != 0 {
         set_errno(error);
         return -1;
