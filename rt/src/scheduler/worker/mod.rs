@@ -73,7 +73,7 @@ pub(crate) struct Worker {
     /// workloads run 1.5x slower one process out of two.
     recycled: RefCell<TaskList>,
     /// Coroutines of this worker sleeping until a deadline.
-    timers: RefCell<Timers>,
+    timers: RefCell<Timers<Arc<Task>>>,
     /// Whether `timers` is non-empty: checked on every scheduling step, so
     /// a plain flag instead of a RefCell borrow.
     has_timers: Cell<bool>,
@@ -156,7 +156,7 @@ impl Worker {
             balance: placement::Balance::new(workers),
             registry: RefCell::new(Registry::default()),
             recycled: RefCell::new(TaskList::default()),
-            timers: RefCell::new(Timers::default()),
+            timers: RefCell::new(Timers::new()),
             has_timers: Cell::new(false),
             stacks: RefCell::new(StackCache::default()),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
@@ -237,7 +237,11 @@ impl Worker {
         }
         let due = {
             let mut timers = self.timers.borrow_mut();
-            let due = timers.expired(std::time::Instant::now());
+            let now = std::time::Instant::now();
+            if !timers.any_due(now) {
+                return;
+            }
+            let due = timers.expired(now);
             self.has_timers.set(!timers.is_empty());
             due
         };
