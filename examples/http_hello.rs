@@ -132,10 +132,13 @@ fn main() {
             other => panic!("unknown argument {other}; see the top of examples/http_hello.rs"),
         }
     }
-    let runtime = rt::Builder::new()
-        .workers(workers)
-        .build()
-        .expect("start the runtime");
+    // One worker: a current-thread runtime (as tokio's peer uses), so the
+    // server is a single-threaded process.
+    let builder = match workers {
+        1 => rt::Builder::new().current_thread(),
+        n => rt::Builder::new().workers(n),
+    };
+    let runtime = builder.build().expect("start the runtime");
     if let Some(target) = check_addr {
         let target: SocketAddr = target.parse().expect("--check IP:PORT");
         let verified = runtime.block_on(|| check(target, 4));

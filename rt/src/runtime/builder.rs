@@ -10,7 +10,7 @@ use crossbeam_deque::Worker as Deque;
 
 use super::Runtime;
 use crate::coroutine::stack::StackPool;
-use crate::scheduler::{Shared, Worker};
+use crate::scheduler::{LocalWorker, Shared, Worker};
 
 /// How long a worker may run one coroutine before the monitor reports it
 /// ([`Builder::monitor`]).
@@ -53,6 +53,8 @@ pub struct Builder {
     monitor: Option<Duration>,
     /// Print `rt::dump` on SIGQUIT.
     dump_on_sigquit: bool,
+    /// No worker threads: the building thread runs the one worker.
+    current_thread: bool,
 }
 
 impl Default for Builder {
@@ -76,7 +78,48 @@ impl Builder {
             thread_name: "rt-worker".to_owned(),
             monitor: Some(DEFAULT_MONITOR_THRESHOLD),
             dump_on_sigquit: false,
+            current_thread: false,
         }
+    }
+
+    /// A runtime with no threads of its own (tokio's current-thread
+    /// runtime): one worker, run by the thread that builds the runtime
+    /// while that thread is inside [`Runtime::block_on`] (and, to cancel
+    /// and unwind what is left, while it drops the runtime). Coroutines
+    /// spawned or woken in between run at the next `block_on`.
+    ///
+    /// Started coroutines never change threads, so only the building
+    /// thread may call `block_on` (another thread's call panics), and the
+    /// runtime should be dropped there too: dropped elsewhere, its started
+    /// coroutines are abandoned (leaked, their destructors never run).
+    /// `spawn` and `JoinHandle::join` work from any thread.
+    ///
+    /// It also turns the monitor off (the monitor is a thread; the worker
+    /// keeps the clock [`dump`](crate::dump) uses instead, and memory is
+    /// not given back over time). Call [`monitor`](Self::monitor) after
+    /// this to have one anyway. Thread-per-core servers run one such
+    /// runtime per core; a single-threaded process also spares the kernel
+    /// the file-table reference counts it takes on every system call of a
+    /// multi-threaded one.
+    ///
+    /// `build` refuses it with more than one worker.
+    ///
+    /// ```
+    /// let rt = rt::Builder::new().current_thread().build()?;
+    /// let caller = std::thread::current().id();
+    /// let (mine, spawned) = rt.block_on(|| {
+    ///     let spawned = rt::spawn(|| std::thread::current().id());
+    ///     (std::thread::current().id(), spawned.join().unwrap())
+    /// });
+    /// assert_eq!((mine, spawned), (caller, caller)); // all on this thread
+    /// let later = rt.spawn(|| 7); // runs at the next block_on
+    /// assert_eq!(rt.block_on(|| later.join().unwrap()), 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn current_thread(mut self) -> Builder {
+        self.current_thread = true;
+        self.monitor = None;
+        self
     }
 
     /// Report (on stderr, once per episode) a worker that has been running
@@ -189,6 +232,12 @@ impl Builder {
         let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
         let workers = match self.workers {
             Some(0) => return invalid("rt::Builder: a runtime needs at least one worker".into()),
+            Some(n) if n > 1 && self.current_thread => {
+                return invalid(format!(
+                    "rt::Builder: a current-thread runtime has one worker, not {n}"
+                ))
+            }
+            None if self.current_thread => 1,
             Some(n) if n > MAX_WORKERS => {
                 return invalid(format!(
                     "rt::Builder: {n} workers is more than rt::MAX_WORKERS ({MAX_WORKERS})"
@@ -220,8 +269,14 @@ impl Builder {
             shared: shared.clone(),
             threads: Vec::with_capacity(workers + 2),
             sigquit: None,
+            local: None,
         };
-        for (index, deque) in deques.into_iter().enumerate() {
+        let mut deques = deques.into_iter();
+        if self.current_thread {
+            let deque = deques.next().expect("one worker");
+            runtime.local = Some(LocalWorker::new(shared.clone(), deque));
+        }
+        for (index, deque) in deques.enumerate() {
             let worker_shared = shared.clone();
             let thread = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
@@ -244,9 +299,11 @@ impl Builder {
             runtime.sigquit = Some(handle);
             runtime.threads.push(thread);
         }
-        runtime
-            .threads
-            .push(crate::scheduler::monitor::start(shared, self.monitor)?);
+        if !self.current_thread || self.monitor.is_some() {
+            runtime
+                .threads
+                .push(crate::scheduler::monitor::start(shared, self.monitor)?);
+        }
         Ok(runtime)
     }
 }

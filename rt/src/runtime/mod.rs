@@ -37,6 +37,8 @@ pub struct Runtime {
     threads: Vec<thread::JoinHandle<()>>,
     /// Stops the SIGQUIT printer ([`Builder::dump_on_sigquit`]).
     sigquit: Option<signal_hook::iterator::Handle>,
+    /// A current-thread runtime's worker ([`Builder::current_thread`]).
+    local: Option<scheduler::LocalWorker>,
 }
 
 // A panic on the caller's side never leaves the runtime half-updated
@@ -47,7 +49,8 @@ impl std::panic::RefUnwindSafe for Runtime {}
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("workers", &self.threads.len())
+            .field("workers", &self.shared.workers())
+            .field("current_thread", &self.local.is_some())
             .field("spawned", &self.spawned())
             .finish_non_exhaustive()
     }
@@ -63,7 +66,10 @@ impl Runtime {
     /// Run `f` as a coroutine on this runtime and wait for its result.
     ///
     /// `f` may borrow from the caller. A panic in `f` is printed and
-    /// continues in the caller.
+    /// continues in the caller. On a current-thread runtime
+    /// ([`Builder::current_thread`]) the calling thread runs the
+    /// runtime's coroutines meanwhile; it must be the thread that built
+    /// the runtime, and not inside a coroutine (either panics).
     ///
     /// ```
     /// let rt = rt::Builder::new().workers(1).build()?;
@@ -78,10 +84,18 @@ impl Runtime {
         F: FnOnce() -> T + Send,
         T: Send,
     {
+        if let Some(why) = self.local.as_ref().and_then(|local| local.refusal()) {
+            panic!("rt::Runtime::block_on: {why}"); // before `f` is spawned
+        }
         // SAFETY: `wait_unwind_safe` returns only once the coroutine has
-        // finished, so nothing `f` borrows is used after this call.
+        // finished, so nothing `f` borrows is used after this call. (On a
+        // current-thread runtime, `drive_until` returns only then, or
+        // aborts the process.)
         let task = unsafe { spawn_raw(&self.shared, Some("block_on".into()), f) }
             .unwrap_or_else(|e| panic!("Runtime::block_on: {e}"));
+        if let Some(local) = &self.local {
+            local.drive_until(|| task.result.is_complete());
+        }
         // SAFETY: the body returns a `T`.
         match unsafe { wait_unwind_safe::<T>(&task) } {
             Ok(value) => value,
@@ -206,6 +220,9 @@ impl Drop for Runtime {
             sigquit.close();
         }
         self.shared.begin_shutdown();
+        if let Some(local) = self.local.take() {
+            local.shut_down();
+        }
         // Workers come first in `threads`; one that gave up on a coroutine
         // stuck in its teardown is left running, not joined.
         let joinable = self.shared.wait_for_teardown();

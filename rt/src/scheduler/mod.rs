@@ -475,6 +475,11 @@ impl Shared {
         }
     }
 
+    /// How many workers the runtime has.
+    pub(crate) fn workers(&self) -> usize {
+        self.remotes.len()
+    }
+
     /// Whether the calling thread is one of this runtime's workers.
     pub(crate) fn is_own_worker(&self) -> bool {
         worker::current_of(self).is_some()
@@ -588,4 +593,4 @@ pub(crate) fn current_shared() -> Option<Arc<Shared>> {
     worker::current_shared()
 }
 
-pub(crate) use worker::Worker;
+pub(crate) use worker::{LocalWorker, Worker};

@@ -58,7 +58,9 @@ impl Clock {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    fn tick(&self) {
+    /// Catch up with the precise time: the monitor thread's job, or a
+    /// current-thread runtime's worker's (which has no monitor).
+    pub(crate) fn tick(&self) {
         self.ms.store(self.precise(), Relaxed);
     }
 }

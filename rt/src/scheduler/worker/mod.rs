@@ -1,10 +1,12 @@
 //! One worker thread: its run queues and its loop.
 
 mod introspect;
+mod local;
 mod placement;
 mod shutdown;
 mod spin;
 
+pub(crate) use local::LocalWorker;
 pub(crate) use placement::Load;
 
 use std::cell::{Cell, RefCell};
@@ -34,8 +36,9 @@ const UNSTARTED_QUEUE_INTERVAL: u32 = 31;
 /// Finished tasks moved between a worker's cache and the shared pool at once.
 const RECYCLE_BATCH: usize = 128;
 
-/// The thread-owned half of a worker. Lives on the worker thread's stack;
-/// `CURRENT_WORKER` points to it while the thread runs.
+/// The thread-owned half of a worker. Lives on the worker thread's stack
+/// (or, for a current-thread runtime, in its [`LocalWorker`]);
+/// `CURRENT_WORKER` points to it while the thread runs it.
 pub(crate) struct Worker {
     /// Position in `Shared::remotes`.
     index: usize,
@@ -87,6 +90,11 @@ pub(crate) struct Worker {
     /// Teardown: it gave up waiting for its stuck coroutine to finish and
     /// let the runtime's drop return (see `teardown_wait`).
     lingering: Cell<bool>,
+    /// Shutdown: it cancelled its coroutines (once).
+    cancelled: Cell<bool>,
+    /// No monitor thread keeps the runtime's coarse clock: this worker
+    /// does (a current-thread runtime's).
+    keeps_clock: bool,
 }
 
 thread_local! {
@@ -140,6 +148,17 @@ pub(super) fn current_shared() -> Option<Arc<Shared>> {
 impl Worker {
     /// The worker at `index`, owning the local FIFO `unstarted`.
     pub(crate) fn new(index: usize, shared: Arc<Shared>, unstarted: Deque<Arc<Task>>) -> Worker {
+        Worker::with_clock(index, shared, unstarted, false)
+    }
+
+    /// [`Worker::new`]; `keeps_clock`: it ticks the runtime's coarse clock
+    /// (there is no monitor thread to).
+    fn with_clock(
+        index: usize,
+        shared: Arc<Shared>,
+        unstarted: Deque<Arc<Task>>,
+        keeps_clock: bool,
+    ) -> Worker {
         let workers = shared.remotes.len();
         Worker {
             index,
@@ -162,6 +181,8 @@ impl Worker {
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             stuck_since: Cell::new(None),
             lingering: Cell::new(false),
+            cancelled: Cell::new(false),
+            keeps_clock,
         }
     }
 
@@ -277,24 +298,37 @@ impl Worker {
 
     /// The worker loop: run coroutines until the runtime shuts down.
     pub(crate) fn run(&self) {
+        let torn_down = self.drive(|| false);
+        debug_assert!(torn_down);
+    }
+
+    /// Run coroutines until `done()` (checked before every scheduling
+    /// step) or until the runtime's shutdown has torn them down; returns
+    /// whether it did. A current-thread runtime's worker is driven this way
+    /// by `block_on`, and through its shutdown by the runtime's drop.
+    pub(super) fn drive(&self, done: impl Fn() -> bool) -> bool {
         let outer = CURRENT_WORKER.with(|c| c.replace(self));
         let probe = &self.shared.remotes[self.index].probe;
         probe.attach();
         self.shared.remotes[self.index].load.publish_cpu_clock();
-        let mut cancelled = false;
-        loop {
+        let torn_down = loop {
             if self.shared.is_shutdown() {
                 match self.shared.phase() {
-                    Phase::Teardown => break,
-                    Phase::Cancelling if !cancelled => {
+                    Phase::Teardown => break true,
+                    Phase::Cancelling if !self.cancelled.get() => {
                         self.cancel_registered();
-                        cancelled = true;
+                        self.cancelled.set(true);
                         // Counted after the cancels: teardown waits for
                         // every worker's pass (see `Shared::is_quiescent`).
                         self.shared.cancel_passes.fetch_add(1, Ordering::AcqRel);
                     }
                     _ => {}
                 }
+            }
+            if done() {
+                // Leave the idle protocol as a running worker does.
+                self.stop_searching();
+                break false;
             }
             self.fire_timers();
             let task = self.next_local().or_else(|| self.search());
@@ -304,14 +338,17 @@ impl Worker {
             } else {
                 self.sleep();
             }
-        }
-        self.timers.borrow_mut().clear();
-        self.unwind_all();
-        if !self.lingering.get() {
-            self.shared.teardown_finished(self.index, false);
+        };
+        if torn_down {
+            self.timers.borrow_mut().clear();
+            self.unwind_all();
+            if !self.lingering.get() {
+                self.shared.teardown_finished(self.index, false);
+            }
         }
         probe.detach();
         CURRENT_WORKER.with(|c| c.set(outer));
+        torn_down
     }
 
     /// The next runnable coroutine from this worker's own queues or the
@@ -320,6 +357,9 @@ impl Worker {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if self.keeps_clock {
+                self.shared.clock.tick();
+            }
             self.answer_dumps();
             let _ = self.poll_io_now();
             // Coroutines placed here by others, too, wait at most this.
@@ -455,6 +495,9 @@ impl Worker {
                 }
             }
             self.spin.woken(woken.get());
+            if self.keeps_clock {
+                self.shared.clock.tick();
+            }
         }
         idle_flag.store(false, Ordering::Relaxed);
         if idle.transition_worker_from_parked(self.index) {

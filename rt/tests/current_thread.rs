@@ -1,0 +1,238 @@
+//! A current-thread runtime (`Builder::current_thread`): no threads of its
+//! own; the thread that built it runs every coroutine inside `block_on`,
+//! and unwinds what is left when it drops the runtime.
+//!
+//! Every runtime in this file is a current-thread one, so no thread named
+//! `rt-...` may ever exist in this process.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn current_thread() -> rt::Runtime {
+    rt::Builder::new().current_thread().build().unwrap()
+}
+
+/// Names of this process's threads that rt would have started.
+fn rt_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| name.starts_with("rt-"))
+        .collect()
+}
+
+#[test]
+fn every_coroutine_runs_on_the_building_thread_and_no_thread_is_started() {
+    let rt = current_thread();
+    let caller = std::thread::current().id();
+    let ids = rt.block_on(|| {
+        let handles: Vec<_> = (0..100)
+            .map(|_| {
+                rt::spawn(|| {
+                    rt::yield_now();
+                    rt::sleep(Duration::from_millis(1));
+                    std::thread::current().id()
+                })
+            })
+            .collect();
+        assert_eq!(rt_threads(), Vec::<String>::new());
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    assert!(ids.iter().all(|&id| id == caller));
+    assert_eq!(rt_threads(), Vec::<String>::new());
+}
+
+#[test]
+fn a_coroutine_parked_in_one_block_on_resumes_in_the_next() {
+    let rt = current_thread();
+    let (tx, rx) = rt::chan::bounded::<u32>(0);
+    let waiting = rt.block_on(|| {
+        let waiting = rt::spawn(move || rx.recv().unwrap() * 2);
+        rt::yield_now(); // it starts and parks in `recv`
+        waiting
+    });
+    // Nothing runs between the calls; the value is handed over in the next.
+    let doubled = rt.block_on(move || {
+        tx.send(21).unwrap();
+        waiting.join().unwrap()
+    });
+    assert_eq!(doubled, 42);
+}
+
+#[test]
+fn coroutines_spawned_from_other_threads_run_at_the_next_block_on() {
+    let rt = current_thread();
+    let rt_ref = &rt;
+    let handles: Vec<_> = std::thread::scope(|s| {
+        (0..4)
+            .map(|i| s.spawn(move || rt_ref.spawn(move || i * 10)))
+            .map(|t| t.join().unwrap())
+            .collect()
+    });
+    // Joined from another thread, while this one drives the runtime.
+    let total = std::thread::scope(|s| {
+        let joiner = s.spawn(|| handles.into_iter().map(|h| h.join().unwrap()).sum::<i32>());
+        rt.block_on(|| {
+            while !joiner.is_finished() {
+                rt::sleep(Duration::from_millis(1));
+            }
+        });
+        joiner.join().unwrap()
+    });
+    assert_eq!(total, 60);
+}
+
+#[test]
+fn block_on_from_another_thread_panics_without_running_anything() {
+    let rt = current_thread();
+    let ran = AtomicUsize::new(0);
+    let err = std::thread::scope(|s| {
+        s.spawn(|| rt.block_on(|| ran.fetch_add(1, SeqCst)))
+            .join()
+            .unwrap_err()
+    });
+    let message = err.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("only on the thread that built it"),
+        "{message}"
+    );
+    assert_eq!(ran.load(SeqCst), 0);
+    assert_eq!(rt.block_on(|| ran.fetch_add(1, SeqCst)), 0); // still usable
+}
+
+#[test]
+fn block_on_inside_one_of_its_coroutines_panics() {
+    let rt = current_thread();
+    let message = rt.block_on(|| {
+        let err = std::panic::catch_unwind(|| rt.block_on(|| 1)).unwrap_err();
+        err.downcast_ref::<String>().unwrap().clone()
+    });
+    assert!(message.contains("from inside a coroutine"), "{message}");
+}
+
+#[test]
+fn dropping_the_runtime_unwinds_parked_coroutines_on_the_building_thread() {
+    let rt = current_thread();
+    let unwound = Arc::new(AtomicUsize::new(0));
+    let (_tx, rx) = rt::chan::bounded::<()>(0);
+    let caller = std::thread::current().id();
+    let started = Arc::new(AtomicUsize::new(0));
+    let handles = rt.block_on(|| {
+        let handles: Vec<_> = (0..50)
+            .map(|_| {
+                let (unwound, rx, started) = (unwound.clone(), rx.clone(), started.clone());
+                rt::spawn(move || {
+                    rt::defer! {
+                        assert_eq!(std::thread::current().id(), caller);
+                        unwound.fetch_add(1, SeqCst);
+                    }
+                    started.fetch_add(1, SeqCst);
+                    let _ = rx.recv(); // parked for good
+                })
+            })
+            .collect();
+        while started.load(SeqCst) < 50 {
+            rt::yield_now();
+        }
+        handles
+    });
+    // Spawned but never started: dropped unrun.
+    let unstarted = rt.spawn(|| unreachable!());
+    assert_eq!(unwound.load(SeqCst), 0);
+    drop(rt);
+    assert_eq!(unwound.load(SeqCst), 50);
+    for handle in handles {
+        assert!(handle.join().unwrap_err().is_cancelled());
+    }
+    assert!(unstarted.join().unwrap_err().is_cancelled());
+}
+
+#[test]
+fn dropped_on_another_thread_its_started_coroutines_are_abandoned() {
+    let rt = current_thread();
+    let unwound = Arc::new(AtomicUsize::new(0));
+    let (_tx, rx) = rt::chan::bounded::<()>(0);
+    let u = unwound.clone();
+    rt.block_on(move || {
+        let (started_tx, started) = rt::chan::bounded::<()>(1);
+        rt::spawn(move || {
+            rt::defer! { u.fetch_add(1, SeqCst); }
+            started_tx.send(()).unwrap();
+            let _ = rx.recv();
+        });
+        started.recv().unwrap();
+    });
+    // Nothing may run its stack on this other thread: it is leaked.
+    std::thread::spawn(move || drop(rt)).join().unwrap();
+    assert_eq!(unwound.load(SeqCst), 0);
+}
+
+#[test]
+fn timers_sockets_scopes_and_the_blocking_pool_work() {
+    let rt = current_thread();
+    rt.block_on(|| {
+        let start = Instant::now();
+        rt::sleep(Duration::from_millis(20));
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        assert_eq!(rt::blocking(|| 6 * 7), 42);
+        let timed_out = rt::timeout(Duration::from_millis(5), || rt::sleep(Duration::MAX));
+        assert!(timed_out.is_err());
+
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = rt::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0; 5];
+            conn.read_exact(&mut buf).unwrap();
+            conn.write_all(&buf).unwrap();
+        });
+        let mut conn = rt::net::TcpStream::connect(addr).unwrap();
+        conn.write_all(b"hello").unwrap();
+        let mut echoed = [0; 5];
+        conn.read_exact(&mut echoed).unwrap();
+        assert_eq!(&echoed, b"hello");
+        server.join().unwrap();
+
+        let mut words = vec![1, 2, 3];
+        rt::scope(|s| {
+            for w in &mut words {
+                s.spawn(move || *w *= 10);
+            }
+        });
+        assert_eq!(words, [10, 20, 30]);
+    });
+}
+
+#[test]
+fn build_refuses_a_current_thread_runtime_with_more_workers() {
+    let err = rt::Builder::new()
+        .current_thread()
+        .workers(2)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("one worker"), "{err}");
+    let rt = rt::Builder::new()
+        .current_thread()
+        .workers(1)
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(|| 1), 1);
+}
+
+#[test]
+fn a_panic_in_block_on_continues_in_the_caller_and_the_runtime_stays_usable() {
+    let rt = current_thread();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(|| panic!("boom"));
+    }))
+    .unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
+    assert_eq!(rt.block_on(|| rt::spawn(|| 5).join().unwrap()), 5);
+}
