@@ -6,6 +6,8 @@
 //! - `pingpong`: a rendezvous-channel round trip between two coroutines,
 //! - `yield`: two coroutines yielding to each other,
 //! - `spawn`: spawn and join, in batches of 1,000,
+//! - `sleep`: spawn 1,000 coroutines that each sleep 1 ms, join them;
+//!   repeated (a timer registered, fired and waking its coroutine),
 //! - `select_ready`: a `select!` over four receive arms, one of them ready
 //!   (a value buffered just before; the send is counted too),
 //! - `select_default`: a `select!` over two empty channels with `default`,
@@ -66,6 +68,14 @@ fn main() {
         "spawn" => {
             for _ in 0..n / 1000 {
                 let handles: Vec<_> = (0..1000).map(|_| rt::spawn(|| ())).collect();
+                handles.into_iter().for_each(|h| h.join().unwrap());
+            }
+        }
+        "sleep" => {
+            for _ in 0..n / 1000 {
+                let handles: Vec<_> = (0..1000)
+                    .map(|_| rt::spawn(|| rt::sleep(Duration::from_millis(1))))
+                    .collect();
                 handles.into_iter().for_each(|h| h.join().unwrap());
             }
         }
@@ -138,7 +148,7 @@ fn main() {
             assert_eq!(count.get(), n);
         }
         other => panic!(
-            "unknown workload {other}: pingpong, yield, spawn, select_ready, select_default, select_pingpong, tcp_pingpong, tcp_pingpong_timeout, tokio_tcp_pingpong, tokio_tcp_pingpong_timeout, defer_macro or scopeguard"
+            "unknown workload {other}: pingpong, yield, spawn, sleep, select_ready, select_default, select_pingpong, tcp_pingpong, tcp_pingpong_timeout, tokio_tcp_pingpong, tokio_tcp_pingpong_timeout, defer_macro or scopeguard"
         ),
     });
     let ns = start.elapsed().as_nanos() as f64 / n as f64;
