@@ -47,6 +47,7 @@ impl RawJoinHandle {
     /// `T` must be the return type of the task's body.
     #[track_caller]
     pub(crate) unsafe fn wait<T>(&self) -> Result<T, JoinError> {
+        crate::scheduler::Shared::assert_may_wait_for(&self.0);
         // SAFETY: forwarded to our caller.
         unsafe { wait_typed(&self.0) }
     }

@@ -236,3 +236,87 @@ fn a_panic_in_block_on_continues_in_the_caller_and_the_runtime_stays_usable() {
     assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
     assert_eq!(rt.block_on(|| rt::spawn(|| 5).join().unwrap()), 5);
 }
+
+#[test]
+fn driven_or_dropped_during_a_panic_it_still_interrupts_and_unwinds_its_coroutines() {
+    // Rust's panic count is per thread, and this runtime's coroutines run
+    // on the panicking thread: they must still be told apart from it.
+    struct DuringUnwind {
+        rt: Option<rt::Runtime>,
+        unwound: Arc<AtomicUsize>,
+        timed_out: Arc<AtomicUsize>,
+    }
+    impl Drop for DuringUnwind {
+        fn drop(&mut self) {
+            assert!(std::thread::panicking());
+            let rt = self.rt.take().unwrap();
+            let interrupted = rt.block_on(|| {
+                rt::timeout(Duration::from_millis(20), || {
+                    rt::sleep(Duration::from_secs(60))
+                })
+                .is_err()
+            });
+            if interrupted {
+                self.timed_out.fetch_add(1, SeqCst);
+            }
+            drop(rt); // cancels the parked coroutines: their defers run
+            assert_eq!(self.unwound.load(SeqCst), 10);
+        }
+    }
+    let (unwound, timed_out) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let rt = current_thread();
+    let (_tx, rx) = rt::chan::bounded::<()>(0);
+    rt.block_on(|| {
+        let (started_tx, started) = rt::chan::bounded::<()>(10);
+        for _ in 0..10 {
+            let (unwound, rx, started_tx) = (unwound.clone(), rx.clone(), started_tx.clone());
+            rt::spawn(move || {
+                rt::defer! { unwound.fetch_add(1, SeqCst); }
+                started_tx.send(()).unwrap();
+                let _ = rx.recv();
+            });
+        }
+        (0..10).for_each(|_| started.recv().unwrap());
+    });
+    let guard = DuringUnwind {
+        rt: Some(rt),
+        unwound: unwound.clone(),
+        timed_out: timed_out.clone(),
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _guard = guard;
+        panic!("the owner thread unwinds");
+    }));
+    assert!(result.is_err());
+    assert_eq!(timed_out.load(SeqCst), 1, "rt::timeout was not delivered");
+    assert_eq!(unwound.load(SeqCst), 10);
+}
+
+#[test]
+fn joining_outside_block_on_on_the_building_thread_panics_instead_of_hanging() {
+    let rt = current_thread();
+    let finished = rt.block_on(|| {
+        let h = rt::spawn(|| 1);
+        while !h.is_finished() {
+            rt::yield_now();
+        }
+        h
+    });
+    assert_eq!(finished.join().unwrap(), 1); // finished: no wait needed
+    let pending = rt.spawn(|| 7);
+    let err =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pending.join())).unwrap_err();
+    let message = err.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(message.contains("join it inside block_on"), "{message:?}");
+    // From another thread the join waits for the next block_on.
+    let pending = rt.spawn(|| 8);
+    std::thread::scope(|s| {
+        let joiner = s.spawn(move || pending.join().unwrap());
+        rt.block_on(|| {
+            while !joiner.is_finished() {
+                rt::sleep(Duration::from_millis(1));
+            }
+        });
+        assert_eq!(joiner.join().unwrap(), 8);
+    });
+}

@@ -92,12 +92,16 @@ impl Builder {
     /// thread may call `block_on` (another thread's call panics), and the
     /// runtime should be dropped there too: dropped elsewhere, its started
     /// coroutines are abandoned (leaked, their destructors never run).
-    /// `spawn` and `JoinHandle::join` work from any thread.
+    /// `spawn` works from any thread, and `JoinHandle::join` from any other
+    /// thread; on the building thread, join inside `block_on` (outside,
+    /// the wait could never end: it panics instead). [`Runtime::dump`]
+    /// sees its coroutines only while it runs.
     ///
     /// It also turns the monitor off (the monitor is a thread; the worker
     /// keeps the clock [`dump`](crate::dump) uses instead, and memory is
     /// not given back over time). Call [`monitor`](Self::monitor) after
-    /// this to have one anyway. Thread-per-core servers run one such
+    /// this to have one anyway (a thread, as is the printer of
+    /// [`dump_on_sigquit`](Self::dump_on_sigquit)). Thread-per-core servers run one such
     /// runtime per core; a single-threaded process also spares the kernel
     /// the file-table reference counts it takes on every system call of a
     /// multi-threaded one.

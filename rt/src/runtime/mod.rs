@@ -220,14 +220,19 @@ impl Drop for Runtime {
             sigquit.close();
         }
         self.shared.begin_shutdown();
-        if let Some(local) = self.local.take() {
-            local.shut_down();
-        }
-        // Workers come first in `threads`; one that gave up on a coroutine
-        // stuck in its teardown is left running, not joined.
+        // Worker threads come first in `threads` (a current-thread runtime
+        // has none); one that gave up on a coroutine stuck in its teardown
+        // is left running, not joined.
+        let worker_threads = match self.local.take() {
+            Some(local) => {
+                local.shut_down();
+                0
+            }
+            None => self.shared.workers(),
+        };
         let joinable = self.shared.wait_for_teardown();
         for (index, thread) in self.threads.drain(..).enumerate() {
-            if joinable.get(index) == Some(&false) {
+            if index < worker_threads && joinable.get(index) == Some(&false) {
                 continue;
             }
             // Coroutine panics never reach the worker loop; a panicking

@@ -173,6 +173,9 @@ pub(crate) struct Shared {
     next_io_worker: std::sync::atomic::AtomicUsize,
     /// Coarse time, for `rt::dump`'s "parked for".
     pub(crate) clock: monitor::Clock,
+    /// A current-thread runtime's owner: the only thread that runs its
+    /// coroutines (see `worker/local.rs`).
+    pub(crate) local_owner: std::sync::OnceLock<std::thread::ThreadId>,
     /// `rt::dump` requests the workers have yet to answer.
     pub(crate) dumps: dump::Requests,
 }
@@ -211,6 +214,7 @@ impl Shared {
             lingering: (0..num_workers).map(|_| AtomicBool::new(false)).collect(),
             next_io_worker: std::sync::atomic::AtomicUsize::new(0),
             clock: monitor::Clock::new(),
+            local_owner: std::sync::OnceLock::new(),
             dumps: dump::Requests::default(),
         })
     }
@@ -472,6 +476,22 @@ impl Shared {
         // SAFETY: malloc_trim only returns free heap memory to the OS.
         unsafe {
             libc::malloc_trim(0);
+        }
+    }
+
+    /// Panics if waiting here for `task` to finish could never end: the
+    /// calling thread owns `task`'s current-thread runtime and is not
+    /// running it (only that thread could).
+    pub(crate) fn assert_may_wait_for(task: &task::Task) {
+        let shared = &task.shared;
+        if shared.local_owner.get() == Some(&std::thread::current().id())
+            && !shared.is_own_worker()
+            && !task.result.is_complete()
+        {
+            panic!(
+                "rt: waiting outside block_on for a coroutine of a current-thread runtime this \
+                 thread owns would wait forever (only this thread runs it): join it inside block_on"
+            );
         }
     }
 

@@ -21,8 +21,9 @@
 //! timeout is due on an 8.4 ms grid, and the reads of 200,000 requests a
 //! second join a few hundred buckets instead of pushing and popping a heap
 //! entry each; a 1 ms sleep is rounded by at most 512 ns. A timer never
-//! fires early, and at most 0.1% of its duration late (plus the worker's
-//! own scheduling delay). Timers in one bucket fire in registration order;
+//! fires early, and at most 0.1% of its distance from the worker's last
+//! clock reading late (that reading is one scheduling step old at most),
+//! plus the worker's own scheduling delay. Timers in one bucket fire in registration order;
 //! across buckets, by due time.
 
 use std::cmp::Reverse;

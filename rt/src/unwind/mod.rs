@@ -184,6 +184,28 @@ fn add_suspended_unwinding(delta: i32) {
     SUSPENDED_UNWINDING.with(|n| n.set(n.get().wrapping_add_signed(delta)));
 }
 
+/// Run `f`, which resumes coroutines on the calling thread, while that
+/// thread itself may be mid-unwind (a current-thread runtime driven or
+/// dropped by a destructor during a panic): the thread then counts as one
+/// suspended unwind, so each coroutine's own state says whether it is
+/// unwinding, not the thread's panic count (see [`Mask::is_unwinding`]).
+pub(crate) fn beside_thread_unwind<R>(f: impl FnOnce() -> R) -> R {
+    struct Uncount(bool);
+    impl Drop for Uncount {
+        fn drop(&mut self) {
+            if self.0 {
+                add_suspended_unwinding(-1);
+            }
+        }
+    }
+    let mid_unwind = std::thread::panicking();
+    if mid_unwind {
+        add_suspended_unwinding(1);
+    }
+    let _uncount = Uncount(mid_unwind);
+    f()
+}
+
 /// An unwind of the caller starts (the panic hook saw a panic).
 pub(crate) fn unwind_starts() {
     with_mask(Mask::unwind_starts);

@@ -37,8 +37,9 @@ unsafe impl Sync for LocalWorker {}
 impl LocalWorker {
     /// Worker 0 of `shared`, owned by the calling thread.
     pub(crate) fn new(shared: Arc<Shared>, unstarted: Deque<Arc<Task>>) -> LocalWorker {
+        let _ = shared.local_owner.set(thread::current().id());
         LocalWorker {
-            worker: Box::new(Worker::with_clock(0, shared, unstarted, true)),
+            worker: Box::new(Worker::local(shared, unstarted)),
             owner: thread::current().id(),
         }
     }
@@ -61,7 +62,7 @@ impl LocalWorker {
             panic!("rt::Runtime::block_on: {why}");
         }
         crate::panic::abort_on_panic("the current-thread worker", || {
-            self.worker.drive(done);
+            crate::unwind::beside_thread_unwind(|| self.worker.drive(done));
         });
     }
 
@@ -72,7 +73,7 @@ impl LocalWorker {
     pub(crate) fn shut_down(self) {
         if self.refusal().is_none() {
             crate::panic::abort_on_panic("the current-thread worker", || {
-                self.worker.drive(|| false);
+                crate::unwind::beside_thread_unwind(|| self.worker.drive(|| false));
             });
             return;
         }

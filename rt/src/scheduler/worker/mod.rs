@@ -92,9 +92,10 @@ pub(crate) struct Worker {
     lingering: Cell<bool>,
     /// Shutdown: it cancelled its coroutines (once).
     cancelled: Cell<bool>,
-    /// No monitor thread keeps the runtime's coarse clock: this worker
-    /// does (a current-thread runtime's).
-    keeps_clock: bool,
+    /// A current-thread runtime's worker ([`LocalWorker`]): it keeps the
+    /// runtime's coarse clock (there may be no monitor thread), and the
+    /// thread that drops the runtime is its own.
+    local: bool,
 }
 
 thread_local! {
@@ -148,17 +149,15 @@ pub(super) fn current_shared() -> Option<Arc<Shared>> {
 impl Worker {
     /// The worker at `index`, owning the local FIFO `unstarted`.
     pub(crate) fn new(index: usize, shared: Arc<Shared>, unstarted: Deque<Arc<Task>>) -> Worker {
-        Worker::with_clock(index, shared, unstarted, false)
+        Worker::with(index, shared, unstarted, false)
     }
 
-    /// [`Worker::new`]; `keeps_clock`: it ticks the runtime's coarse clock
-    /// (there is no monitor thread to).
-    fn with_clock(
-        index: usize,
-        shared: Arc<Shared>,
-        unstarted: Deque<Arc<Task>>,
-        keeps_clock: bool,
-    ) -> Worker {
+    /// The one worker of a current-thread runtime.
+    fn local(shared: Arc<Shared>, unstarted: Deque<Arc<Task>>) -> Worker {
+        Worker::with(0, shared, unstarted, true)
+    }
+
+    fn with(index: usize, shared: Arc<Shared>, unstarted: Deque<Arc<Task>>, local: bool) -> Worker {
         let workers = shared.remotes.len();
         Worker {
             index,
@@ -182,7 +181,7 @@ impl Worker {
             stuck_since: Cell::new(None),
             lingering: Cell::new(false),
             cancelled: Cell::new(false),
-            keeps_clock,
+            local,
         }
     }
 
@@ -311,6 +310,9 @@ impl Worker {
         let probe = &self.shared.remotes[self.index].probe;
         probe.attach();
         self.shared.remotes[self.index].load.publish_cpu_clock();
+        if self.local {
+            self.shared.clock.tick(); // it stood still since the last drive
+        }
         let torn_down = loop {
             if self.shared.is_shutdown() {
                 match self.shared.phase() {
@@ -342,7 +344,7 @@ impl Worker {
         if torn_down {
             self.timers.borrow_mut().clear();
             self.unwind_all();
-            if !self.lingering.get() {
+            if !self.lingering.get() || self.local {
                 self.shared.teardown_finished(self.index, false);
             }
         }
@@ -357,7 +359,7 @@ impl Worker {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if self.keeps_clock {
+            if self.local {
                 self.shared.clock.tick();
             }
             self.answer_dumps();
@@ -495,7 +497,7 @@ impl Worker {
                 }
             }
             self.spin.woken(woken.get());
-            if self.keeps_clock {
+            if self.local {
                 self.shared.clock.tick();
             }
         }

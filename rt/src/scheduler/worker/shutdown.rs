@@ -35,6 +35,24 @@ impl Worker {
             std::thread::sleep(std::time::Duration::from_millis(10));
             return;
         }
+        if self.local {
+            // The thread dropping the runtime is this worker's own: it can
+            // only wait here. Say so once, after the grace period.
+            let since = *self
+                .stuck_since
+                .get()
+                .get_or_insert_with(std::time::Instant::now);
+            self.stuck_since.set(Some(since));
+            if since.elapsed() >= STUCK_TEARDOWN_GRACE {
+                eprintln!(
+                    "rt: shutdown: {} waits, inside a destructor or an uninterruptible region, for something no coroutine can do any more; the current-thread runtime's drop waits with it",
+                    task.describe()
+                );
+                self.lingering.set(true);
+            }
+            std::thread::yield_now();
+            return;
+        }
         if !self.shared.only_teardown_left() {
             self.stuck_since.set(None);
             std::thread::yield_now();
