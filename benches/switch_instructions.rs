@@ -24,6 +24,9 @@
 //!   `rt::defer!` (counted in the coroutine's defer chain) / one
 //!   `scopeguard::defer!` that increments a counter.
 //!
+//! With `RT_CURRENT_THREAD=1` rt runs on a current-thread runtime (the
+//! calling thread is the worker) instead of one worker thread.
+//!
 //! `cargo bench -p rt-benches --bench switch_instructions --no-run`, then
 //! `valgrind --tool=callgrind target/release/deps/switch_instructions-* pingpong`
 //! and divide the total by N. Without valgrind it prints ns per round.
@@ -43,7 +46,11 @@ fn main() {
         println!("switch_instructions/{what}: {n} rounds, {ns:.1} ns per round");
         return;
     }
-    let runtime = rt::Builder::new().workers(1).build().expect("runtime");
+    let builder = match std::env::var_os("RT_CURRENT_THREAD") {
+        Some(_) => rt::Builder::new().current_thread(),
+        None => rt::Builder::new().workers(1),
+    };
+    let runtime = builder.build().expect("runtime");
     runtime.block_on(|| match what.as_str() {
         "pingpong" => {
             let (tx1, rx1) = rt::chan::bounded::<u64>(0);

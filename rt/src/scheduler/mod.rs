@@ -482,9 +482,13 @@ impl Shared {
     /// Panics if waiting here for `task` to finish could never end: the
     /// calling thread owns `task`'s current-thread runtime and is not
     /// running it (only that thread could).
+    #[inline]
     pub(crate) fn assert_may_wait_for(task: &task::Task) {
         let shared = &task.shared;
-        if shared.local_owner.get() == Some(&std::thread::current().id())
+        let Some(&owner) = shared.local_owner.get() else {
+            return; // not a current-thread runtime
+        };
+        if owner == std::thread::current().id()
             && !shared.is_own_worker()
             && !task.result.is_complete()
         {

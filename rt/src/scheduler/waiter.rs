@@ -33,11 +33,40 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
-    /// A waiter for the calling coroutine or thread.
+    /// A waiter for the calling coroutine or thread, not notified.
+    ///
+    /// A coroutine reuses the one waiter it keeps while no list or
+    /// notifier still holds it (a wait that ended left nothing behind):
+    /// no allocation, and no new reference to its task, per blocking call.
     pub(crate) fn current() -> Arc<Waiter> {
+        let Some(task) = crate::scheduler::task::current_task() else {
+            return Waiter::new(Unparker::current());
+        };
+        let reuse = |slot: &mut Option<Arc<Waiter>>| {
+            if let Some(waiter) = slot {
+                // No `Weak`s exist, so a count of one is uniqueness; the
+                // fence pairs with the Release decrement of whoever dropped
+                // the other reference last (as in `Arc`'s own drop), so its
+                // reads of `notified` come before our reset.
+                if Arc::strong_count(waiter) == 1 {
+                    std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+                    waiter.notified.store(false, Ordering::Relaxed);
+                    return waiter.clone();
+                }
+            }
+            let waiter = Waiter::new(Unparker::current());
+            *slot = Some(waiter.clone());
+            waiter
+        };
+        // SAFETY: the running coroutine's own slot; `reuse` does not come
+        // back here (`Unparker::current` only clones the task).
+        unsafe { task.with_waiter_slot(reuse) }
+    }
+
+    fn new(unparker: Unparker) -> Arc<Waiter> {
         Arc::new(Waiter {
             notified: AtomicBool::new(false),
-            unparker: Unparker::current(),
+            unparker,
         })
     }
 

@@ -88,6 +88,10 @@ pub(crate) struct Task {
     pub(crate) defer: DeferState,
     /// Its `rt::local!` values.
     pub(crate) locals: LocalValues,
+    /// The waiter its blocking calls reuse while nothing else holds it
+    /// (see `Waiter::current`); emptied when the coroutine ends, since the
+    /// waiter holds the task. Touched only by the coroutine itself.
+    waiter: std::cell::UnsafeCell<Option<Arc<crate::scheduler::waiter::Waiter>>>,
     /// `JoinHandle::cancel` was called (from any thread).
     cancel_requested: AtomicBool,
     /// The cancellation unwind has started (home thread only): later park
@@ -168,6 +172,7 @@ impl Task {
             result: TaskResult::new(),
             defer: DeferState::default(),
             locals: LocalValues::default(),
+            waiter: std::cell::UnsafeCell::new(None),
             cancel_requested: AtomicBool::new(false),
             cancelling: Cell::new(false),
             mask: crate::unwind::Mask::default(),
@@ -211,6 +216,8 @@ impl Task {
         self.result = TaskResult::new();
         self.defer = DeferState::default();
         self.locals = LocalValues::default();
+        // A cached waiter would hold the task, which is unshared here.
+        debug_assert!(self.waiter.get_mut().is_none());
         *self.cancel_requested.get_mut() = false;
         self.cancelling.set(false);
         self.mask = crate::unwind::Mask::default();
@@ -314,6 +321,8 @@ impl Task {
     }
 
     /// Resume the coroutine on this thread. The caller holds it RUNNING.
+    /// (Inlined into the worker loop, its one caller: the hottest path.)
+    #[inline(always)]
     pub(super) fn resume(&self) -> Resumed {
         // SAFETY: as in `start`.
         self.body.with_mut(|body| match unsafe { &mut *body } {
@@ -580,6 +589,20 @@ impl Task {
     /// About where its stack pointer was when it last switched out (0 for
     /// a task never run; stale for a reused one until it switches out).
     /// Read by its home worker only.
+    /// Run `f` on the running coroutine's cached waiter slot.
+    ///
+    /// # Safety
+    ///
+    /// Only the coroutine itself may call this (on its home thread, while
+    /// it runs), and `f` must not reach this again.
+    pub(crate) unsafe fn with_waiter_slot<R>(
+        &self,
+        f: impl FnOnce(&mut Option<Arc<crate::scheduler::waiter::Waiter>>) -> R,
+    ) -> R {
+        // SAFETY: forwarded to our caller: one thread, no overlap.
+        f(unsafe { &mut *self.waiter.get() })
+    }
+
     pub(super) fn parked_sp(&self) -> usize {
         self.parked_sp.get()
     }

@@ -62,7 +62,7 @@ impl LocalWorker {
             panic!("rt::Runtime::block_on: {why}");
         }
         crate::panic::abort_on_panic("the current-thread worker", || {
-            crate::unwind::beside_thread_unwind(|| self.worker.drive(done));
+            crate::unwind::beside_thread_unwind(|| self.worker.drive(Some(&done)));
         });
     }
 
@@ -73,7 +73,7 @@ impl LocalWorker {
     pub(crate) fn shut_down(self) {
         if self.refusal().is_none() {
             crate::panic::abort_on_panic("the current-thread worker", || {
-                crate::unwind::beside_thread_unwind(|| self.worker.drive(|| false));
+                crate::unwind::beside_thread_unwind(|| self.worker.drive(None));
             });
             return;
         }

@@ -297,15 +297,17 @@ impl Worker {
 
     /// The worker loop: run coroutines until the runtime shuts down.
     pub(crate) fn run(&self) {
-        let torn_down = self.drive(|| false);
+        let torn_down = self.drive(None);
         debug_assert!(torn_down);
     }
 
     /// Run coroutines until `done()` (checked before every scheduling
-    /// step) or until the runtime's shutdown has torn them down; returns
-    /// whether it did. A current-thread runtime's worker is driven this way
-    /// by `block_on`, and through its shutdown by the runtime's drop.
-    pub(super) fn drive(&self, done: impl Fn() -> bool) -> bool {
+    /// step; `None`: never) or until the runtime's shutdown has torn them
+    /// down; returns whether it did. A current-thread runtime's worker is
+    /// driven this way by `block_on`, and through its shutdown by the
+    /// runtime's drop. (One loop for both, not generic: a second copy of
+    /// it made the compiler stop inlining the resume path.)
+    pub(super) fn drive(&self, done: Option<&dyn Fn() -> bool>) -> bool {
         let outer = CURRENT_WORKER.with(|c| c.replace(self));
         let probe = &self.shared.remotes[self.index].probe;
         probe.attach();
@@ -327,7 +329,7 @@ impl Worker {
                     _ => {}
                 }
             }
-            if done() {
+            if done.is_some_and(|done| done()) {
                 // Leave the idle protocol as a running worker does.
                 self.stop_searching();
                 break false;
