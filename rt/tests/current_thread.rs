@@ -320,3 +320,22 @@ fn joining_outside_block_on_on_the_building_thread_panics_instead_of_hanging() {
         assert_eq!(joiner.join().unwrap(), 8);
     });
 }
+
+#[test]
+fn a_coroutine_of_another_runtime_on_the_building_thread_may_wait_for_one_of_ours() {
+    // Its wait only parks it: this thread can drive our runtime meanwhile.
+    let (ours, theirs) = (current_thread(), current_thread());
+    let pending = ours.spawn(|| 7);
+    let joiner = theirs.block_on(|| {
+        let (started_tx, started) = rt::chan::bounded::<()>(1);
+        let joiner = rt::spawn(move || {
+            started_tx.send(()).unwrap();
+            pending.join().unwrap() // parks: `ours` is not running
+        });
+        started.recv().unwrap();
+        rt::yield_now();
+        joiner
+    });
+    ours.block_on(|| ()); // runs `pending`
+    assert_eq!(theirs.block_on(|| joiner.join().unwrap()), 7);
+}

@@ -388,6 +388,8 @@ fn timeouts_expire_or_succeed_in_coroutines_and_threads() {
         let start = Instant::now();
         assert!(sem.acquire_timeout(Duration::from_millis(20)).is_none());
         assert!(start.elapsed() >= Duration::from_millis(20));
+        // A timeout takes nothing and gives nothing back.
+        assert_eq!(sem.available_permits(), 0);
         sem.add_permits(1);
         assert!(sem.acquire_timeout(Duration::from_millis(20)).is_some());
     }

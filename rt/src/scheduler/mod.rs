@@ -488,7 +488,10 @@ impl Shared {
         let Some(&owner) = shared.local_owner.get() else {
             return; // not a current-thread runtime
         };
+        // A coroutine (of another runtime on this thread) only parks: this
+        // thread may drive `task`'s runtime meanwhile.
         if owner == std::thread::current().id()
+            && task::current_task().is_none()
             && !shared.is_own_worker()
             && !task.result.is_complete()
         {

@@ -301,10 +301,6 @@ pub(crate) fn run_to_completion<T: Send>(f: impl FnOnce() -> T) -> Option<Panic>
     impl Drop for ClearLocals<'_> {
         fn drop(&mut self) {
             self.0.locals.clear();
-            // The cached waiter holds the task: let go of it (a coroutine
-            // finishing waits for nothing any more).
-            // SAFETY: the coroutine itself, on its own thread.
-            drop(unsafe { self.0.with_waiter_slot(Option::take) });
         }
     }
     match catch_unwind(AssertUnwindSafe(|| {

@@ -124,6 +124,7 @@ impl Condvar {
             },
         );
         let result = WaitTimeoutResult(!notified);
+        drop(waiter); // before relocking: a contended lock reuses it
         match mutex.lock() {
             Ok(guard) => Ok((guard, result)),
             Err(poisoned) => Err(PoisonError::new((poisoned.into_inner(), result))),

@@ -117,7 +117,9 @@ impl Semaphore {
                 }
             },
         );
-        granted.then_some(SemaphorePermit { semaphore: self })
+        // `then`, not `then_some`: a permit built and dropped on a timeout
+        // would release one that was never taken.
+        granted.then(|| SemaphorePermit { semaphore: self })
     }
 
     /// Take a permit if one is free and nobody waits for one.

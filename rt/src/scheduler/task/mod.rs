@@ -216,7 +216,8 @@ impl Task {
         self.result = TaskResult::new();
         self.defer = DeferState::default();
         self.locals = LocalValues::default();
-        // A cached waiter would hold the task, which is unshared here.
+        // Emptied when it finished (`release_waiter`); a cached waiter
+        // would hold the task, which is unshared here.
         debug_assert!(self.waiter.get_mut().is_none());
         *self.cancel_requested.get_mut() = false;
         self.cancelling.set(false);
@@ -586,9 +587,6 @@ impl Task {
         }
     }
 
-    /// About where its stack pointer was when it last switched out (0 for
-    /// a task never run; stale for a reused one until it switches out).
-    /// Read by its home worker only.
     /// Run `f` on the running coroutine's cached waiter slot.
     ///
     /// # Safety
@@ -603,6 +601,20 @@ impl Task {
         f(unsafe { &mut *self.waiter.get() })
     }
 
+    /// The coroutine has finished (returned, or been unwound at teardown):
+    /// drop its cached waiter, which holds the task (a cycle otherwise).
+    /// Not earlier: code still runs on the coroutine after its body
+    /// returns (an unread result's destructor may block, and cache a
+    /// waiter again). Its home worker only.
+    pub(super) fn release_waiter(&self) {
+        // SAFETY: the coroutine is done, so nothing else touches its slot;
+        // we are its home worker.
+        drop(unsafe { self.with_waiter_slot(Option::take) });
+    }
+
+    /// About where its stack pointer was when it last switched out (0 for
+    /// a task never run; stale for a reused one until it switches out).
+    /// Read by its home worker only.
     pub(super) fn parked_sp(&self) -> usize {
         self.parked_sp.get()
     }

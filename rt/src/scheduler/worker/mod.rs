@@ -545,6 +545,7 @@ impl Worker {
                 Counters::bump(&self.shared.counters(self.index).finished);
                 self.count_finished();
                 task.state.transition_to_done();
+                task.release_waiter();
                 drop(self.registry.borrow_mut().remove(task.slot()));
                 let Body::Started(fiber) = task.take_body() else {
                     unreachable!("a finished task had a fiber");

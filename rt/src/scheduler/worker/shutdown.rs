@@ -128,6 +128,7 @@ impl Worker {
             let stack = fiber.unwind();
             task::set_current(outer);
             task.state.transition_to_done();
+            task.release_waiter();
             self.shared.stacks.release(stack);
         }
         self.stacks.borrow_mut().flush(&self.shared.stacks);
