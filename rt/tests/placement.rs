@@ -58,41 +58,6 @@ fn an_accept_loop_spreads_its_connections_evenly() {
     }
 }
 
-/// A fan-out — one coroutine spawning 64 long-lived ones without
-/// switching out, as the hub benchmark's clients are — splits them evenly
-/// between the spawner's worker and the other, counting the spawner: once
-/// the burst is over, the last rebalancing batch evens the two out.
-#[test]
-fn a_fan_out_splits_evenly_over_two_workers() {
-    const FAN_OUT: usize = 64;
-    for _ in 0..10 {
-        let rt = rt::Builder::new().workers(2).build().unwrap();
-        let (release, parked) = rt::chan::bounded::<()>(0);
-        let spawner = rt.spawn(move || {
-            let children: Vec<_> = (0..FAN_OUT)
-                .map(|_| {
-                    let parked = parked.clone();
-                    rt::spawn(move || {
-                        let _ = parked.recv();
-                    })
-                })
-                .collect();
-            children.into_iter().for_each(|c| c.join().unwrap());
-        });
-        wait_for("every child to start", || {
-            let homed: u64 = rt.metrics().workers.iter().map(|w| w.homed).sum();
-            homed == FAN_OUT as u64 + 1 // and the spawner
-        });
-        let homed: Vec<u64> = rt.metrics().workers.iter().map(|w| w.homed).collect();
-        assert!(
-            homed[0].abs_diff(homed[1]) <= 2,
-            "coroutines per worker {homed:?}, not within 2"
-        );
-        drop(release);
-        spawner.join().unwrap();
-    }
-}
-
 /// A coroutine spawned by one that then blocks its thread (a std channel,
 /// waiting for that very child) is taken by the idle worker: a blocked
 /// thread uses no CPU time, so "stuck" is also decided by wall time.

@@ -527,7 +527,6 @@ impl Worker {
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
         task::set_current(outer);
-        self.end_burst();
         match resumed {
             Resumed::Suspended(Suspend::Park) => {
                 match task.state.transition_to_idle() {

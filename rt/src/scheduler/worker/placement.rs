@@ -363,32 +363,9 @@ impl Worker {
         if difference <= SLACK as isize {
             return;
         }
-        self.move_oldest(other, difference as usize / 2);
-    }
-
-    /// The coroutine that spawned a burst switched out, so the burst is
-    /// over: even it out to within a coroutine of a random other worker.
-    /// (Rebalancing every [`SLACK`]th spawn by half the difference leaves
-    /// it [`SLACK`] to 2 × [`SLACK`] apart: 41 and 25 of a fan-out of 64.)
-    pub(super) fn end_burst(&self) {
-        if self.balance.burst_spawns.get() == 0 {
-            return;
-        }
-        self.balance.burst_spawns.set(0);
-        let other = self.random_other();
-        let theirs = self.shared.remotes[other].load.get() as isize;
-        let difference = (self.load().get() as isize).wrapping_sub(theirs);
-        if difference > 1 {
-            self.move_oldest(other, difference as usize / 2);
-        }
-    }
-
-    /// Move up to `count` (at most [`MAX_MOVE`]) of the oldest queued
-    /// coroutines to worker `other`'s placed queue, with one wake.
-    fn move_oldest(&self, other: usize, count: usize) {
-        let target = &self.shared.remotes[other].load;
+        let count = (difference as usize / 2).min(MAX_MOVE);
         let mut moved = 0;
-        while moved < count.min(MAX_MOVE) {
+        while moved < count {
             let Some(task) = self.unstarted.pop() else {
                 break;
             };
