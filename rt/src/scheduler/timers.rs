@@ -145,16 +145,7 @@ impl<T> Timers<T> {
             prev: self.buckets[bucket as usize].tail,
             next: NIL,
         };
-        let index = match self.free_nodes.pop() {
-            Some(index) => {
-                self.nodes[index as usize] = node;
-                index
-            }
-            None => {
-                self.nodes.push(node);
-                u32::try_from(self.nodes.len() - 1).expect("fewer than 2^32 timers")
-            }
-        };
+        let index = insert(&mut self.nodes, &mut self.free_nodes, node);
         let list = &mut self.buckets[bucket as usize];
         if list.tail == NIL {
             list.head = index;
@@ -179,16 +170,7 @@ impl<T> Timers<T> {
             head: NIL,
             tail: NIL,
         };
-        let index = match self.free_buckets.pop() {
-            Some(index) => {
-                self.buckets[index as usize] = bucket;
-                index
-            }
-            None => {
-                self.buckets.push(bucket);
-                u32::try_from(self.buckets.len() - 1).expect("fewer than 2^32 buckets")
-            }
-        };
+        let index = insert(&mut self.buckets, &mut self.free_buckets, bucket);
         self.seq += 1;
         self.heap.push(Reverse((due, self.seq, index)));
         if self.heap.peek().is_some_and(|top| top.0 .2 == index) {
@@ -331,6 +313,21 @@ impl<T> Timers<T> {
         self.first = None;
         self.live = 0;
         self.empty_buckets = 0;
+    }
+}
+
+/// Put `value` in a free entry of `slab` (listed in `free`), or a new one;
+/// returns its index.
+fn insert<X>(slab: &mut Vec<X>, free: &mut Vec<u32>, value: X) -> u32 {
+    match free.pop() {
+        Some(index) => {
+            slab[index as usize] = value;
+            index
+        }
+        None => {
+            slab.push(value);
+            u32::try_from(slab.len() - 1).expect("fewer than 2^32 timers")
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! runs at the next one, as in tokio's current-thread runtime.
 
 use std::sync::Arc;
-use std::thread::{self, ThreadId};
+use std::thread;
 
 use crossbeam_deque::Worker as Deque;
 
@@ -17,17 +17,16 @@ use super::{current_ptr, Worker};
 use crate::scheduler::task::Task;
 use crate::scheduler::Shared;
 
-/// The one worker of a current-thread runtime, and the thread that owns it.
+/// The one worker of a current-thread runtime. The thread that owns it
+/// (the only one that may drive it) is `Shared::local_owner`.
 pub(crate) struct LocalWorker {
     /// The worker's thread-owned state; `CURRENT_WORKER` points into this
     /// box while the owner drives it.
     worker: Box<Worker>,
-    /// The only thread that may drive it.
-    owner: ThreadId,
 }
 
 // SAFETY: the worker (its `Cell`s, `RefCell`s, local deque and the
-// coroutines it started) is only ever touched on `owner`: `drive_until`
+// coroutines it started) is only ever touched on its owner thread: `drive_until`
 // and `shut_down` check the calling thread before touching it, and a drop
 // elsewhere leaks it instead of dropping it (`shut_down`).
 unsafe impl Send for LocalWorker {}
@@ -40,13 +39,12 @@ impl LocalWorker {
         let _ = shared.local_owner.set(thread::current().id());
         LocalWorker {
             worker: Box::new(Worker::local(shared, unstarted)),
-            owner: thread::current().id(),
         }
     }
 
     /// Why the calling thread may not drive the worker, if it may not.
     pub(crate) fn refusal(&self) -> Option<&'static str> {
-        if thread::current().id() != self.owner {
+        if self.worker.shared.local_owner.get() != Some(&thread::current().id()) {
             Some("a current-thread runtime runs only on the thread that built it")
         } else if !current_ptr().is_null() {
             Some("cannot block on a current-thread runtime from inside a coroutine")

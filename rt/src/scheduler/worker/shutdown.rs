@@ -29,28 +29,11 @@ impl Worker {
     /// (Go would report a deadlock): say so, count this worker done so
     /// that dropping the runtime returns, and keep polling every 10 ms —
     /// the thread and the runtime's memory stay, and if the wait ends
-    /// after all, the teardown finishes.
+    /// after all, the teardown finishes. (A current-thread runtime's
+    /// worker runs on the dropping thread: it says so and keeps waiting.)
     pub(in crate::scheduler) fn teardown_wait(&self, task: &Task) {
         if self.lingering.get() {
             std::thread::sleep(std::time::Duration::from_millis(10));
-            return;
-        }
-        if self.local {
-            // The thread dropping the runtime is this worker's own: it can
-            // only wait here. Say so once, after the grace period.
-            let since = *self
-                .stuck_since
-                .get()
-                .get_or_insert_with(std::time::Instant::now);
-            self.stuck_since.set(Some(since));
-            if since.elapsed() >= STUCK_TEARDOWN_GRACE {
-                eprintln!(
-                    "rt: shutdown: {} waits, inside a destructor or an uninterruptible region, for something no coroutine can do any more; the current-thread runtime's drop waits with it",
-                    task.describe()
-                );
-                self.lingering.set(true);
-            }
-            std::thread::yield_now();
             return;
         }
         if !self.shared.only_teardown_left() {
@@ -67,13 +50,23 @@ impl Worker {
             std::thread::yield_now();
             return;
         }
+        // A current-thread runtime's drop runs on this very thread: it
+        // can only keep waiting here.
+        let then = match self.local {
+            true => "the current-thread runtime's drop waits with it".to_owned(),
+            false => format!(
+                "the runtime's drop returns, and worker {} keeps waiting with the runtime's memory",
+                self.index
+            ),
+        };
         eprintln!(
-            "rt: shutdown: {} waits, inside a destructor or an uninterruptible region, for something no coroutine can do any more; the runtime's drop returns, and worker {} keeps waiting with the runtime's memory",
-            task.describe(),
-            self.index
+            "rt: shutdown: {} waits, inside a destructor or an uninterruptible region, for something no coroutine can do any more; {then}",
+            task.describe()
         );
         self.lingering.set(true);
-        self.shared.teardown_finished(self.index, true);
+        if !self.local {
+            self.shared.teardown_finished(self.index, true);
+        }
     }
 
     /// Shutdown: unwind every started coroutine homed here, on this thread
