@@ -117,6 +117,11 @@ pub(crate) struct Counters {
     pub(crate) remote_wakes: AtomicU64,
     /// Coroutines resumed so far: unchanged for long = stuck in one.
     pub(crate) resumes: AtomicU64,
+    /// Coroutines that switched back out (parked, yielded, finished):
+    /// one less than `resumes` while the worker runs a coroutine, so that
+    /// time the worker spends in its own code (starting coroutines) does
+    /// not make a thief think it is stuck in one.
+    pub(crate) switches: AtomicU64,
     /// The worker sleeps (no resume for long is then no news).
     pub(crate) idle: AtomicBool,
 }

@@ -523,10 +523,13 @@ impl Worker {
             task.set_slot(self.registry.borrow_mut().insert(task.clone()));
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
-        Counters::bump(&self.shared.counters(self.index).resumes);
+        let counters = self.shared.counters(self.index);
+        Counters::bump(&counters.resumes);
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
         task::set_current(outer);
+        Counters::bump(&counters.switches);
+        self.end_burst();
         match resumed {
             Resumed::Suspended(Suspend::Park) => {
                 match task.state.transition_to_idle() {
@@ -576,13 +579,27 @@ impl Worker {
         &self,
         steal: impl Fn(&Deque<Arc<Task>>) -> Steal<Arc<Task>>,
     ) -> Option<(Arc<Task>, usize)> {
+        let taken = self.stage_batch(steal)?;
+        self.unstage();
+        Some(taken)
+    }
+
+    /// The first half of [`take_batch`](Self::take_batch): steal into
+    /// `staging` only, and count (a thief counts the batch before it lets
+    /// the victim's `moving` flag go, and moves it after).
+    fn stage_batch(
+        &self,
+        steal: impl Fn(&Deque<Arc<Task>>) -> Steal<Arc<Task>>,
+    ) -> Option<(Arc<Task>, usize)> {
         let task = steal_one(|| steal(&self.staging))?;
-        let mut taken = 1;
+        Some((task, 1 + self.staging.len()))
+    }
+
+    /// The second half: what was staged joins `unstarted`.
+    fn unstage(&self) {
         while let Some(more) = self.staging.pop() {
             self.unstarted.push(more);
-            taken += 1;
         }
-        Some((task, taken))
     }
 }
 

@@ -15,17 +15,19 @@
 //! - in a burst (its queue longer than [`SLACK`]), placing one at a time
 //!   would read another worker's counters and wake it on every spawn
 //!   (spawn_join ran 2× slower that way), so every [`SLACK`]th spawn moves
-//!   a batch of the oldest queued coroutines instead (`rebalance`).
+//!   a batch of the oldest queued coroutines instead (`rebalance`), and
+//!   when the spawner switches out one last batch evens the two workers
+//!   out (`end_burst`).
 //!
-//! So a handful of communicating coroutines start together, while an
-//! accept loop or a fan-out spreads its long-lived coroutines evenly, to
-//! within about [`SLACK`] per worker.
+//! So a handful of communicating coroutines start together, while a
+//! fan-out spreads its long-lived coroutines evenly, and an accept loop
+//! to within about [`SLACK`] per worker. Coroutines move out of a
+//! worker's queues one mover at a time ([`Load::lock_moves`]).
 //!
 //! Stealing follows the same rule: an idle worker steals unstarted
 //! coroutines from a worker that carries [`SLACK`] more than itself, or
-//! from one that has spent [`STEAL_DELAY`] of CPU time without resuming
-//! another coroutine while they wait (a backlog: it is stuck in one long
-//! coroutine), unless the thief already carries [`SLACK`] more than the
+//! from one that has spent [`STEAL_DELAY`] of CPU time in one coroutine
+//! while they wait (a backlog: it is stuck in one long coroutine), unless the thief already carries [`SLACK`] more than the
 //! victim; and from any worker that has resumed nothing for
 //! [`BLOCKED_DELAY`] (its thread is blocked in a system call). It does not take
 //! what a busy worker just spawned and will run in a moment — Go's thieves
@@ -47,7 +49,7 @@
 //! counted when taken.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -58,9 +60,9 @@ use super::Worker;
 use crate::scheduler::task::Task;
 use crate::scheduler::{Counters, Shared};
 
-/// How much CPU time a worker must have spent without resuming another
-/// coroutine, while unstarted coroutines wait in its queue, before a
-/// worker no busier than it steals them.
+/// How much CPU time a worker must have spent in one coroutine, while
+/// unstarted coroutines wait in its queue, before a worker no busier
+/// than it steals them.
 pub(crate) const STEAL_DELAY: Duration = Duration::from_micros(50);
 
 /// The shortest sleep before looking at a declined victim again.
@@ -97,6 +99,19 @@ pub(crate) struct Load {
     placed_stolen: CachePadded<AtomicUsize>,
     /// The worker thread's CPU-time clock, once it runs.
     cpu_clock: OnceLock<libc::clockid_t>,
+    /// Someone is moving coroutines out of this worker's queues — a
+    /// thief, or the owner rebalancing (see [`Load::lock_moves`]).
+    moving: CachePadded<AtomicBool>,
+}
+
+/// Held while coroutines move out of one worker's queues; see
+/// [`Load::lock_moves`].
+pub(crate) struct MovingOut<'a>(&'a AtomicBool);
+
+impl Drop for MovingOut<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl Load {
@@ -125,22 +140,41 @@ impl Load {
 
     /// The CPU time the worker's thread has used (while it runs: its
     /// clock is valid until the thread exits, after the workers stop
-    /// searching); the wall clock if unknown.
-    fn cpu_time(&self) -> Duration {
+    /// searching); the wall clock where threads have no CPU clock.
+    /// `None` before the thread published its clock: it has not started
+    /// its loop, so it is not stuck in a coroutine, however long it takes
+    /// to be scheduled (a fresh runtime's second worker can take 100 µs
+    /// and more on a busy host; judged by the wall clock, it was robbed
+    /// of what was placed on it).
+    fn cpu_time(&self) -> Option<Duration> {
         let mut now = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        let clock = self
-            .cpu_clock
-            .get()
-            .copied()
-            .unwrap_or(libc::CLOCK_MONOTONIC);
+        let clock = match self.cpu_clock.get() {
+            Some(&clock) => clock,
+            None if cfg!(any(target_os = "linux", target_os = "android")) => return None,
+            None => libc::CLOCK_MONOTONIC,
+        };
         // SAFETY: `now` is writable; an invalid clock only makes it fail.
         if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
-            return Duration::ZERO;
+            return Some(Duration::ZERO);
         }
-        Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+        Some(Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+
+    /// Take the right to move coroutines out of this worker's queues, if
+    /// nobody holds it. Every move out (a steal, a rebalancing batch)
+    /// decides how many to take from the counters and updates them
+    /// before it lets go, so the next mover decides on counts that
+    /// include it. Without it a thief and the rebalancing owner, both
+    /// seeing the same difference, each moved half of it — together all
+    /// of it — and tipped the balance the other way.
+    pub(crate) fn lock_moves(&self) -> Option<MovingOut<'_>> {
+        self.moving
+            .compare_exchange(false, true, Ordering::Acquire, Relaxed)
+            .is_ok()
+            .then(|| MovingOut(&self.moving))
     }
 
     /// Owner only: add `delta` (wrapping) to its own count.
@@ -164,8 +198,9 @@ pub(crate) struct Balance {
     /// How long to sleep at most after the last search put a steal off:
     /// the soonest any declined victim may qualify (see `may_steal_from`).
     recheck: Cell<Option<Duration>>,
-    /// Spawns made while this worker had a backlog (see `rebalance`).
-    burst_spawns: Cell<usize>,
+    /// Spawns the running coroutine made since it was resumed (on a
+    /// runtime of several workers; see `end_burst`).
+    run_spawns: Cell<usize>,
     /// Coroutines this worker took from its placed queue so far (compared
     /// with `Load::placed_in` to skip an empty queue cheaply).
     placed_taken: Cell<usize>,
@@ -177,7 +212,7 @@ impl Balance {
             seen: RefCell::new(vec![None; workers]),
             declined: RefCell::new(vec![false; workers]),
             recheck: Cell::new(None),
-            burst_spawns: Cell::new(0),
+            run_spawns: Cell::new(0),
             placed_taken: Cell::new(0),
         }
     }
@@ -204,6 +239,15 @@ impl Balance {
     }
 }
 
+/// Why a thief may steal from a victim (see `Worker::may_steal_from`).
+#[derive(Clone, Copy)]
+enum StealWhy {
+    /// It carries [`SLACK`] more than the thief.
+    Busier,
+    /// It resumed nothing for a while (a long coroutine, a blocked thread).
+    Stuck,
+}
+
 impl Worker {
     /// Out of local work: become a searcher (if not too many are) and
     /// steal unstarted coroutines from another worker that is busier or
@@ -224,78 +268,100 @@ impl Worker {
         let start = self.next_random() as usize % remotes.len();
         for i in 0..remotes.len() {
             let victim = (start + i) % remotes.len();
-            let stealer = &remotes[victim].stealer;
-            let placed = &remotes[victim].load.placed;
             if victim == self.index {
                 continue;
             }
-            if stealer.is_empty() && placed.is_empty() {
+            if remotes[victim].stealer.is_empty() && remotes[victim].load.placed.is_empty() {
                 // A later queue is a new one: its wait starts then.
                 self.balance.seen.borrow_mut()[victim] = None;
                 continue;
             }
-            let Some(limit) = self.may_steal_from(victim) else {
+            let Some(why) = self.may_steal_from(victim) else {
                 continue;
             };
-            self.balance.seen.borrow_mut()[victim] = None;
-            // Its own queue first; then what was placed on it and not
-            // yet taken (placement chose it, but it qualifies as a
-            // victim now: blocked, stuck or far busier).
-            let stolen = self
-                .take_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
-                .or_else(|| {
-                    let taken = self.take_batch(|staging| {
-                        placed.steal_batch_with_limit_and_pop(staging, limit)
-                    });
-                    if let Some((_, n)) = taken {
-                        remotes[victim].load.placed_stolen.fetch_add(n, Relaxed);
-                    }
-                    taken
-                });
-            if let Some((task, taken)) = stolen {
-                Counters::bump(&self.shared.counters(self.index).steals);
-                // One transfer per batch, not per coroutine.
-                remotes[victim].load.stolen_out.fetch_add(taken, Relaxed);
-                self.load().add_own(taken);
+            if let Some(task) = self.steal_from(victim, why) {
                 return Some(task);
             }
         }
         self.take_from_injector()
     }
 
-    /// Whether to steal from `victim`, whose queue is not empty, and how
-    /// many coroutines at most: its load is [`SLACK`] above this
-    /// worker's (then half the difference, so the steal does not tip the
-    /// balance the other way); or it is stuck — it resumed nothing since
-    /// this worker first saw it with a queue, while its thread used
-    /// [`STEAL_DELAY`] of CPU time (a long coroutine) or [`BLOCKED_DELAY`]
-    /// went by (its thread is blocked: a coroutine made a blocking call,
-    /// maybe waiting for the very coroutine queued behind it); then half
-    /// of the difference plus [`SLACK`], at least one. Only a blocked
-    /// victim is stolen from by a thief already [`SLACK`] busier.
-    /// Otherwise the steal is put off (`Balance::decline`) until the victim
-    /// could next qualify.
-    fn may_steal_from(&self, victim: usize) -> Option<usize> {
+    /// Steal a batch from `victim` for `why`, holding its `moving` flag
+    /// while deciding how many on fresh counts, taking them and counting
+    /// them (not while moving them into this worker's queue: a thief
+    /// holding the flag holds up the victim's own rebalancing).
+    fn steal_from(&self, victim: usize, why: StealWhy) -> Option<Arc<Task>> {
+        let remote = &self.shared.remotes[victim];
+        let Some(moving) = remote.load.lock_moves() else {
+            // Another thief, or the victim rebalancing: look again in a
+            // moment, on the counts it leaves.
+            self.balance.decline(victim, MIN_RECHECK);
+            return None;
+        };
+        self.balance.seen.borrow_mut()[victim] = None;
+        let limit = self.steal_limit(victim, why)?;
+        // Its own queue first; then what was placed on it and not yet
+        // taken (placement chose it, but it qualifies as a victim now:
+        // blocked, stuck or far busier).
+        let stealer = &remote.stealer;
+        let placed = &remote.load.placed;
+        let (task, taken) = self
+            .stage_batch(|staging| stealer.steal_batch_with_limit_and_pop(staging, limit))
+            .or_else(|| {
+                let taken = self
+                    .stage_batch(|staging| placed.steal_batch_with_limit_and_pop(staging, limit))?;
+                remote.load.placed_stolen.fetch_add(taken.1, Relaxed);
+                Some(taken)
+            })?;
+        // One transfer per batch, not per coroutine.
+        remote.load.stolen_out.fetch_add(taken, Relaxed);
+        self.load().add_own(taken);
+        drop(moving);
+        self.unstage();
+        Counters::bump(&self.shared.counters(self.index).steals);
+        Some(task)
+    }
+
+    /// Whether to steal from `victim`, whose queue is not empty: its load
+    /// is [`SLACK`] above this worker's; or it is stuck — it resumed
+    /// nothing since this worker first saw it with a queue, while its
+    /// thread used [`STEAL_DELAY`] of CPU time (a long coroutine) or
+    /// [`BLOCKED_DELAY`] went by (its thread is blocked: a coroutine made
+    /// a blocking call, maybe waiting for the very coroutine queued
+    /// behind it). Only a blocked victim is stolen from by a thief
+    /// already [`SLACK`] busier. Otherwise the steal is put off
+    /// (`Balance::decline`) until the victim could next qualify.
+    fn may_steal_from(&self, victim: usize) -> Option<StealWhy> {
         let remote = &self.shared.remotes[victim];
         let (theirs, mine) = (remote.load.get() as isize, self.load().get() as isize);
         let difference = theirs.wrapping_sub(mine);
         if difference > SLACK as isize {
-            return Some(difference as usize / 2);
+            return Some(StealWhy::Busier);
         }
-        let limit = (difference + SLACK as isize).max(2) as usize / 2;
         // CPU time, not only wall time: a victim whose thread is off the
         // CPU for a moment (preempted: on 2 cores a spinning thief can be
         // what preempts it) is not stuck, and its coroutines are better
-        // off waiting for it.
-        let resumes = remote.counters.resumes.load(Relaxed);
-        let (cpu, now) = (remote.load.cpu_time(), Instant::now());
+        // off waiting for it. And time in a coroutine, not in the
+        // scheduler: a worker carving and faulting in its first fresh
+        // stacks spends 40 µs (90 in a debug build) starting one
+        // coroutine, and is not stuck either.
+        let counters = &remote.counters;
+        let switches = counters.switches.load(Relaxed);
+        let resumes = counters.resumes.load(Relaxed);
+        let in_coroutine = resumes != switches;
+        let Some(cpu) = remote.load.cpu_time() else {
+            // Its thread has not started yet: not stuck.
+            self.balance.decline(victim, STEAL_DELAY);
+            return None;
+        };
+        let now = Instant::now();
         let mut seen = self.balance.seen.borrow_mut();
         let within = match seen[victim] {
             Some((before, cpu_then, then)) if before == resumes => {
                 let (wall, used) = (now.duration_since(then), cpu.saturating_sub(cpu_then));
-                let busy = used >= STEAL_DELAY && difference >= -(SLACK as isize);
+                let busy = in_coroutine && used >= STEAL_DELAY && difference >= -(SLACK as isize);
                 if wall >= BLOCKED_DELAY || busy {
-                    return Some(limit);
+                    return Some(StealWhy::Stuck);
                 }
                 if used * 2 >= wall {
                     // On the CPU: it may qualify as busy soon.
@@ -318,6 +384,21 @@ impl Worker {
         None
     }
 
+    /// How many coroutines at most to steal from `victim` for `why`,
+    /// on counts read while holding its [`MovingOut`]: from a busier
+    /// victim half the difference (so the steal does not tip the balance
+    /// the other way), none if it is no longer [`SLACK`] busier; from a
+    /// stuck one half of the difference plus [`SLACK`], at least one.
+    fn steal_limit(&self, victim: usize, why: StealWhy) -> Option<usize> {
+        let theirs = self.shared.remotes[victim].load.get() as isize;
+        let difference = theirs.wrapping_sub(self.load().get() as isize);
+        match why {
+            StealWhy::Busier if difference > SLACK as isize => Some(difference as usize / 2),
+            StealWhy::Busier => None,
+            StealWhy::Stuck => Some((difference + SLACK as isize).max(2) as usize / 2),
+        }
+    }
+
     pub(super) fn load(&self) -> &Load {
         &self.shared.remotes[self.index].load
     }
@@ -327,11 +408,19 @@ impl Worker {
     /// it on the worker chosen.
     pub(in crate::scheduler) fn place(&self) -> usize {
         let remotes = &self.shared.remotes;
+        if remotes.len() == 1 {
+            self.load().add_own(1);
+            return self.index;
+        }
+        let spawns = self.balance.run_spawns.get().wrapping_add(1);
+        self.balance.run_spawns.set(spawns);
         let mine = self.load().get() as isize;
-        if remotes.len() > 1 && mine > SLACK as isize {
+        if mine > SLACK as isize {
             if self.unstarted.len() > SLACK {
                 // A burst: move batches instead (see `rebalance`).
-                self.rebalance(mine);
+                if spawns % SLACK == 0 {
+                    self.rebalance();
+                }
             } else {
                 let other = self.random_other();
                 let theirs = &remotes[other].load;
@@ -350,20 +439,56 @@ impl Worker {
     /// and wake it on every spawn. Instead, every [`SLACK`]th spawn, move
     /// a batch of the oldest queued coroutines to a random other worker
     /// whose load is [`SLACK`] below this one's: half the difference, at
-    /// most [`MAX_MOVE`], with one wake. Thieves still take the rest.
-    fn rebalance(&self, mine: isize) {
-        let spawns = self.balance.burst_spawns.get().wrapping_add(1);
-        self.balance.burst_spawns.set(spawns);
-        if spawns % SLACK != 0 {
-            return;
+    /// most [`MAX_MOVE`], with one wake. Thieves may take some too (one
+    /// mover at a time: [`Load::lock_moves`]), and [`end_burst`]
+    /// evens the rest out.
+    ///
+    /// [`end_burst`]: Worker::end_burst
+    fn rebalance(&self) {
+        if let Some(_moving) = self.load().lock_moves() {
+            self.move_to_random_other(SLACK, MAX_MOVE);
         }
+    }
+
+    /// A coroutine switched out. If it spawned [`SLACK`] or more since it
+    /// was resumed — a fan-out, an accept loop taking a backlog of
+    /// connections: long-lived coroutines in bulk — even this worker and
+    /// a random other out to within one coroutine; placement and
+    /// rebalancing keep them only within [`SLACK`] to 2 × [`SLACK`] (a
+    /// fan-out of 64 split 41 / 25). A coroutine that spawns a few
+    /// helpers at a time keeps them with it. Called after every resume;
+    /// costs a test of a local counter.
+    #[inline(always)]
+    pub(super) fn end_burst(&self) {
+        if self.balance.run_spawns.replace(0) >= SLACK {
+            self.even_out_burst();
+        }
+    }
+
+    #[cold]
+    fn even_out_burst(&self) {
+        match self.load().lock_moves() {
+            Some(_moving) => self.move_to_random_other(1, usize::MAX),
+            // A thief is taking a batch right now: even out after the
+            // next resume instead, on the counts it leaves.
+            None if !self.unstarted.is_empty() => self.balance.run_spawns.set(SLACK),
+            None => {}
+        }
+    }
+
+    /// With [`MovingOut`] of this worker held: if a random other worker
+    /// carries more than `tolerance` less than this one, move half the
+    /// difference (at most `most`) of the oldest queued coroutines
+    /// to its placed queue, with one wake.
+    fn move_to_random_other(&self, tolerance: usize, most: usize) {
         let other = self.random_other();
         let target = &self.shared.remotes[other].load;
+        let mine = self.load().get() as isize;
         let difference = mine.wrapping_sub(target.get() as isize);
-        if difference <= SLACK as isize {
+        if difference <= tolerance as isize {
             return;
         }
-        let count = (difference as usize / 2).min(MAX_MOVE);
+        let count = (difference as usize / 2).min(most);
         let mut moved = 0;
         while moved < count {
             let Some(task) = self.unstarted.pop() else {
