@@ -134,12 +134,23 @@ impl IoState {
     /// being replaced or dropped while coroutines may wait on it.
     #[cfg(feature = "hook")]
     pub(crate) fn wake_all(&self) {
-        self.ready(true, true, false, false);
+        self.ready(true, true, false, false, &mut Vec::new());
     }
 
-    /// A readiness event: bump the generations and wake the waiters.
-    /// `*_closed`: the peer shut that direction (or the socket failed).
-    fn ready(&self, read: bool, write: bool, read_closed: bool, write_closed: bool) {
+    /// A readiness event: bump the generations and wake the waiters,
+    /// moving them to `woken` — to be dropped by the caller once it holds
+    /// no lock: the last reference to a waiter can be the last to its
+    /// task, and a finished task may hold a socket whose drop deregisters
+    /// it. `*_closed`: the peer shut that direction (or the socket
+    /// failed).
+    fn ready(
+        &self,
+        read: bool,
+        write: bool,
+        read_closed: bool,
+        write_closed: bool,
+        woken: &mut Vec<Arc<Waiter>>,
+    ) {
         if read_closed {
             self.closed[Direction::Read as usize].store(true, Ordering::Release);
         }
@@ -152,6 +163,7 @@ impl IoState {
                 self.generation[dir as usize].fetch_add(1, Ordering::Release);
                 for waiter in waiters[dir as usize].drain(..) {
                     waiter.notify();
+                    woken.push(waiter);
                 }
             }
         }
@@ -168,9 +180,10 @@ struct Sources {
 
 /// One worker's poller.
 pub(crate) struct Reactor {
-    /// The poller and its event buffer; whoever holds the lock polls (the
-    /// owning worker; the lock is never contended).
-    poll: Mutex<(Poll, Events)>,
+    /// The poller, its event buffer and the waiters it woke (see
+    /// [`IoState::ready`]); whoever holds the lock polls (the owning
+    /// worker; the lock is never contended).
+    poll: Mutex<(Poll, Events, Vec<Arc<Waiter>>)>,
     /// For registering sockets without the poll lock.
     registry: Registry,
     /// Interrupts a blocked `poll`.
@@ -190,7 +203,7 @@ impl Reactor {
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         Ok(Reactor {
-            poll: Mutex::new((poll, Events::with_capacity(1024))),
+            poll: Mutex::new((poll, Events::with_capacity(1024), Vec::new())),
             registry,
             waker,
             sources: Mutex::new(Sources::default()),
@@ -211,8 +224,9 @@ impl Reactor {
             self.shut_down.store(true, Ordering::Release);
             sources.slots.iter().flatten().cloned().collect()
         };
+        let mut woken = Vec::new();
         for state in states {
-            state.ready(true, true, false, false);
+            state.ready(true, true, false, false, &mut woken);
         }
     }
 
@@ -314,7 +328,7 @@ impl Reactor {
         let Some(mut guard) = self.poll.try_lock() else {
             return false;
         };
-        let (poll, events) = &mut *guard;
+        let (poll, events, woken) = &mut *guard;
         let blocking = timeout != Some(Duration::ZERO);
         if blocking && !before_block() {
             return true;
@@ -329,18 +343,17 @@ impl Reactor {
             }
             return true;
         }
+        // One lock for the whole batch, and no reference taken per event:
+        // the states are woken under it, so none can be released
+        // meanwhile (the lock order is sources → waiters → the woken
+        // task's queue; nothing takes them the other way, and the woken
+        // waiters are dropped after it).
+        let sources = self.sources.lock();
         for event in events.iter() {
             if event.token() == WAKER {
                 continue;
             }
-            let state = self
-                .sources
-                .lock()
-                .slots
-                .get(event.token().0)
-                .cloned()
-                .flatten();
-            if let Some(state) = state {
+            if let Some(Some(state)) = sources.slots.get(event.token().0) {
                 let failed = event.is_error();
                 let (read_closed, write_closed) = (
                     failed || event.is_read_closed(),
@@ -351,9 +364,12 @@ impl Reactor {
                     write_closed || event.is_writable(),
                     read_closed,
                     write_closed,
+                    woken,
                 );
             }
         }
+        drop(sources);
+        woken.clear();
         true
     }
 }
