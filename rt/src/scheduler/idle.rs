@@ -14,6 +14,12 @@
 //!    a worker if it finds anything. Against rule 1 this is the classic
 //!    store-then-load pair: either the publisher sees no searcher and wakes
 //!    someone, or the parking worker sees the work.
+//!    A queue this worker's last search *declined* (a victim not yet
+//!    busier or stuck, `worker/placement.rs`) does not count: the worker
+//!    sleeps only until that victim could qualify and looks again itself.
+//!
+//! `loom-tests/tests/idle_workers.rs` checks the three rules, and
+//! `loom-tests/tests/declined_queue.rs` the exception to rule 3.
 //!
 //! At most half the workers search at once, so a burst of wakes does not
 //! turn into every worker hammering every other's queue.

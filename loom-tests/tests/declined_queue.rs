@@ -1,0 +1,194 @@
+//! Rule 3's exception (`scheduler/idle.rs`, `worker/placement.rs`): a
+//! thief may *decline* another worker's queue (its coroutines were just
+//! spawned and the victim is neither busier nor stuck yet). The last
+//! searcher to sleep then skips that queue in its re-check — the queue is
+//! no reason to wake anyone — because the thief sleeps only until the
+//! victim could qualify, and looks again itself. No work may be lost by
+//! that — not even when the victim is stuck in a coroutine that waits
+//! for the very one queued behind it, so only the thief can run it.
+//!
+//! Both halves matter: with the declining worker's sleep untimed, or
+//! without rule 3's re-check, loom finds a deadlock here.
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::Arc;
+use loom::thread;
+use rt::model::{AfterWake, Idle, Sleeper};
+
+const WORKERS: usize = 2;
+/// Worker 0 owns the queue worker 1 may decline.
+const OWNER: usize = 0;
+
+/// Two workers and a producer. "Work" is counters standing in for the
+/// queues: `shared` for the injector (anyone takes), `local` for worker
+/// 0's own queue, filled by a coroutine of worker 0 that then blocks its
+/// thread until that item has run (`rt/tests/placement.rs` has the real
+/// one): worker 1 declines the queue once — a steal put off — and takes
+/// it the next time it looks.
+struct Runtime {
+    idle: Idle,
+    sleepers: Vec<Sleeper>,
+    shared: AtomicUsize,
+    local: AtomicUsize,
+    /// Taken and "run".
+    ran: AtomicUsize,
+    /// Where worker 0's blocked thread waits for its item to run.
+    blocked: Sleeper,
+    /// Items in all: one local, `shared_items` shared.
+    items: usize,
+}
+
+fn take(queue: &AtomicUsize) -> bool {
+    let mut n = queue.load(SeqCst);
+    while n > 0 {
+        match queue.compare_exchange(n, n - 1, SeqCst, SeqCst) {
+            Ok(_) => return true,
+            Err(actual) => n = actual,
+        }
+    }
+    false
+}
+
+impl Runtime {
+    fn new(shared_items: usize) -> Runtime {
+        Runtime {
+            idle: Idle::new(WORKERS),
+            sleepers: (0..WORKERS).map(|_| Sleeper::new()).collect(),
+            shared: AtomicUsize::new(0),
+            local: AtomicUsize::new(0),
+            ran: AtomicUsize::new(0),
+            blocked: Sleeper::new(),
+            items: shared_items + 1,
+        }
+    }
+
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            assert_eq!(self.sleepers[index].wake(), AfterWake::Done);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.ran.load(SeqCst) == self.items
+    }
+
+    fn run_one(&self) {
+        let ran = self.ran.fetch_add(1, SeqCst) + 1;
+        if ran == 1 {
+            assert_eq!(self.blocked.wake(), AfterWake::Done);
+        }
+        if ran == self.items {
+            for sleeper in &self.sleepers {
+                assert_eq!(sleeper.wake(), AfterWake::Done);
+            }
+        }
+    }
+
+    /// Steal as a searcher: the injector, then the owner's queue — which
+    /// the thief declines the first time it sees it. Returns whether it
+    /// found work, and whether it declined the owner's queue.
+    fn search(&self, index: usize, declined_once: &mut bool) -> (bool, bool) {
+        if take(&self.shared) {
+            return (true, false);
+        }
+        if index == OWNER || self.local.load(SeqCst) == 0 {
+            return (false, false);
+        }
+        if std::mem::replace(declined_once, true) {
+            (take(&self.local), false)
+        } else {
+            (false, true)
+        }
+    }
+
+    fn worker(&self, index: usize) {
+        if index == OWNER {
+            // Its running coroutine spawns one (a local push, then rule 1)
+            // and blocks the thread until it has run elsewhere.
+            self.local.fetch_add(1, SeqCst);
+            self.notify_parked();
+            while self.ran.load(SeqCst) == 0 {
+                self.blocked.sleep();
+            }
+        }
+        let mut searching = false;
+        let mut declined_once = false;
+        while !self.finished() {
+            // The owner's own queue comes first (`next_local`).
+            if index == OWNER && take(&self.local) {
+                self.run_one();
+                continue;
+            }
+            if !searching && self.idle.transition_worker_to_searching() {
+                searching = true;
+            }
+            let mut declined = false;
+            if searching {
+                let (found, put_off) = self.search(index, &mut declined_once);
+                if found {
+                    let work_left = self.shared.load(SeqCst) + self.local.load(SeqCst) > 0;
+                    if self.idle.transition_worker_from_searching() && work_left {
+                        self.notify_parked();
+                    }
+                    searching = false;
+                    self.run_one();
+                    continue;
+                }
+                declined = put_off;
+            }
+            let was_searching = std::mem::replace(&mut searching, false);
+            // Rule 3, skipping a queue this worker declined.
+            if self
+                .idle
+                .transition_worker_to_parked(index, was_searching)
+                .last_searcher
+                && (self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0))
+            {
+                self.notify_parked();
+            }
+            // A worker that declined a queue sleeps only until the victim
+            // could qualify; loom has no time, so that sleep is over at
+            // once (the model's other sleeps have no timeout).
+            if !self.finished() && !declined {
+                self.sleepers[index].sleep();
+            }
+            if self.idle.transition_worker_from_parked(index) {
+                searching = true;
+            }
+        }
+    }
+}
+
+fn model(shared_items: usize) {
+    loom::model(move || {
+        let rt = Arc::new(Runtime::new(shared_items));
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|i| {
+                let rt = rt.clone();
+                thread::spawn(move || rt.worker(i))
+            })
+            .collect();
+        for _ in 0..shared_items {
+            rt.shared.fetch_add(1, SeqCst);
+            rt.notify_parked();
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert!(rt.finished());
+    });
+}
+
+/// Only the owner's queue: declined by the thief, then taken by it.
+#[test]
+fn a_declined_queue_is_still_run() {
+    model(0);
+}
+
+/// The owner's queue and one shared item published meanwhile: skipping
+/// the declined queue in rule 3 loses neither.
+#[test]
+fn skipping_a_declined_queue_in_rule_3_loses_no_work() {
+    model(1);
+}
