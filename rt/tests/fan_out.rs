@@ -19,8 +19,8 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 /// between the spawner's worker and the other, counting the spawner: once
 /// the burst is over, the last rebalancing batch evens the two out, and
 /// no thief stealing meanwhile tips it the other way. (Within one on a
-/// quiet host; a worker preempted at the wrong moment can leave 3, and
-/// before the last batch existed they ended 8 to 16 apart.)
+/// quiet host; a thread preempted at the wrong moment can leave a few
+/// more. Before the last batch existed they ended 8 to 16 apart.)
 #[test]
 fn a_fan_out_splits_evenly_over_two_workers() {
     const FAN_OUT: usize = 64;

@@ -78,6 +78,11 @@ pub(crate) const BLOCKED_DELAY: Duration = Duration::from_millis(10);
 /// before its spawns are placed on that other worker.
 pub(crate) const SLACK: usize = 8;
 
+/// How many times the end of a burst tries for its worker's `moving`
+/// flag before it leaves the evening to its next resume: the first half
+/// spinning, the second half yielding the CPU (see `even_out_burst`).
+const PATIENCE: usize = 64;
+
 /// The most coroutines one rebalancing moves at once.
 const MAX_MOVE: usize = 32;
 
@@ -127,20 +132,23 @@ impl Load {
     /// Called on the worker's thread as it starts: let thieves read its
     /// CPU time.
     pub(crate) fn publish_cpu_clock(&self) {
+        #[allow(unused_mut)] // set below where threads have a CPU clock
+        let mut clock = libc::CLOCK_MONOTONIC;
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            let mut clock: libc::clockid_t = 0;
-            // SAFETY: pthread_self is the calling thread; `clock` is
+            let mut cpu_clock: libc::clockid_t = 0;
+            // SAFETY: pthread_self is the calling thread; `cpu_clock` is
             // writable.
-            if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
-                let _ = self.cpu_clock.set(clock);
+            if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut cpu_clock) } == 0 {
+                clock = cpu_clock;
             }
         }
+        let _ = self.cpu_clock.set(clock);
     }
 
     /// The CPU time the worker's thread has used (while it runs: its
     /// clock is valid until the thread exits, after the workers stop
-    /// searching); the wall clock where threads have no CPU clock.
+    /// searching); the wall clock where the thread has no CPU clock.
     /// `None` before the thread published its clock: it has not started
     /// its loop, so it is not stuck in a coroutine, however long it takes
     /// to be scheduled (a fresh runtime's second worker can take 100 µs
@@ -151,11 +159,7 @@ impl Load {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        let clock = match self.cpu_clock.get() {
-            Some(&clock) => clock,
-            None if cfg!(any(target_os = "linux", target_os = "android")) => return None,
-            None => libc::CLOCK_MONOTONIC,
-        };
+        let clock = *self.cpu_clock.get()?;
         // SAFETY: `now` is writable; an invalid clock only makes it fail.
         if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
             return Some(Duration::ZERO);
@@ -298,8 +302,13 @@ impl Worker {
             self.balance.decline(victim, MIN_RECHECK);
             return None;
         };
+        let Some(limit) = self.steal_limit(victim, why) else {
+            // No longer busier, on fresh counts: look again in a moment
+            // (and the queue is no reason to wake anyone meanwhile).
+            self.balance.decline(victim, MIN_RECHECK);
+            return None;
+        };
         self.balance.seen.borrow_mut()[victim] = None;
-        let limit = self.steal_limit(victim, why)?;
         // Its own queue first; then what was placed on it and not yet
         // taken (placement chose it, but it qualifies as a victim now:
         // blocked, stuck or far busier).
@@ -467,12 +476,26 @@ impl Worker {
 
     #[cold]
     fn even_out_burst(&self) {
-        match self.load().lock_moves() {
-            Some(_moving) => self.move_to_random_other(1, usize::MAX),
-            // A thief is taking a batch right now: even out after the
-            // next resume instead, on the counts it leaves.
-            None if !self.unstarted.is_empty() => self.balance.run_spawns.set(SLACK),
-            None => {}
+        // A thief is taking a batch right now. It holds the flag for a
+        // steal, a few µs — unless its thread was preempted meanwhile
+        // (on a busy host): then giving up the CPU lets it finish.
+        // Without waiting, this worker went on to start its whole queue
+        // itself, and a fan-out stayed on one worker (64 / 1).
+        for attempt in 0..PATIENCE {
+            if let Some(_moving) = self.load().lock_moves() {
+                self.move_to_random_other(1, usize::MAX);
+                return;
+            }
+            if attempt < PATIENCE / 2 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        // Still held: even out after the next resume, on the counts it
+        // leaves.
+        if !self.unstarted.is_empty() {
+            self.balance.run_spawns.set(SLACK);
         }
     }
 
