@@ -33,6 +33,8 @@ struct Runtime {
     local: AtomicUsize,
     /// Taken and "run".
     ran: AtomicUsize,
+    /// Whether worker 0's item ran.
+    local_ran: AtomicUsize,
     /// Where worker 0's blocked thread waits for its item to run.
     blocked: Sleeper,
     /// Items in all: one local, `shared_items` shared.
@@ -58,6 +60,7 @@ impl Runtime {
             shared: AtomicUsize::new(0),
             local: AtomicUsize::new(0),
             ran: AtomicUsize::new(0),
+            local_ran: AtomicUsize::new(0),
             blocked: Sleeper::new(),
             items: shared_items + 1,
         }
@@ -73,12 +76,12 @@ impl Runtime {
         self.ran.load(SeqCst) == self.items
     }
 
-    fn run_one(&self) {
-        let ran = self.ran.fetch_add(1, SeqCst) + 1;
-        if ran == 1 {
+    fn run_one(&self, local: bool) {
+        if local {
+            self.local_ran.store(1, SeqCst);
             assert_eq!(self.blocked.wake(), AfterWake::Done);
         }
-        if ran == self.items {
+        if self.ran.fetch_add(1, SeqCst) + 1 == self.items {
             for sleeper in &self.sleepers {
                 assert_eq!(sleeper.wake(), AfterWake::Done);
             }
@@ -86,19 +89,20 @@ impl Runtime {
     }
 
     /// Steal as a searcher: the injector, then the owner's queue — which
-    /// the thief declines the first time it sees it. Returns whether it
-    /// found work, and whether it declined the owner's queue.
-    fn search(&self, index: usize, declined_once: &mut bool) -> (bool, bool) {
+    /// the thief declines the first time it sees it. Returns what it
+    /// found (`Some(true)`: the owner's item), and whether it declined the
+    /// owner's queue.
+    fn search(&self, index: usize, declined_once: &mut bool) -> (Option<bool>, bool) {
         if take(&self.shared) {
-            return (true, false);
+            return (Some(false), false);
         }
         if index == OWNER || self.local.load(SeqCst) == 0 {
-            return (false, false);
+            return (None, false);
         }
         if std::mem::replace(declined_once, true) {
-            (take(&self.local), false)
+            (take(&self.local).then_some(true), false)
         } else {
-            (false, true)
+            (None, true)
         }
     }
 
@@ -108,7 +112,7 @@ impl Runtime {
             // and blocks the thread until it has run elsewhere.
             self.local.fetch_add(1, SeqCst);
             self.notify_parked();
-            while self.ran.load(SeqCst) == 0 {
+            while self.local_ran.load(SeqCst) == 0 {
                 self.blocked.sleep();
             }
         }
@@ -117,7 +121,7 @@ impl Runtime {
         while !self.finished() {
             // The owner's own queue comes first (`next_local`).
             if index == OWNER && take(&self.local) {
-                self.run_one();
+                self.run_one(true);
                 continue;
             }
             if !searching && self.idle.transition_worker_to_searching() {
@@ -126,13 +130,14 @@ impl Runtime {
             let mut declined = false;
             if searching {
                 let (found, put_off) = self.search(index, &mut declined_once);
-                if found {
+                if let Some(local) = found {
+                    // Rule 2 counts every queue, a declined one too.
                     let work_left = self.shared.load(SeqCst) + self.local.load(SeqCst) > 0;
                     if self.idle.transition_worker_from_searching() && work_left {
                         self.notify_parked();
                     }
                     searching = false;
-                    self.run_one();
+                    self.run_one(local);
                     continue;
                 }
                 declined = put_off;

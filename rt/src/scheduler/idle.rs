@@ -17,6 +17,7 @@
 //!    A queue this worker's last search *declined* (a victim not yet
 //!    busier or stuck, `worker/placement.rs`) does not count: the worker
 //!    sleeps only until that victim could qualify and looks again itself.
+//!    (In rule 2 it does count: that worker goes off to run something.)
 //!
 //! `loom-tests/tests/idle_workers.rs` checks the three rules, and
 //! `loom-tests/tests/declined_queue.rs` the exception to rule 3.

@@ -431,12 +431,14 @@ impl Worker {
         Some(task)
     }
 
-    /// Leave the searching state; rule 2 of `idle.rs` (not for a queue
-    /// the search declined, as in rule 3 in `sleep`).
+    /// Leave the searching state; rule 2 of `idle.rs`. A queue the
+    /// search declined counts here (unlike rule 3 in `sleep`): this
+    /// worker goes off to run something, with no timer to look at it
+    /// again, and its owner may be blocked waiting for what is queued.
     fn stop_searching(&self) {
         if self.searching.replace(false)
             && self.shared.idle.transition_worker_from_searching()
-            && (self.shared).has_shared_work_besides(|index| self.balance.declined(index))
+            && self.shared.has_shared_work()
         {
             self.shared.notify_parked();
         }
@@ -529,7 +531,6 @@ impl Worker {
         let resumed = task.resume();
         task::set_current(outer);
         Counters::bump(&counters.switches);
-        self.end_burst();
         match resumed {
             Resumed::Suspended(Suspend::Park) => {
                 match task.state.transition_to_idle() {
@@ -558,6 +559,9 @@ impl Worker {
                 self.recycle(task);
             }
         }
+        // After the switched-out coroutine is parked, queued or gone: the
+        // evening may wait a little (`end_burst`).
+        self.end_burst();
     }
 
     fn next_random(&self) -> u32 {
