@@ -18,13 +18,17 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 /// switching out, as the hub benchmark's clients are — splits them evenly
 /// between the spawner's worker and the other, counting the spawner: once
 /// the burst is over, the last rebalancing batch evens the two out, and
-/// no thief stealing meanwhile tips it the other way. (Within one on a
-/// quiet host; a thread preempted at the wrong moment can leave a few
-/// more. Before the last batch existed they ended 8 to 16 apart.)
+/// no thief stealing meanwhile tips it the other way. Within one on a
+/// quiet host; a thread preempted at the wrong moment (CI on 2 cores)
+/// can leave a few more, so: at least 45 of 50 rounds within 4, and
+/// none apart by 8 or more. Before the last batch existed they ended 8
+/// to 16 apart (41 / 25) in most rounds.
 #[test]
 fn a_fan_out_splits_evenly_over_two_workers() {
     const FAN_OUT: usize = 64;
-    for round in 0..50 {
+    const ROUNDS: usize = 50;
+    let mut even = 0;
+    for round in 0..ROUNDS {
         let rt = rt::Builder::new().workers(2).build().unwrap();
         let (release, parked) = rt::chan::bounded::<()>(0);
         let spawner = rt.spawn(move || {
@@ -43,11 +47,19 @@ fn a_fan_out_splits_evenly_over_two_workers() {
             homed == FAN_OUT as u64 + 1 // and the spawner
         });
         let homed: Vec<u64> = rt.metrics().workers.iter().map(|w| w.homed).collect();
+        let apart = homed[0].abs_diff(homed[1]);
         assert!(
-            homed[0].abs_diff(homed[1]) <= 4,
-            "round {round}: coroutines per worker {homed:?}, not within 4"
+            apart < 8,
+            "round {round}: coroutines per worker {homed:?}, 8 or more apart"
         );
+        if apart <= 4 {
+            even += 1;
+        }
         drop(release);
         spawner.join().unwrap();
     }
+    assert!(
+        even >= ROUNDS - 5,
+        "only {even} of {ROUNDS} rounds split within 4"
+    );
 }
