@@ -19,16 +19,6 @@
 //! the budget: such a wake-up is a system call either way (the poller's),
 //! so spinning for it would only trade idle time for CPU time — on a
 //! 1-worker HTTP server under load, +8% CPU per request.
-//!
-//! Every [`LOOKS_PER_YIELD`]th look the spinner also offers its CPU to
-//! the kernel (`sched_yield`: back at once if nothing else is runnable
-//! there). On a host with more runnable threads than cores, a spinner
-//! that never yields keeps the CPU from the very thread that would hand
-//! it work, or that runs the coroutines it waits for: beside one busy
-//! loop on 2 cores, the hub benchmark with client work ran 2,053 ns per
-//! request (tokio 1,666) and the pipeline started apart 1,172 ns per item
-//! (tokio 570); yielding, 1,673 and 282. On a quiet host it costs
-//! nothing measurable (docs/benchmarks.md).
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
@@ -49,9 +39,6 @@ const PAUSES: u32 = 16;
 /// Every this many looks, the worker also polls its I/O (a system call,
 /// so not on every look).
 const LOOKS_PER_POLL: u32 = 4;
-/// Every this many looks (between two polls), the worker offers its CPU
-/// to another runnable thread.
-const LOOKS_PER_YIELD: u32 = 4;
 
 /// One worker's spinning budget.
 pub(super) struct Spin {
@@ -118,9 +105,6 @@ impl Worker {
         loop {
             for _ in 0..PAUSES {
                 std::hint::spin_loop();
-            }
-            if looks % LOOKS_PER_YIELD == LOOKS_PER_YIELD - 1 {
-                std::thread::yield_now();
             }
             if looks % LOOKS_PER_POLL == 0 {
                 let _ = self.poll_io_now();
