@@ -14,6 +14,7 @@
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::take_one;
 use rt::model::{AfterWake, Idle, Sleeper};
 
 const WORKERS: usize = 2;
@@ -41,17 +42,6 @@ struct Runtime {
     items: usize,
 }
 
-fn take(queue: &AtomicUsize) -> bool {
-    let mut n = queue.load(SeqCst);
-    while n > 0 {
-        match queue.compare_exchange(n, n - 1, SeqCst, SeqCst) {
-            Ok(_) => return true,
-            Err(actual) => n = actual,
-        }
-    }
-    false
-}
-
 impl Runtime {
     fn new(shared_items: usize) -> Runtime {
         Runtime {
@@ -67,9 +57,7 @@ impl Runtime {
     }
 
     fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
-            assert_eq!(self.sleepers[index].wake(), AfterWake::Done);
-        }
+        loom_tests::notify_parked(&self.idle, &self.sleepers);
     }
 
     fn finished(&self) -> bool {
@@ -93,14 +81,14 @@ impl Runtime {
     /// found (`Some(true)`: the owner's item), and whether it declined the
     /// owner's queue.
     fn search(&self, index: usize, declined_once: &mut bool) -> (Option<bool>, bool) {
-        if take(&self.shared) {
+        if take_one(&self.shared) {
             return (Some(false), false);
         }
         if index == OWNER || self.local.load(SeqCst) == 0 {
             return (None, false);
         }
         if std::mem::replace(declined_once, true) {
-            (take(&self.local).then_some(true), false)
+            (take_one(&self.local).then_some(true), false)
         } else {
             (None, true)
         }
@@ -120,7 +108,7 @@ impl Runtime {
         let mut declined_once = false;
         while !self.finished() {
             // The owner's own queue comes first (`next_local`).
-            if index == OWNER && take(&self.local) {
+            if index == OWNER && take_one(&self.local) {
                 self.run_one(true);
                 continue;
             }

@@ -37,20 +37,7 @@ impl Runtime {
     }
 
     fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
-            assert_eq!(self.sleepers[index].wake(), AfterWake::Done); // no poller here
-        }
-    }
-
-    fn try_take(&self) -> bool {
-        let mut n = self.work.load(SeqCst);
-        while n > 0 {
-            match self.work.compare_exchange(n, n - 1, SeqCst, SeqCst) {
-                Ok(_) => return true,
-                Err(actual) => n = actual,
-            }
-        }
-        false
+        loom_tests::notify_parked(&self.idle, &self.sleepers);
     }
 
     fn finished(&self) -> bool {
@@ -63,7 +50,7 @@ impl Runtime {
             if !searching && self.idle.transition_worker_to_searching() {
                 searching = true;
             }
-            if searching && (0..looks).any(|_| self.try_take()) {
+            if searching && (0..looks).any(|_| loom_tests::take_one(&self.work)) {
                 // Rule 2, as the scheduler has it: wake a sleeper only if
                 // shared work is left (parallelism; no wake depends on it).
                 if self.idle.transition_worker_from_searching() && self.work.load(SeqCst) > 0 {

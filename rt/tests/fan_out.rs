@@ -3,16 +3,9 @@
 //! connections, threads blocked on purpose) running beside it on a
 //! 2-core machine preempt the workers it measures.
 
-use std::time::{Duration, Instant};
-
-/// Wait until `done()` or 20 s (then fail with `what`).
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+#[path = "support/wait_for.rs"]
+mod support;
+use support::wait_for;
 
 /// A fan-out — one coroutine spawning 64 long-lived ones without
 /// switching out, as the hub benchmark's clients are — splits them evenly

@@ -3,16 +3,11 @@
 //! workers.
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Wait until `done()` or 20 s (then fail with `what`).
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+#[path = "support/wait_for.rs"]
+mod support;
+use support::wait_for;
 
 /// An accept loop spawning one long-lived coroutine per connection (each
 /// waits for its client to hang up), 1,000 connections from a plain

@@ -27,10 +27,11 @@
 //! Stealing follows the same rule: an idle worker steals unstarted
 //! coroutines from a worker that carries [`SLACK`] more than itself, or
 //! from one that has spent [`STEAL_DELAY`] of CPU time in one coroutine
-//! while they wait (a backlog: it is stuck in one long coroutine), unless the thief already carries [`SLACK`] more than the
-//! victim; and from any worker that has resumed nothing for
-//! [`BLOCKED_DELAY`] (its thread is blocked in a system call). It does not take
-//! what a busy worker just spawned and will run in a moment — Go's thieves
+//! while they wait (a backlog: it is stuck in one long coroutine),
+//! unless the thief already carries [`SLACK`] more than the victim; and
+//! from any worker that has resumed nothing for [`BLOCKED_DELAY`] (its
+//! thread is blocked in a system call). It does not take what a busy
+//! worker just spawned and will run in a moment — Go's thieves
 //! wait ~3 µs before taking a P's `runnext` for the same reason. The delay
 //! is the victim's CPU time, not wall time: a victim whose thread is off
 //! the CPU is not stuck (docs/scheduler.md has the measurements). A thief
@@ -102,7 +103,8 @@ pub(crate) struct Load {
     /// Taken from `placed` by thieves (so the owner's count of what it
     /// took, `Balance::placed_taken`, plus this is what left the queue).
     placed_stolen: CachePadded<AtomicUsize>,
-    /// The worker thread's CPU-time clock, once it runs.
+    /// The worker thread's CPU-time clock (the wall clock where it has
+    /// none), once the thread runs.
     cpu_clock: OnceLock<libc::clockid_t>,
     /// Someone is moving coroutines out of this worker's queues — a
     /// thief, or the owner rebalancing (see [`Load::lock_moves`]).
@@ -132,18 +134,19 @@ impl Load {
     /// Called on the worker's thread as it starts: let thieves read its
     /// CPU time.
     pub(crate) fn publish_cpu_clock(&self) {
-        #[allow(unused_mut)] // set below where threads have a CPU clock
-        let mut clock = libc::CLOCK_MONOTONIC;
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let mut cpu_clock: libc::clockid_t = 0;
-            // SAFETY: pthread_self is the calling thread; `cpu_clock` is
+        let cpu_clock = {
+            let mut clock: libc::clockid_t = 0;
+            // SAFETY: pthread_self is the calling thread; `clock` is
             // writable.
-            if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut cpu_clock) } == 0 {
-                clock = cpu_clock;
-            }
-        }
-        let _ = self.cpu_clock.set(clock);
+            let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+            (rc == 0).then_some(clock)
+        };
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let cpu_clock = None;
+        let _ = self
+            .cpu_clock
+            .set(cpu_clock.unwrap_or(libc::CLOCK_MONOTONIC));
     }
 
     /// The CPU time the worker's thread has used (while it runs: its
