@@ -1,7 +1,7 @@
 //! Rule 3's exception (`scheduler/idle.rs`, `worker/placement.rs`): a
 //! thief may *decline* another worker's queue (its coroutines were just
-//! spawned and the victim is neither busier nor stuck yet). The last
-//! searcher to sleep then skips that queue in its re-check — the queue is
+//! spawned and the victim is neither busier nor stuck yet). As it goes
+//! to sleep, it then skips that queue in its re-check — the queue is
 //! no reason to wake anyone — because the thief sleeps only until the
 //! victim could qualify, and looks again itself. No work may be lost by
 //! that — not even when the victim is stuck in a coroutine that waits
@@ -40,10 +40,13 @@ struct Runtime {
     blocked: Sleeper,
     /// Items in all: one local, `shared_items` shared.
     items: usize,
+    /// Worker 0 was searching when it found the coroutine that fills its
+    /// queue and blocks (so worker 1's search may have been refused).
+    owner_searched: bool,
 }
 
 impl Runtime {
-    fn new(shared_items: usize) -> Runtime {
+    fn new(shared_items: usize, owner_searched: bool) -> Runtime {
         Runtime {
             idle: Idle::new(WORKERS),
             sleepers: (0..WORKERS).map(|_| Sleeper::new()).collect(),
@@ -53,6 +56,7 @@ impl Runtime {
             local_ran: AtomicUsize::new(0),
             blocked: Sleeper::new(),
             items: shared_items + 1,
+            owner_searched,
         }
     }
 
@@ -96,6 +100,14 @@ impl Runtime {
 
     fn worker(&self, index: usize) {
         if index == OWNER {
+            if self.owner_searched && self.idle.transition_worker_to_searching() {
+                // It searched and found its coroutine: rule 2 on the way
+                // (nothing else is queued yet).
+                let work_left = self.shared.load(SeqCst) + self.local.load(SeqCst) > 0;
+                if self.idle.transition_worker_from_searching() && work_left {
+                    self.notify_parked();
+                }
+            }
             // Its running coroutine spawns one (a local push, then rule 1)
             // and blocks the thread until it has run elsewhere.
             self.local.fetch_add(1, SeqCst);
@@ -132,12 +144,8 @@ impl Runtime {
             }
             let was_searching = std::mem::replace(&mut searching, false);
             // Rule 3, skipping a queue this worker declined.
-            if self
-                .idle
-                .transition_worker_to_parked(index, was_searching)
-                .last_searcher
-                && (self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0))
-            {
+            let _ = self.idle.transition_worker_to_parked(index, was_searching);
+            if (self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0)) {
                 self.notify_parked();
             }
             // A worker that declined a queue sleeps only until the victim
@@ -153,9 +161,9 @@ impl Runtime {
     }
 }
 
-fn model(shared_items: usize) {
+fn model(shared_items: usize, owner_searched: bool) {
     loom::model(move || {
-        let rt = Arc::new(Runtime::new(shared_items));
+        let rt = Arc::new(Runtime::new(shared_items, owner_searched));
         let workers: Vec<_> = (0..WORKERS)
             .map(|i| {
                 let rt = rt.clone();
@@ -176,12 +184,21 @@ fn model(shared_items: usize) {
 /// Only the owner's queue: declined by the thief, then taken by it.
 #[test]
 fn a_declined_queue_is_still_run() {
-    model(0);
+    model(0, false);
+}
+
+/// Worker 1's search is refused while worker 0 searches; worker 0 then
+/// stops searching (nothing else queued: rule 2 wakes nobody), fills its
+/// queue (everyone awake: rule 1 wakes nobody) and blocks. Worker 1,
+/// parking without having searched, must still re-check the queues.
+#[test]
+fn a_worker_refused_the_search_still_rechecks_as_it_parks() {
+    model(0, true);
 }
 
 /// The owner's queue and one shared item published meanwhile: skipping
 /// the declined queue in rule 3 loses neither.
 #[test]
 fn skipping_a_declined_queue_in_rule_3_loses_no_work() {
-    model(1);
+    model(1, false);
 }

@@ -12,8 +12,7 @@ const WORKERS: usize = 2;
 /// Two workers and a producer; "work" is a counter standing in for the
 /// shared queues. Each worker runs the scheduler's loop: take work (as a
 /// searcher), looking `looks` times — more than once is spinning
-/// (`scheduler/worker/spin.rs`) — else sleep, with the last searcher's
-/// re-check.
+/// (`scheduler/worker/spin.rs`) — else sleep, with rule 3's re-check.
 struct Runtime {
     idle: Idle,
     sleepers: Vec<Sleeper>,
@@ -66,13 +65,9 @@ impl Runtime {
                 continue;
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            // Rule 3: the last searcher to sleep re-checks the queues.
-            if self
-                .idle
-                .transition_worker_to_parked(index, was_searching)
-                .last_searcher
-                && self.work.load(SeqCst) > 0
-            {
+            // Rule 3: a worker going to sleep re-checks the queues.
+            let _ = self.idle.transition_worker_to_parked(index, was_searching);
+            if self.work.load(SeqCst) > 0 {
                 self.notify_parked();
             }
             if !self.finished() {

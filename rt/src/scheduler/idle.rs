@@ -9,11 +9,18 @@
 //!    the push, behind a `SeqCst` fence.
 //! 2. A worker that stops searching because it found work, and was the last
 //!    searcher, wakes another (there may be more work behind it).
-//! 3. A worker that parks as the last searcher re-checks every shared queue
-//!    after leaving the searching count, behind a `SeqCst` fence, and wakes
-//!    a worker if it finds anything. Against rule 1 this is the classic
-//!    store-then-load pair: either the publisher sees no searcher and wakes
-//!    someone, or the parking worker sees the work.
+//! 3. A worker that parks re-checks every shared queue after leaving the
+//!    awake (and searching) count, behind a `SeqCst` fence, and wakes a
+//!    worker if it finds anything. Against rule 1 this is the classic
+//!    store-then-load pair: either the publisher sees no searcher and
+//!    somebody asleep, and wakes someone, or the parking worker sees the
+//!    work. Every parking worker, not only the last searcher (as in
+//!    tokio): a worker whose search was refused (another one searched)
+//!    may park just after that searcher went off to run a coroutine that
+//!    queued work and then blocked its thread — rule 1 woke nobody, as
+//!    everyone was awake — and the work queued behind a blocked thread
+//!    must still reach a worker that keeps an eye on it
+//!    (`worker/placement.rs`).
 //!    A queue this worker's last search *declined* (a victim not yet
 //!    busier or stuck, `worker/placement.rs`) does not count: the worker
 //!    sleeps only until that victim could qualify and looks again itself.
@@ -35,13 +42,12 @@ const UNPARKED_SHIFT: usize = usize::BITS as usize / 2;
 const UNPARKED_ONE: usize = 1 << UNPARKED_SHIFT;
 const SEARCHING_MASK: usize = UNPARKED_ONE - 1;
 
-/// How a worker went to sleep.
+/// How a worker went to sleep. Whatever it says, the caller must now
+/// re-check the shared queues and wake a worker if they hold work (rule
+/// 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub struct ParkedAs {
-    /// It was the last searcher: it must re-check the shared queues and
-    /// wake a worker if they hold work (rule 3).
-    pub last_searcher: bool,
     /// Every other worker was already asleep.
     pub last_awake: bool,
 }
@@ -124,12 +130,8 @@ impl Idle {
         let prev = self.state.fetch_sub(dec, SeqCst);
         sleepers.push(index);
         drop(sleepers);
-        let last_searcher = is_searching && searching(prev) == 1;
-        if last_searcher {
-            fence(SeqCst);
-        }
+        fence(SeqCst);
         ParkedAs {
-            last_searcher,
             last_awake: unparked(prev) == 1,
         }
     }

@@ -365,11 +365,7 @@ impl Shared {
     fn is_quiescent(&self) -> bool {
         self.cancel_passes.load(Ordering::Acquire) == self.remotes.len()
             && self.idle.all_parked_and(|| {
-                !self.has_shared_work()
-                    && self
-                        .remotes
-                        .iter()
-                        .all(|r| r.inbox.is_empty() && r.load.placed.is_empty())
+                !self.has_shared_work() && self.remotes.iter().all(|r| r.inbox.is_empty())
             })
     }
 
@@ -379,10 +375,13 @@ impl Shared {
     }
 
     /// Whether any unstarted coroutine waits in the injector or in a
-    /// worker's queue, not counting the workers `skip` names.
+    /// worker's queues (its own or its placed queue: a placer wakes only
+    /// the worker it placed on, whose thread may be blocked), not counting
+    /// the workers `skip` names.
     fn has_shared_work_besides(&self, skip: impl Fn(usize) -> bool) -> bool {
         !self.injector.is_empty()
-            || (self.remotes.iter().enumerate()).any(|(i, r)| !skip(i) && !r.stealer.is_empty())
+            || (self.remotes.iter().enumerate())
+                .any(|(i, r)| !skip(i) && (!r.stealer.is_empty() || !r.load.placed.is_empty()))
     }
 
     /// Whether shutdown has begun.

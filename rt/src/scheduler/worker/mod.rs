@@ -455,10 +455,9 @@ impl Worker {
         let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
         // A queue the last search declined is no reason to wake another
         // worker: this one looks at it again itself (`placement.rs`).
-        if parked_as.last_searcher
-            && self
-                .shared
-                .has_shared_work_besides(|index| self.balance.declined(index))
+        if self
+            .shared
+            .has_shared_work_besides(|index| self.balance.declined(index))
         {
             self.shared.notify_parked();
         }
