@@ -7,6 +7,9 @@
 # fresh processes) and writes the chart docs/two-workers.svg.
 #
 #   benches/two_workers.sh [ROUNDS]
+#
+# BUSY=N runs N busy loops beside the benchmarks (a crowded host: more
+# runnable threads than cores); the chart is then not rewritten.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-9}"
@@ -16,6 +19,14 @@ exe=$(cargo bench -p rt-benches --bench two_workers --no-run 2>&1 |
     sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
 [ -x "$exe" ] || { echo "could not build benches/two_workers.rs" >&2; exit 1; }
 results=$(mktemp)
+busy=()
+for _ in $(seq "${BUSY:-0}"); do
+    sh -c 'while :; do :; done' &
+    busy+=($!)
+done
+trap '[ ${#busy[@]} -eq 0 ] || kill "${busy[@]}" 2>/dev/null' EXIT
+chart=docs/two-workers.svg
+[ "${BUSY:-0}" -eq 0 ] || chart=$(mktemp --suffix=.svg)
 for round in $(seq "$rounds"); do
     for mode in apart together fresh hub hub-work \
         tokio-apart tokio-together tokio-pingpong tokio-hub tokio-hub-work; do
@@ -31,7 +42,7 @@ if [ -x "$GO" ]; then
 fi
 python3 - "$results" <<'PY' | tee /dev/stderr | python3 benches/svg_bars.py \
     "2 workers: rt, tokio, Go (median of fresh processes)" "ns per item / round trip / request" \
-    docs/two-workers.svg
+    "$chart"
 import collections, re, statistics, sys
 rows = collections.defaultdict(list)
 names = {
