@@ -7,17 +7,22 @@
 //! together or each busy 3 ms first), `hub` and `hub-work` (64 clients
 //! send requests to one hub coroutine and wait for its reply on a channel
 //! of their own, 200,000 requests; with ~1.5 µs of client work per request
-//! in `hub-work`), `idle` and `ticker` (CPU of an idle
+//! in `hub-work`), `pool` (a producer, 8 pool coroutines doing ~1.5 µs
+//! of work per job over one `bounded(64)` channel, a collector; 200,000
+//! jobs), `mpmc` (4 producers and 4 consumers on one `bounded(128)`
+//! channel, 1,000,000 items, no work), `idle` and `ticker` (CPU of an idle
 //! runtime, and of one with a 1 ms ticker, over 3 s). `tokio-pingpong`,
 //! `tokio-together` and `tokio-apart` are the same on tokio's multi-thread
 //! runtime with 2 workers (`mpsc::channel(1)` for the rendezvous,
 //! `channel(16)` for the stages), and `tokio-hub`, `tokio-hub-work`,
 //! `tokio-ticker` (`tokio::time::interval`); Go's
-//! are `BenchmarkPipeline4*`, `BenchmarkChanPingPong2` and `BenchmarkHub*`
-//! in `benches/go`.
+//! are `BenchmarkPipeline4*`, `BenchmarkChanPingPong2`, `BenchmarkHub*`,
+//! `BenchmarkPool` and `BenchmarkMPMC` in `benches/go` (tokio has no MPMC
+//! channel: no tokio peer for those two).
 //!
 //! `cargo bench -p rt-benches --bench two_workers --no-run`, then run the
-//! executable with one of the names above.
+//! executable with one of the names above (`RT_WORKERS=n`: rt on n
+//! workers instead of 2).
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +38,8 @@ fn cpu_secs() -> f64 {
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_default();
-    let rt = rt::Builder::new().workers(2).build().unwrap();
+    let workers = std::env::var("RT_WORKERS").map_or(2, |w| w.parse().unwrap());
+    let rt = rt::Builder::new().workers(workers).build().unwrap();
     match what.as_str() {
         "pingpong" | "fresh" => {
             const N: u64 = 200_000;
@@ -153,6 +159,63 @@ fn main() {
                 cpu_secs()
             );
         }
+        "pool" => {
+            // A producer feeds jobs to POOL_WORKERS coroutines over one
+            // bounded channel; they do ~1.5 µs of work each and send the
+            // result to a collector over another.
+            let ns = rt.block_on(move || {
+                let (jobs, jobs_rx) = rt::chan::bounded::<u64>(64);
+                let (results, results_rx) = rt::chan::bounded::<u64>(64);
+                let start = Instant::now();
+                let pool: Vec<_> = (0..POOL_WORKERS)
+                    .map(|_| {
+                        let (jobs_rx, results) = (jobs_rx.clone(), results.clone());
+                        rt::spawn(move || {
+                            for job in jobs_rx.iter() {
+                                client_work();
+                                results.send(job * 2).unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                drop((jobs_rx, results));
+                let collector = rt::spawn(move || results_rx.iter().sum::<u64>());
+                for job in 0..POOL_JOBS {
+                    jobs.send(job).unwrap();
+                }
+                drop(jobs);
+                pool.into_iter().for_each(|w| w.join().unwrap());
+                assert_eq!(collector.join().unwrap(), POOL_JOBS * (POOL_JOBS - 1));
+                start.elapsed().as_nanos() as f64 / POOL_JOBS as f64
+            });
+            println!("pool {ns:.0} ns/job cpu {:.2}s", cpu_secs());
+        }
+        "mpmc" => {
+            // MPMC_SIDES producers and as many consumers on one channel.
+            let ns = rt.block_on(move || {
+                let (tx, rx) = rt::chan::bounded::<u64>(128);
+                let start = Instant::now();
+                let per = MPMC_ITEMS / MPMC_SIDES as u64;
+                let producers: Vec<_> = (0..MPMC_SIDES)
+                    .map(|_| {
+                        let tx = tx.clone();
+                        rt::spawn(move || (0..per).for_each(|i| tx.send(i).unwrap()))
+                    })
+                    .collect();
+                drop(tx);
+                let consumers: Vec<_> = (0..MPMC_SIDES)
+                    .map(|_| {
+                        let rx = rx.clone();
+                        rt::spawn(move || rx.iter().count() as u64)
+                    })
+                    .collect();
+                producers.into_iter().for_each(|p| p.join().unwrap());
+                let got: u64 = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+                assert_eq!(got, per * MPMC_SIDES as u64);
+                start.elapsed().as_nanos() as f64 / got as f64
+            });
+            println!("mpmc {ns:.0} ns/item cpu {:.2}s", cpu_secs());
+        }
         "idle" => {
             let c0 = cpu_secs();
             std::thread::sleep(Duration::from_secs(3));
@@ -195,10 +258,17 @@ fn main() {
         "tokio-hub" | "tokio-hub-work" => tokio_hub(what == "tokio-hub-work"),
         "tokio-together" | "tokio-apart" => tokio_pipeline(what == "tokio-apart"),
         _ => panic!(
-            "pingpong | fresh | together | apart | hub | hub-work | idle | ticker | tokio-pingpong | tokio-together | tokio-apart | tokio-hub | tokio-hub-work | tokio-ticker"
+            "pingpong | fresh | together | apart | hub | hub-work | pool | mpmc | idle | ticker | tokio-pingpong | tokio-together | tokio-apart | tokio-hub | tokio-hub-work | tokio-ticker"
         ),
     }
 }
+
+/// The worker pool's coroutines, and its jobs.
+const POOL_WORKERS: usize = 8;
+const POOL_JOBS: u64 = 200_000;
+/// Producers (and consumers) of the MPMC workload, and items in all.
+const MPMC_SIDES: usize = 4;
+const MPMC_ITEMS: u64 = 1_000_000;
 
 /// Clients of the hub workloads, and requests in all.
 const HUB_CLIENTS: usize = 64;

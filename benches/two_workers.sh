@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The 2-worker workloads of BENCHMARKS.md — pipeline started apart and
 # together, chan ping-pong placed by the runtime, hub, hub with client
-# work — for rt and tokio (benches/two_workers.rs) in ROUNDS interleaved
-# fresh processes each (default 9), and Go (`go test -bench -cpu 2` in
-# benches/go, 3 runs). Prints a markdown table (median and worst of the
-# fresh processes) and writes the chart docs/two-workers.svg.
+# work — and two more (a worker pool, an MPMC channel), for rt and tokio
+# (benches/two_workers.rs) in ROUNDS interleaved fresh processes each
+# (default 9; tokio has no MPMC channel: no tokio pool or mpmc), and Go
+# (`go test -bench -cpu 2` in benches/go, 3 runs). Prints a markdown table
+# (median and worst of the fresh processes) and writes the chart
+# docs/two-workers.svg.
 #
 #   benches/two_workers.sh [ROUNDS]
 #
@@ -28,7 +30,7 @@ trap '[ ${#busy[@]} -eq 0 ] || kill "${busy[@]}" 2>/dev/null' EXIT
 chart=docs/two-workers.svg
 [ "${BUSY:-0}" -eq 0 ] || chart=$(mktemp --suffix=.svg)
 for round in $(seq "$rounds"); do
-    for mode in apart together fresh hub hub-work \
+    for mode in apart together fresh hub hub-work pool mpmc \
         tokio-apart tokio-together tokio-pingpong tokio-hub tokio-hub-work; do
         "$exe" "$mode" | tee -a "$results" >&2
     done
@@ -36,7 +38,7 @@ done
 if [ -x "$GO" ]; then
     for _ in 1 2 3; do
         (cd benches/go && GOPROXY=off GOTOOLCHAIN=local "$GO" test -run xxx \
-            -bench 'Pipeline4|ChanPingPong2|^BenchmarkHub' -cpu 2 .) |
+            -bench 'Pipeline4|ChanPingPong2|^BenchmarkHub|Pool|MPMC' -cpu 2 .) |
             grep '^Benchmark' | tee -a "$results" >&2
     done
 fi
@@ -51,6 +53,8 @@ names = {
     "fresh2w": ("chan ping-pong", "rt"),
     "hub": ("hub, 64 clients", "rt"),
     "hub-work": ("hub, 1.5 µs client work", "rt"),
+    "pool": ("pool of 8, 1.5 µs per job", "rt"),
+    "mpmc": ("MPMC, 4 × 4, no work", "rt"),
     "tokio-pipeline-apart": ("pipeline, started apart", "tokio"),
     "tokio-pipeline-together": ("pipeline, started together", "tokio"),
     "tokio-pingpong2w": ("chan ping-pong", "tokio"),
@@ -61,6 +65,8 @@ names = {
     "BenchmarkChanPingPong2-2": ("chan ping-pong", "Go"),
     "BenchmarkHub-2": ("hub, 64 clients", "Go"),
     "BenchmarkHubWork-2": ("hub, 1.5 µs client work", "Go"),
+    "BenchmarkPool-2": ("pool of 8, 1.5 µs per job", "Go"),
+    "BenchmarkMPMC-2": ("MPMC, 4 × 4, no work", "Go"),
 }
 for line in open(sys.argv[1]):
     f = line.split()

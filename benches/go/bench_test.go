@@ -452,3 +452,86 @@ func TestTickerCPU(t *testing.T) {
 	}
 	t.Logf("go-ticker cpu %.2f%% of a core", (cpu(after)-cpu(before))/3*100)
 }
+
+// BenchmarkPool is benches/two_workers.rs "pool" on GOMAXPROCS=2: a
+// producer, 8 pool goroutines doing ~1.5 µs of work per job, a collector.
+func BenchmarkPool(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const workers, jobsN = 8, 200000
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		jobs := make(chan uint64, 64)
+		results := make(chan uint64, 64)
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for job := range jobs {
+					for t := time.Now(); time.Since(t) < 1500*time.Nanosecond; {
+					}
+					results <- job * 2
+				}
+			}()
+		}
+		sum := make(chan uint64)
+		go func() {
+			s := uint64(0)
+			for r := range results {
+				s += r
+			}
+			sum <- s
+		}()
+		for j := uint64(0); j < jobsN; j++ {
+			jobs <- j
+		}
+		close(jobs)
+		wg.Wait()
+		close(results)
+		if got := <-sum; got != jobsN*(jobsN-1) {
+			b.Fatal(got)
+		}
+	}
+	b.ReportMetric(perUnit(b, jobsN), "ns/job")
+}
+
+// BenchmarkMPMC is benches/two_workers.rs "mpmc" on GOMAXPROCS=2: 4
+// producers and 4 consumers on one channel of 128.
+func BenchmarkMPMC(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const sides, items = 4, 1000000
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ch := make(chan uint64, 128)
+		var producers sync.WaitGroup
+		for p := 0; p < sides; p++ {
+			producers.Add(1)
+			go func() {
+				defer producers.Done()
+				for j := uint64(0); j < items/sides; j++ {
+					ch <- j
+				}
+			}()
+		}
+		counts := make(chan int, sides)
+		for c := 0; c < sides; c++ {
+			go func() {
+				n := 0
+				for range ch {
+					n++
+				}
+				counts <- n
+			}()
+		}
+		producers.Wait()
+		close(ch)
+		total := 0
+		for c := 0; c < sides; c++ {
+			total += <-counts
+		}
+		if total != items {
+			b.Fatal(total)
+		}
+	}
+	b.ReportMetric(perUnit(b, items), "ns/item")
+}
