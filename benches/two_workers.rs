@@ -214,7 +214,14 @@ fn main() {
                 assert_eq!(got, per * MPMC_SIDES as u64);
                 start.elapsed().as_nanos() as f64 / got as f64
             });
-            println!("mpmc {ns:.0} ns/item cpu {:.2}s", cpu_secs());
+            let m = rt.metrics();
+            let per_worker: Vec<_> = (m.workers.iter())
+                .map(|w| (w.finished, w.remote_wakes))
+                .collect();
+            println!(
+                "mpmc {ns:.0} ns/item cpu {:.2}s (finished, remote wakes) per worker {per_worker:?}",
+                cpu_secs()
+            );
         }
         "idle" => {
             let c0 = cpu_secs();

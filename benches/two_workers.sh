@@ -11,24 +11,32 @@
 #   benches/two_workers.sh [ROUNDS]
 #
 # BUSY=N runs N busy loops beside the benchmarks (a crowded host: more
-# runnable threads than cores); the chart is then not rewritten.
+# runnable threads than cores); the chart is then not written.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-9}"
+busy_loops="${BUSY:-0}"
+[[ $busy_loops =~ ^[0-9]+$ ]] || { echo "BUSY must be a number" >&2; exit 1; }
 GO=/usr/lib/go-1.23/bin/go
 
 exe=$(cargo bench -p rt-benches --bench two_workers --no-run 2>&1 |
     sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
 [ -x "$exe" ] || { echo "could not build benches/two_workers.rs" >&2; exit 1; }
 results=$(mktemp)
+chart=docs/two-workers.svg
+[ "$busy_loops" -eq 0 ] || chart=/dev/null
 busy=()
-for _ in $(seq "${BUSY:-0}"); do
+cleanup() {
+    [ ${#busy[@]} -eq 0 ] || kill "${busy[@]}" 2>/dev/null
+    rm -f "$results"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+for _ in $(seq "$busy_loops"); do
     sh -c 'while :; do :; done' &
     busy+=($!)
 done
-trap '[ ${#busy[@]} -eq 0 ] || kill "${busy[@]}" 2>/dev/null' EXIT
-chart=docs/two-workers.svg
-[ "${BUSY:-0}" -eq 0 ] || chart=$(mktemp --suffix=.svg)
 for round in $(seq "$rounds"); do
     for mode in apart together fresh hub hub-work pool mpmc \
         tokio-apart tokio-together tokio-pingpong tokio-hub tokio-hub-work; do

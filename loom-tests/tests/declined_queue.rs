@@ -64,6 +64,12 @@ impl Runtime {
         loom_tests::notify_parked(&self.idle, &self.sleepers);
     }
 
+    /// Rule 2's check (after leaving the searching count): every queue,
+    /// a declined one too.
+    fn work_left(&self) -> bool {
+        self.shared.load(SeqCst) + self.local.load(SeqCst) > 0
+    }
+
     fn finished(&self) -> bool {
         self.ran.load(SeqCst) == self.items
     }
@@ -103,8 +109,7 @@ impl Runtime {
             if self.owner_searched && self.idle.transition_worker_to_searching() {
                 // It searched and found its coroutine: rule 2 on the way
                 // (nothing else is queued yet).
-                let work_left = self.shared.load(SeqCst) + self.local.load(SeqCst) > 0;
-                if self.idle.transition_worker_from_searching() && work_left {
+                if self.idle.transition_worker_from_searching() && self.work_left() {
                     self.notify_parked();
                 }
             }
@@ -132,8 +137,7 @@ impl Runtime {
                 let (found, put_off) = self.search(index, &mut declined_once);
                 if let Some(local) = found {
                     // Rule 2 counts every queue, a declined one too.
-                    let work_left = self.shared.load(SeqCst) + self.local.load(SeqCst) > 0;
-                    if self.idle.transition_worker_from_searching() && work_left {
+                    if self.idle.transition_worker_from_searching() && self.work_left() {
                         self.notify_parked();
                     }
                     searching = false;
@@ -145,7 +149,7 @@ impl Runtime {
             let was_searching = std::mem::replace(&mut searching, false);
             // Rule 3, skipping a queue this worker declined.
             let _ = self.idle.transition_worker_to_parked(index, was_searching);
-            if (self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0)) {
+            if self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0) {
                 self.notify_parked();
             }
             // A worker that declined a queue sleeps only until the victim

@@ -6,10 +6,17 @@
 //! free of lost wakeups:
 //!
 //! 1. Whoever publishes shared work calls [`Idle::worker_to_notify`] after
-//!    the push, behind a `SeqCst` fence.
+//!    the push, behind a `SeqCst` fence. Shared work is any unstarted
+//!    coroutine a searcher may take: in the injector, in a worker's own
+//!    queue, in a worker's placed queue (placing also wakes the target,
+//!    but its thread may be blocked in a coroutine), and a batch that a
+//!    worker took into its queue by way of `staging`, where no searcher
+//!    saw it.
 //! 2. A worker that stops searching because it found work, and was the last
-//!    searcher, wakes another (there may be more work behind it).
-//! 3. A worker that parks re-checks every shared queue after leaving the
+//!    searcher, wakes another if shared work is left (there may be more
+//!    behind what it took).
+//! 3. A worker that parks re-checks every other worker's queues and the
+//!    injector after leaving the
 //!    awake (and searching) count, behind a `SeqCst` fence, and wakes a
 //!    worker if it finds anything. Against rule 1 this is the classic
 //!    store-then-load pair: either the publisher sees no searcher and
@@ -25,9 +32,13 @@
 //!    busier or stuck, `worker/placement.rs`) does not count: the worker
 //!    sleeps only until that victim could qualify and looks again itself.
 //!    (In rule 2 it does count: that worker goes off to run something.)
+//!    Nor do its own queues: they are empty, or whoever placed something
+//!    there woke it.
 //!
-//! `loom-tests/tests/idle_workers.rs` checks the three rules, and
-//! `loom-tests/tests/declined_queue.rs` the exception to rule 3.
+//! `loom-tests/tests/idle_workers.rs` checks the three rules;
+//! `declined_queue.rs` the exception to rule 3 and the refused searcher;
+//! `placed_queue.rs` and `staging_window.rs` the two less obvious
+//! publishers of rule 1.
 //!
 //! At most half the workers search at once, so a burst of wakes does not
 //! turn into every worker hammering every other's queue.

@@ -64,9 +64,15 @@ impl Worker {
         while let Some(task) = self.unstarted.pop() {
             unstarted.push(task);
         }
+        let refilled = !unstarted.is_empty();
         for task in unstarted {
             rows.push(task.snapshot(CoroutineState::Unstarted, now));
             self.unstarted.push(task);
+        }
+        if refilled {
+            // For a moment the queue looked empty to searchers (as in
+            // `take_batch`).
+            self.shared.notify_parked();
         }
         rows
     }

@@ -454,10 +454,13 @@ impl Worker {
         let idle = &self.shared.idle;
         let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
         // A queue the last search declined is no reason to wake another
-        // worker: this one looks at it again itself (`placement.rs`).
+        // worker: this one looks at it again itself (`placement.rs`). Nor
+        // are its own: its `unstarted` is empty, and whoever places a
+        // coroutine here wakes it (a placed coroutine may be counted a
+        // moment after it is pushed, and `take_placed` trusts the count).
         if self
             .shared
-            .has_shared_work_besides(|index| self.balance.declined(index))
+            .has_shared_work_besides(|index| index == self.index || self.balance.declined(index))
         {
             self.shared.notify_parked();
         }
@@ -578,12 +581,21 @@ impl Worker {
     /// coroutine and how many were taken in all; the rest join
     /// `unstarted`. (Counting by the length of `unstarted` before and
     /// after would be wrong: other workers steal from it meanwhile.)
+    ///
+    /// While in `staging` the rest was in no queue a searcher looks at:
+    /// one may have gone to sleep meanwhile, and the first coroutine may
+    /// block this thread waiting for the rest. So their arrival in
+    /// `unstarted` is published as new work (rule 1 of `idle.rs`). (A
+    /// searcher's steal needs no such call: rule 2 follows it.)
     fn take_batch(
         &self,
         steal: impl Fn(&Deque<Arc<Task>>) -> Steal<Arc<Task>>,
     ) -> Option<(Arc<Task>, usize)> {
         let taken = self.stage_batch(steal)?;
         self.unstage();
+        if taken.1 > 1 && !self.searching.get() {
+            self.shared.notify_parked();
+        }
         Some(taken)
     }
 

@@ -527,6 +527,8 @@ impl Worker {
             target.placed_in.fetch_add(moved, Relaxed);
             self.load().add_own(moved.wrapping_neg());
             self.shared.unpark_worker(other);
+            // Rule 1 of `idle.rs`: the target's thread may be blocked.
+            self.shared.notify_parked();
         }
     }
 
@@ -563,10 +565,14 @@ impl Worker {
 
 impl Shared {
     /// Queue `task`, placed on worker `target` by another worker, and wake
-    /// that worker.
+    /// that worker — and, by rule 1 of `idle.rs`, a sleeping one if nobody
+    /// searches: the target's thread may be blocked in a coroutine (maybe
+    /// waiting for this very one), and only a searcher rescues what is
+    /// queued behind it.
     pub(in crate::scheduler) fn push_placed(&self, target: usize, task: Arc<Task>) {
         self.remotes[target].load.placed.push(task);
         self.unpark_worker(target);
+        self.notify_parked();
     }
 }
 

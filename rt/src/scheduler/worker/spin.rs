@@ -25,8 +25,8 @@
 //! there). On a host with more runnable threads than cores, a spinner
 //! that never yields keeps the CPU from the very thread that would hand
 //! it work, or that runs the coroutines it waits for: beside one busy
-//! loop on 2 cores, the pipeline started apart ran 2,067 ns per item
-//! (tokio 349) and the hub 769 ns per request; yielding, 261 and 162. On
+//! loop on 2 cores (one run), the pipeline started apart ran 2,067 ns per
+//! item (tokio 349) and the hub 769 ns per request; yielding, 261 and 162. On
 //! a quiet host it costs nothing measurable (docs/benchmarks.md).
 
 use std::cell::Cell;
