@@ -27,7 +27,33 @@ mod shared {
             assert_eq!(sleepers[index].wake(), AfterWake::Done);
         }
     }
+
+    /// Worker `index` goes to sleep as `Worker::sleep` does: leave the
+    /// awake (and searching) count, re-check the queues (rule 3:
+    /// `work_visible`, which leaves out what the worker declined), sleep
+    /// unless `finished()` — or, if it declined a queue (`timed`), sleep
+    /// only until that victim could qualify, which in a model without
+    /// time is over at once — and come back. Returns whether it comes
+    /// back as a searcher (a waker chose it).
+    pub fn park(
+        idle: &Idle,
+        sleepers: &[Sleeper],
+        index: usize,
+        was_searching: bool,
+        work_visible: impl Fn() -> bool,
+        timed: bool,
+        finished: impl Fn() -> bool,
+    ) -> bool {
+        let _ = idle.transition_worker_to_parked(index, was_searching);
+        if work_visible() {
+            notify_parked(idle, sleepers);
+        }
+        if !timed && !finished() {
+            sleepers[index].sleep();
+        }
+        idle.transition_worker_from_parked(index)
+    }
 }
 
 #[cfg(loom)]
-pub use shared::{notify_parked, take_one};
+pub use shared::{notify_parked, park, take_one};

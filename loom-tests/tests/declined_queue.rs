@@ -147,20 +147,16 @@ impl Runtime {
                 declined = put_off;
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            // Rule 3, skipping a queue this worker declined.
-            let _ = self.idle.transition_worker_to_parked(index, was_searching);
-            if self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0) {
-                self.notify_parked();
-            }
-            // A worker that declined a queue sleeps only until the victim
-            // could qualify; loom has no time, so that sleep is over at
-            // once (the model's other sleeps have no timeout).
-            if !self.finished() && !declined {
-                self.sleepers[index].sleep();
-            }
-            if self.idle.transition_worker_from_parked(index) {
-                searching = true;
-            }
+            // Rule 3 skips a queue this worker declined.
+            searching = loom_tests::park(
+                &self.idle,
+                &self.sleepers,
+                index,
+                was_searching,
+                || self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0),
+                declined,
+                || self.finished(),
+            );
         }
     }
 }

@@ -65,17 +65,15 @@ impl Runtime {
                 continue;
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            // Rule 3: a worker going to sleep re-checks the queues.
-            let _ = self.idle.transition_worker_to_parked(index, was_searching);
-            if self.work.load(SeqCst) > 0 {
-                self.notify_parked();
-            }
-            if !self.finished() {
-                self.sleepers[index].sleep();
-            }
-            if self.idle.transition_worker_from_parked(index) {
-                searching = true;
-            }
+            searching = loom_tests::park(
+                &self.idle,
+                &self.sleepers,
+                index,
+                was_searching,
+                || self.work.load(SeqCst) > 0,
+                false,
+                || self.finished(),
+            );
         }
     }
 }

@@ -74,17 +74,15 @@ impl Runtime {
                 }
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            let _ = self.idle.transition_worker_to_parked(IDLE, was_searching);
-            if !declined && self.placed.load(SeqCst) > 0 {
-                self.notify_parked();
-            }
-            // A declined queue: a timed sleep, over at once in the model.
-            if !self.finished() && !declined {
-                self.sleepers[IDLE].sleep();
-            }
-            if self.idle.transition_worker_from_parked(IDLE) {
-                searching = true;
-            }
+            searching = loom_tests::park(
+                &self.idle,
+                &self.sleepers,
+                IDLE,
+                was_searching,
+                || !declined && self.placed.load(SeqCst) > 0,
+                declined,
+                || self.finished(),
+            );
         }
     }
 }

@@ -110,19 +110,15 @@ impl Runtime {
                 }
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            let _ = self
-                .idle
-                .transition_worker_to_parked(SEARCHER, was_searching);
-            if self.injector.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0) {
-                self.notify_parked();
-            }
-            // A declined queue: a timed sleep, over at once in the model.
-            if !self.finished() && !declined {
-                self.sleepers[SEARCHER].sleep();
-            }
-            if self.idle.transition_worker_from_parked(SEARCHER) {
-                searching = true;
-            }
+            searching = loom_tests::park(
+                &self.idle,
+                &self.sleepers,
+                SEARCHER,
+                was_searching,
+                || self.injector.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0),
+                declined,
+                || self.finished(),
+            );
         }
     }
 }
