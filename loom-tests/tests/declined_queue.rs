@@ -147,13 +147,16 @@ impl Runtime {
                 declined = put_off;
             }
             let was_searching = std::mem::replace(&mut searching, false);
-            // Rule 3 skips a queue this worker declined.
+            // Rule 3 skips a queue this worker declined, and its own.
             searching = loom_tests::park(
                 &self.idle,
                 &self.sleepers,
                 index,
                 was_searching,
-                || self.shared.load(SeqCst) > 0 || (!declined && self.local.load(SeqCst) > 0),
+                || {
+                    let local = index != OWNER && !declined && self.local.load(SeqCst) > 0;
+                    self.shared.load(SeqCst) > 0 || local
+                },
                 declined,
                 || self.finished(),
             );

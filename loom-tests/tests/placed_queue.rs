@@ -105,11 +105,14 @@ fn a_coroutine_placed_behind_a_blocked_thread_is_still_run() {
             let rt = rt.clone();
             thread::spawn(move || rt.idle_worker())
         };
-        // Worker 0 places the coroutine (`push_placed`) and then stays
-        // busy: it never looks at the target's queue.
+        // Worker 0 places the coroutine (`push_placed`, `wake_placed`) and
+        // then stays busy: it never looks at the target's queue.
         rt.placed.fetch_add(1, SeqCst);
+        let searcher = rt.idle.worker_to_notify_preferring(Some(TARGET));
+        if let Some(index) = searcher.filter(|&index| index != TARGET) {
+            assert_eq!(rt.sleepers[index].wake(), AfterWake::Done);
+        }
         assert_eq!(rt.sleepers[TARGET].wake(), AfterWake::Done);
-        rt.notify_parked();
         target.join().unwrap();
         idle.join().unwrap();
     });

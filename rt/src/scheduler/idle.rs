@@ -9,16 +9,17 @@
 //!    the push, behind a `SeqCst` fence. Shared work is any unstarted
 //!    coroutine a searcher may take: in the injector, in a worker's own
 //!    queue, in a worker's placed queue (placing also wakes the target,
-//!    but its thread may be blocked in a coroutine), and a batch that a
-//!    worker took into its queue by way of `staging`, where no searcher
-//!    saw it.
+//!    but its thread may be blocked in a coroutine; a sleeping target is
+//!    the one woken as the searcher), and a batch that a worker not
+//!    searching took into its queue by way of `staging`, where no
+//!    searcher saw it (a searcher's batch is covered by rule 2), or a
+//!    queue a dump emptied and refilled.
 //! 2. A worker that stops searching because it found work, and was the last
 //!    searcher, wakes another if shared work is left (there may be more
 //!    behind what it took).
 //! 3. A worker that parks re-checks every other worker's queues and the
-//!    injector after leaving the
-//!    awake (and searching) count, behind a `SeqCst` fence, and wakes a
-//!    worker if it finds anything. Against rule 1 this is the classic
+//!    injector after leaving the awake (and searching) count, behind a
+//!    `SeqCst` fence, and wakes a worker if it finds anything. Against rule 1 this is the classic
 //!    store-then-load pair: either the publisher sees no searcher and
 //!    somebody asleep, and wakes someone, or the parking worker sees the
 //!    work. Every parking worker, not only the last searcher (as in
@@ -96,6 +97,14 @@ impl Idle {
     /// if one is needed. The chosen worker is counted as unparked and
     /// searching; the caller must unpark it.
     pub fn worker_to_notify(&self) -> Option<usize> {
+        self.worker_to_notify_preferring(None)
+    }
+
+    /// [`worker_to_notify`](Self::worker_to_notify), choosing worker
+    /// `preferred` if it is asleep (the one work was placed on: woken as a
+    /// searcher it takes that work, and one wake does both jobs), else the
+    /// most recently parked.
+    pub fn worker_to_notify_preferring(&self, preferred: Option<usize>) -> Option<usize> {
         fence(SeqCst);
         if !self.needs_wakeup(self.state.load(SeqCst)) {
             return None;
@@ -105,7 +114,11 @@ impl Idle {
         if !self.needs_wakeup(self.state.load(SeqCst)) {
             return None;
         }
-        let index = sleepers.pop()?;
+        let listed = preferred.and_then(|p| sleepers.iter().position(|&i| i == p));
+        let index = match listed {
+            Some(position) => sleepers.remove(position),
+            None => sleepers.pop()?,
+        };
         self.state.fetch_add(UNPARKED_ONE + SEARCHING_ONE, SeqCst);
         Some(index)
     }
@@ -169,5 +182,30 @@ impl Idle {
         } else {
             true
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Idle;
+
+    /// A placement on a sleeping worker wakes that worker as the searcher
+    /// (one wake for both jobs); otherwise the most recently parked one is
+    /// chosen, and nobody once a searcher exists.
+    #[test]
+    fn a_sleeping_preferred_worker_is_the_one_woken() {
+        let idle = Idle::new(3);
+        for index in 0..3 {
+            let _ = idle.transition_worker_to_parked(index, false);
+        }
+        assert_eq!(idle.worker_to_notify_preferring(Some(0)), Some(0));
+        // It was chosen: it wakes as a searcher, and a searcher exists.
+        assert!(idle.transition_worker_from_parked(0));
+        assert_eq!(idle.worker_to_notify_preferring(Some(1)), None);
+        assert!(idle.transition_worker_from_searching());
+        // Worker 0 is awake, so another sleeper is chosen: the last parked.
+        assert_eq!(idle.worker_to_notify_preferring(Some(0)), Some(2));
+        assert!(idle.transition_worker_from_parked(2));
+        assert!(!idle.transition_worker_from_parked(1), "never chosen");
     }
 }

@@ -70,8 +70,8 @@ impl Worker {
             self.unstarted.push(task);
         }
         if refilled {
-            // For a moment the queue looked empty to searchers (as in
-            // `take_batch`).
+            // For a moment the queue looked empty to searchers: publish it
+            // again (rule 1 of `idle.rs`, like a batch in `take_batch`).
             self.shared.notify_parked();
         }
         rows

@@ -455,9 +455,11 @@ impl Worker {
         let parked_as = idle.transition_worker_to_parked(self.index, was_searching);
         // A queue the last search declined is no reason to wake another
         // worker: this one looks at it again itself (`placement.rs`). Nor
-        // are its own: its `unstarted` is empty, and whoever places a
-        // coroutine here wakes it (a placed coroutine may be counted a
-        // moment after it is pushed, and `take_placed` trusts the count).
+        // are its own: they hold only what it was woken for — `unstarted`
+        // is empty but for placed coroutines a dump just moved there, and
+        // whoever places a coroutine here wakes it after the push and the
+        // count (counted a moment after the push, a placed coroutine is
+        // not yet taken: `take_placed` trusts the count).
         if self
             .shared
             .has_shared_work_besides(|index| index == self.index || self.balance.declined(index))
@@ -586,7 +588,9 @@ impl Worker {
     /// one may have gone to sleep meanwhile, and the first coroutine may
     /// block this thread waiting for the rest. So their arrival in
     /// `unstarted` is published as new work (rule 1 of `idle.rs`). (A
-    /// searcher's steal needs no such call: rule 2 follows it.)
+    /// searcher's batch needs no such call: rule 2 follows it before the
+    /// first coroutine runs, or another searcher remains, whose search or
+    /// rule 3 sees the batch.)
     fn take_batch(
         &self,
         steal: impl Fn(&Deque<Arc<Task>>) -> Steal<Arc<Task>>,

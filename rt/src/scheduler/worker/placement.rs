@@ -457,8 +457,13 @@ impl Worker {
     ///
     /// [`end_burst`]: Worker::end_burst
     fn rebalance(&self) {
-        if let Some(_moving) = self.load().lock_moves() {
-            self.move_to_random_other(SLACK, MAX_MOVE);
+        let moved_to = self
+            .load()
+            .lock_moves()
+            .and_then(|_moving| self.move_to_random_other(SLACK, MAX_MOVE));
+        // Waking may be a system call: not while holding the flag.
+        if let Some(target) = moved_to {
+            self.shared.wake_placed(target);
         }
     }
 
@@ -485,8 +490,12 @@ impl Worker {
         // Without waiting, this worker went on to start its whole queue
         // itself, and a fan-out stayed on one worker (64 / 1).
         for attempt in 0..PATIENCE {
-            if let Some(_moving) = self.load().lock_moves() {
-                self.move_to_random_other(1, usize::MAX);
+            if let Some(moving) = self.load().lock_moves() {
+                let moved_to = self.move_to_random_other(1, usize::MAX);
+                drop(moving);
+                if let Some(target) = moved_to {
+                    self.shared.wake_placed(target);
+                }
                 return;
             }
             if attempt < PATIENCE / 2 {
@@ -505,14 +514,16 @@ impl Worker {
     /// With [`MovingOut`] of this worker held: if a random other worker
     /// carries more than `tolerance` less than this one, move half the
     /// difference (at most `most`) of the oldest queued coroutines
-    /// to its placed queue, with one wake.
-    fn move_to_random_other(&self, tolerance: usize, most: usize) {
+    /// to its placed queue. Returns that worker if any moved: the caller
+    /// wakes it (`Shared::wake_placed`) once it let the flag go.
+    #[must_use]
+    fn move_to_random_other(&self, tolerance: usize, most: usize) -> Option<usize> {
         let other = self.random_other();
         let target = &self.shared.remotes[other].load;
         let mine = self.load().get() as isize;
         let difference = mine.wrapping_sub(target.get() as isize);
         if difference <= tolerance as isize {
-            return;
+            return None;
         }
         let count = (difference as usize / 2).min(most);
         let mut moved = 0;
@@ -523,13 +534,12 @@ impl Worker {
             target.placed.push(task);
             moved += 1;
         }
-        if moved > 0 {
-            target.placed_in.fetch_add(moved, Relaxed);
-            self.load().add_own(moved.wrapping_neg());
-            self.shared.unpark_worker(other);
-            // Rule 1 of `idle.rs`: the target's thread may be blocked.
-            self.shared.notify_parked();
+        if moved == 0 {
+            return None;
         }
+        target.placed_in.fetch_add(moved, Relaxed);
+        self.load().add_own(moved.wrapping_neg());
+        Some(other)
     }
 
     /// Another worker, picked at random.
@@ -565,14 +575,24 @@ impl Worker {
 
 impl Shared {
     /// Queue `task`, placed on worker `target` by another worker, and wake
-    /// that worker — and, by rule 1 of `idle.rs`, a sleeping one if nobody
-    /// searches: the target's thread may be blocked in a coroutine (maybe
-    /// waiting for this very one), and only a searcher rescues what is
-    /// queued behind it.
+    /// that worker (see [`wake_placed`](Self::wake_placed)).
     pub(in crate::scheduler) fn push_placed(&self, target: usize, task: Arc<Task>) {
         self.remotes[target].load.placed.push(task);
+        self.wake_placed(target);
+    }
+
+    /// Coroutines were placed on worker `target` (pushed and counted):
+    /// wake it, and publish them as new work (rule 1 of `idle.rs`) — the
+    /// target's thread may be blocked in a coroutine (maybe waiting for
+    /// these very ones), and only a searcher rescues what is queued behind
+    /// it. If the target sleeps and nobody searches, it is the one woken
+    /// as the searcher: one wake, not two.
+    fn wake_placed(&self, target: usize) {
+        let searcher = self.idle.worker_to_notify_preferring(Some(target));
+        if let Some(index) = searcher.filter(|&index| index != target) {
+            self.unpark_worker(index);
+        }
         self.unpark_worker(target);
-        self.notify_parked();
     }
 }
 
