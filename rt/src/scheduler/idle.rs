@@ -19,10 +19,10 @@
 //!    behind what it took).
 //! 3. A worker that parks re-checks every other worker's queues and the
 //!    injector after leaving the awake (and searching) count, behind a
-//!    `SeqCst` fence, and wakes a worker if it finds anything. Against rule 1 this is the classic
-//!    store-then-load pair: either the publisher sees no searcher and
-//!    somebody asleep, and wakes someone, or the parking worker sees the
-//!    work. Every parking worker, not only the last searcher (as in
+//!    `SeqCst` fence, and wakes a worker if it finds anything. Against
+//!    rule 1 this is the classic store-then-load pair: either the
+//!    publisher sees no searcher and somebody asleep, and wakes someone,
+//!    or the parking worker sees the work. Every parking worker, not only the last searcher (as in
 //!    tokio): a worker whose search was refused (another one searched)
 //!    may park just after that searcher went off to run a coroutine that
 //!    queued work and then blocked its thread — rule 1 woke nobody, as
