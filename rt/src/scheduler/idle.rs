@@ -22,13 +22,13 @@
 //!    `SeqCst` fence, and wakes a worker if it finds anything. Against
 //!    rule 1 this is the classic store-then-load pair: either the
 //!    publisher sees no searcher and somebody asleep, and wakes someone,
-//!    or the parking worker sees the work. Every parking worker, not only the last searcher (as in
-//!    tokio): a worker whose search was refused (another one searched)
-//!    may park just after that searcher went off to run a coroutine that
-//!    queued work and then blocked its thread — rule 1 woke nobody, as
-//!    everyone was awake — and the work queued behind a blocked thread
-//!    must still reach a worker that keeps an eye on it
-//!    (`worker/placement.rs`).
+//!    or the parking worker sees the work. Every parking worker, not only
+//!    the last searcher (as in tokio): a worker whose search was refused
+//!    (another one searched) may park just after that searcher went off
+//!    to run a coroutine that queued work and then blocked its thread —
+//!    rule 1 woke nobody, as everyone was awake — and the work queued
+//!    behind a blocked thread must still reach a worker that keeps an eye
+//!    on it (`worker/placement.rs`).
 //!    A queue this worker's last search *declined* (a victim not yet
 //!    busier or stuck, `worker/placement.rs`) does not count: the worker
 //!    sleeps only until that victim could qualify and looks again itself.
