@@ -24,8 +24,18 @@ mod shared {
     /// sleeper `idle` picks, if any (the models have no I/O poller).
     pub fn notify_parked(idle: &Idle, sleepers: &[Sleeper]) {
         if let Some(index) = idle.worker_to_notify() {
-            assert_eq!(sleepers[index].wake(), AfterWake::Done);
+            wake(&sleepers[index]);
         }
+    }
+
+    /// Wake a worker's sleeper. A worker in a timed sleep is "polling"
+    /// (see [`park`]): the token left is what ends it, as the real
+    /// poller's `end_poll` takes it; there is no poller to interrupt.
+    pub fn wake(sleeper: &Sleeper) {
+        assert!(matches!(
+            sleeper.wake(),
+            AfterWake::Done | AfterWake::WakePoller
+        ));
     }
 
     /// Worker `index` goes to sleep as `Worker::sleep` does: leave the
@@ -34,7 +44,8 @@ mod shared {
     /// it declined), sleep
     /// unless `finished()` — or, if it declined a queue (`timed`), sleep
     /// only until that victim could qualify, which in a model without
-    /// time is over at once — and come back. Returns whether it comes
+    /// time is over at once but, like the real timed sleep in the poller,
+    /// takes a token left meanwhile — and come back. Returns whether it comes
     /// back as a searcher (a waker chose it).
     pub fn park(
         idle: &Idle,
@@ -49,7 +60,11 @@ mod shared {
         if work_visible() {
             notify_parked(idle, sleepers);
         }
-        if !timed && !finished() {
+        if timed {
+            if sleepers[index].begin_poll() {
+                let _ = sleepers[index].end_poll();
+            }
+        } else if !finished() {
             sleepers[index].sleep();
         }
         idle.transition_worker_from_parked(index)
@@ -57,4 +72,4 @@ mod shared {
 }
 
 #[cfg(loom)]
-pub use shared::{notify_parked, park, take_one};
+pub use shared::{notify_parked, park, take_one, wake};

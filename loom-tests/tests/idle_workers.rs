@@ -5,7 +5,7 @@
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
-use rt::model::{AfterWake, Idle, Sleeper};
+use rt::model::{Idle, Sleeper};
 
 const WORKERS: usize = 2;
 
@@ -59,7 +59,7 @@ impl Runtime {
                 if self.ran.fetch_add(1, SeqCst) + 1 == self.items {
                     // The model is finished: let every worker see it.
                     for sleeper in &self.sleepers {
-                        assert_eq!(sleeper.wake(), AfterWake::Done);
+                        loom_tests::wake(sleeper);
                     }
                 }
                 continue;
