@@ -41,12 +41,11 @@ mod shared {
     /// Worker `index` goes to sleep as `Worker::sleep` does: leave the
     /// awake (and searching) count, re-check the queues (rule 3:
     /// `work_visible`, which leaves out the worker's own queues and those
-    /// it declined), sleep
-    /// unless `finished()` — or, if it declined a queue (`timed`), sleep
-    /// only until that victim could qualify, which in a model without
-    /// time is over at once but, like the real timed sleep in the poller,
-    /// takes a token left meanwhile — and come back. Returns whether it comes
-    /// back as a searcher (a waker chose it).
+    /// it declined), sleep unless `finished()` — or, if it declined a
+    /// queue (`timed`), sleep only until that victim could qualify, which
+    /// in a model without time is over at once but, like the real timed
+    /// sleep in the poller, takes a token left meanwhile — and come back.
+    /// Returns whether it comes back as a searcher (a waker chose it).
     pub fn park(
         idle: &Idle,
         sleepers: &[Sleeper],

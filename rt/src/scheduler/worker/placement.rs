@@ -457,14 +457,24 @@ impl Worker {
     ///
     /// [`end_burst`]: Worker::end_burst
     fn rebalance(&self) {
-        let moved_to = self
-            .load()
-            .lock_moves()
-            .and_then(|_moving| self.move_to_random_other(SLACK, MAX_MOVE));
-        // Waking may be a system call: not while holding the flag.
+        let _ = self.try_move_out(SLACK, MAX_MOVE);
+    }
+
+    /// If nobody else is moving coroutines out of this worker's queues,
+    /// [`move_to_random_other`](Self::move_to_random_other) under the
+    /// `moving` flag, and wake the worker they went to once the flag is
+    /// let go (waking may be a system call). Returns whether it got the
+    /// flag.
+    fn try_move_out(&self, tolerance: usize, most: usize) -> bool {
+        let Some(moving) = self.load().lock_moves() else {
+            return false;
+        };
+        let moved_to = self.move_to_random_other(tolerance, most);
+        drop(moving);
         if let Some(target) = moved_to {
             self.shared.wake_placed(target);
         }
+        true
     }
 
     /// A coroutine switched out. If it spawned [`SLACK`] or more since it
@@ -490,12 +500,7 @@ impl Worker {
         // Without waiting, this worker went on to start its whole queue
         // itself, and a fan-out stayed on one worker (64 / 1).
         for attempt in 0..PATIENCE {
-            if let Some(moving) = self.load().lock_moves() {
-                let moved_to = self.move_to_random_other(1, usize::MAX);
-                drop(moving);
-                if let Some(target) = moved_to {
-                    self.shared.wake_placed(target);
-                }
+            if self.try_move_out(1, usize::MAX) {
                 return;
             }
             if attempt < PATIENCE / 2 {
@@ -515,7 +520,7 @@ impl Worker {
     /// carries more than `tolerance` less than this one, move half the
     /// difference (at most `most`) of the oldest queued coroutines
     /// to its placed queue. Returns that worker if any moved: the caller
-    /// wakes it (`Shared::wake_placed`) once it let the flag go.
+    /// wakes it once it let the flag go (see `try_move_out`).
     #[must_use]
     fn move_to_random_other(&self, tolerance: usize, most: usize) -> Option<usize> {
         let other = self.random_other();
