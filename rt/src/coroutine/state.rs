@@ -36,7 +36,10 @@
 //! An `unpark` that arrives earlier finds `RUNNING`, leaves `NOTIFIED`, and
 //! the worker re-queues the coroutine instead of idling it: no lost wakeup.
 
-use crate::loom::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
+use crate::loom::sync::atomic::{
+    AtomicU8,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
 
 /// Suspended in `park`, in no queue: the next `unpark` must schedule it.
 const IDLE: u8 = 0;
@@ -156,7 +159,12 @@ impl State {
     }
 
     /// The coroutine returned or was unwound; later `unpark`s do nothing.
+    ///
+    /// A store, not a swap: a racing `unpark` may still turn RUNNING into
+    /// NOTIFIED just before, which DONE simply overwrites, and nothing the
+    /// finished coroutine could acquire from an unparker is read again.
+    /// The release is for `unpark`'s acquire load of DONE.
     pub fn transition_to_done(&self) {
-        self.0.swap(DONE, AcqRel);
+        self.0.store(DONE, Release);
     }
 }

@@ -87,11 +87,12 @@ impl Runtime {
         if let Some(why) = self.local.as_ref().and_then(|local| local.refusal()) {
             panic!("rt::Runtime::block_on: {why}"); // before `f` is spawned
         }
+        let at = std::panic::Location::caller();
         // SAFETY: `wait_unwind_safe` returns only once the coroutine has
         // finished, so nothing `f` borrows is used after this call. (On a
         // current-thread runtime, `drive_until` returns only then, or
         // aborts the process.)
-        let task = unsafe { spawn_raw(&self.shared, Some("block_on".into()), f) }
+        let task = unsafe { spawn_raw(&self.shared, Some("block_on".into()), at, f) }
             .unwrap_or_else(|e| panic!("Runtime::block_on: {e}"));
         if let Some(local) = &self.local {
             local.drive_until(|| task.result.is_complete());
@@ -122,7 +123,8 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        spawn_named(&self.shared, None, f).unwrap_or_else(|e| panic!("rt::spawn: {e}"))
+        spawn_named(&self.shared, None, std::panic::Location::caller(), f)
+            .unwrap_or_else(|e| panic!("rt::spawn: {e}"))
     }
 
     /// Number of coroutines spawned on this runtime so far.
@@ -270,16 +272,18 @@ pub(crate) unsafe fn wait_unwind_safe<T>(task: &Task) -> Result<T, crate::JoinEr
 }
 
 /// Spawn `f` with no lifetime bound and return its task, whose result is a
-/// `T` (for [`wait_typed`] / [`JoinHandle::new`]).
+/// `T` (for [`wait_typed`] / [`JoinHandle::new`]). `spawned_at` is the
+/// user's call site (passed down, not `#[track_caller]`: the ambient
+/// runtime is lent to a closure, which cannot track its caller).
 ///
 /// # Safety
 ///
 /// Everything `f` borrows must stay valid until the task's result is
 /// complete.
-#[track_caller]
 pub(crate) unsafe fn spawn_raw<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
+    spawned_at: &'static std::panic::Location<'static>,
     f: F,
 ) -> io::Result<Arc<Task>>
 where
@@ -295,13 +299,13 @@ where
         }
     };
     // SAFETY: forwarded to our caller.
-    unsafe { shared.spawn(name, std::panic::Location::caller(), body) }
+    unsafe { shared.spawn(name, spawned_at, body) }
 }
 
-#[track_caller]
 fn spawn_named<F, T>(
     shared: &Arc<Shared>,
     name: Option<Box<str>>,
+    spawned_at: &'static std::panic::Location<'static>,
     f: F,
 ) -> io::Result<JoinHandle<T>>
 where
@@ -309,7 +313,7 @@ where
     T: Send + 'static,
 {
     // SAFETY: `F` and `T` are 'static: they borrow nothing.
-    let task = unsafe { spawn_raw(shared, name, f)? };
+    let task = unsafe { spawn_raw(shared, name, spawned_at, f)? };
     // SAFETY: the task's body returns a `T`.
     Ok(unsafe { JoinHandle::new(task) })
 }
@@ -324,7 +328,16 @@ pub(crate) fn ambient_if_started() -> Option<Arc<Shared>> {
 
 /// [`ambient_if_started`], starting the default runtime if need be.
 pub(crate) fn ambient() -> Arc<Shared> {
-    ambient_if_started().unwrap_or_else(|| default_runtime().shared.clone())
+    with_ambient(Arc::clone)
+}
+
+/// [`ambient`], lent to `f` rather than cloned: a spawn then touches no
+/// reference count that every worker shares.
+pub(crate) fn with_ambient<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
+    scheduler::with_current_shared(|shared| match shared {
+        Some(shared) => f(shared),
+        None => f(&default_runtime().shared),
+    })
 }
 
 /// The process-wide runtime behind [`run`], started on first use with one
@@ -395,7 +408,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    spawn_named(&ambient(), None, f)
+    let at = std::panic::Location::caller();
+    with_ambient(|shared| spawn_named(shared, None, at, f))
 }
 
 /// Spawn a coroutine with options, like `std::thread::Builder`.
@@ -482,12 +496,14 @@ impl CoroutineBuilder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let at = std::panic::Location::caller();
+        let name = self.name.map(String::into_boxed_str);
         #[cfg(feature = "tracing")]
         if let Some(span) = self.span {
             let f = move || crate::scheduler::task::span::run_in(span, f);
-            return spawn_named(&ambient(), self.name.map(String::into_boxed_str), f);
+            return with_ambient(|shared| spawn_named(shared, name, at, f));
         }
-        spawn_named(&ambient(), self.name.map(String::into_boxed_str), f)
+        with_ambient(|shared| spawn_named(shared, name, at, f))
     }
 }
 

@@ -305,8 +305,16 @@ impl Shared {
         let unstarted = Body::Unstarted { stack };
         let id = CoroutineId::next();
         let task = match worker.and_then(Worker::take_recycled) {
-            Some(mut task) => {
-                let reused = Arc::get_mut(&mut task).expect("recycled tasks are unshared");
+            Some(task) => {
+                debug_assert_eq!(Arc::strong_count(&task), 1, "recycled tasks are unshared");
+                // SAFETY: a recycled task is unique: `Worker::recycle` keeps
+                // only tasks counted once (after an Acquire fence pairing
+                // with the other owners' release), no `Weak<Task>` is ever
+                // made, and the recycled lists own their tasks alone.
+                // (`Arc::get_mut` would check with a read-modify-write of
+                // the count, on a line that the worker that ran the task
+                // wrote last.)
+                let reused = unsafe { &mut *Arc::as_ptr(&task).cast_mut() };
                 reused.reuse(id, name, spawned_at, unstarted);
                 // SAFETY: that everything `body` borrows outlives the task
                 // is our caller's contract.
@@ -621,7 +629,12 @@ pub(crate) fn recycle(task: Arc<Task>) {
 
 /// The runtime of the calling worker thread, if it is one.
 pub(crate) fn current_shared() -> Option<Arc<Shared>> {
-    worker::current_shared()
+    worker::with_current_shared(|shared| shared.cloned())
+}
+
+/// [`current_shared`], lent to `f` rather than cloned.
+pub(crate) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    worker::with_current_shared(f)
 }
 
 pub(crate) use worker::{LocalWorker, Worker};

@@ -8,8 +8,64 @@
 //! no page faults. A separate free list would grow by one entry per finish
 //! into memory never touched before — about 2,000 fresh pages per million.
 
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use super::task::Task;
+
 /// End of the free chain.
 const NONE: usize = usize::MAX;
+
+/// A started, unfinished coroutine as its worker's registry holds it:
+/// not counted, so starting and finishing cost no reference-count
+/// traffic.
+///
+/// Sound because such a coroutine always has a counted owner besides:
+/// its worker while it runs, its IDLE state while it is parked
+/// (`Worker::run_task`), a run queue or an inbox while it is runnable.
+/// Nothing lets that last reference go while the coroutine is still
+/// registered: it finishes on its home worker, which unregisters it
+/// before dropping its own reference, and shutdown's teardown (which
+/// drops the worker's queues and takes back IDLE references) first turns
+/// every entry into a counted reference with [`to_arc`](Self::to_arc).
+/// The registry lives on its worker's thread, so entries are only read
+/// there, between the steps that change ownership.
+#[derive(Clone, Copy)]
+pub(crate) struct Registered(NonNull<Task>);
+
+impl Registered {
+    /// The entry for `task`.
+    pub(crate) fn of(task: &Arc<Task>) -> Registered {
+        Registered(NonNull::from(&**task))
+    }
+
+    /// The task.
+    ///
+    /// # Safety
+    ///
+    /// The entry is still in its worker's registry, read on that worker's
+    /// thread (see the type's docs).
+    pub(crate) unsafe fn task(&self) -> &Task {
+        // SAFETY: alive while registered (our caller's contract).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// A counted reference to the task.
+    ///
+    /// # Safety
+    ///
+    /// As for [`task`](Self::task).
+    pub(crate) unsafe fn to_arc(self) -> Arc<Task> {
+        let ptr = self.0.as_ptr().cast_const();
+        // SAFETY: `ptr` came from an `Arc<Task>` (`of`) that is alive
+        // (our caller's contract), so it may be counted once more and
+        // turned back into an `Arc` owning that count.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+}
 
 /// One slot of the registry.
 enum Slot<T> {

@@ -2,7 +2,6 @@
 //! thread when a dump asks (see `scheduler/dump.rs`).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use super::Worker;
 use crate::scheduler::task;
@@ -44,8 +43,10 @@ impl Worker {
             .registry
             .borrow()
             .items()
-            .map(|task| {
-                let state = if std::ptr::eq(Arc::as_ptr(task), running) {
+            .map(|entry| {
+                // SAFETY: registered, read on this worker's thread.
+                let task = unsafe { entry.task() };
+                let state = if std::ptr::eq(task, running) {
                     CoroutineState::Running
                 } else if task.state.is_parked() {
                     CoroutineState::Parked

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::list::TaskList;
-use super::registry::Registry;
+use super::registry::{Registered, Registry};
 use super::task::{self, Body, Task};
 use super::timers::Timers;
 use super::{Counters, Phase, Shared};
@@ -67,8 +67,9 @@ pub(crate) struct Worker {
     /// Its placement bookkeeping: what it saw of other workers' queues,
     /// to steal only a backlog, and its placed queue (`placement.rs`).
     balance: placement::Balance,
-    /// Every started, unfinished coroutine homed here (for shutdown).
-    registry: RefCell<Registry<Arc<Task>>>,
+    /// Every started, unfinished coroutine homed here (for shutdown and
+    /// dumps), uncounted (see [`Registered`]).
+    registry: RefCell<Registry<Registered>>,
     /// Memory of finished tasks, for the next spawns here (`Arc`s nobody
     /// else holds); overflow goes to `Shared::recycled_tasks`. Like the
     /// stacks, kept until the runtime drops: freeing tasks let glibc trim
@@ -140,10 +141,11 @@ pub(super) fn current_probe() -> Option<&'static super::probe::Probe> {
     Some(&worker.shared.remotes[worker.index].probe)
 }
 
-/// The runtime of the calling worker thread, if any.
-pub(super) fn current_shared() -> Option<Arc<Shared>> {
-    // SAFETY: as in `current_of`.
-    unsafe { current_ptr().as_ref() }.map(|w| w.shared.clone())
+/// The runtime of the calling worker thread, if any, lent to `f`.
+pub(super) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    // SAFETY: as in `current_of`: the worker outlives `f`, which runs on
+    // its thread (a coroutine `f` parks resumes on this thread too).
+    f(unsafe { current_ptr().as_ref() }.map(|w| &w.shared))
 }
 
 impl Worker {
@@ -526,7 +528,7 @@ impl Worker {
             }
             task.set_home(self.index);
             Counters::bump(&self.shared.counters(self.index).started);
-            task.set_slot(self.registry.borrow_mut().insert(task.clone()));
+            task.set_slot(self.registry.borrow_mut().insert(Registered::of(&task)));
             task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
         }
         let counters = self.shared.counters(self.index);
@@ -554,7 +556,9 @@ impl Worker {
                 self.count_finished();
                 task.state.transition_to_done();
                 task.release_waiter();
-                drop(self.registry.borrow_mut().remove(task.slot()));
+                // Unregistered before `task`, our reference, goes (in
+                // `recycle`): see `Registered`.
+                self.registry.borrow_mut().remove(task.slot());
                 let Body::Started(fiber) = task.take_body() else {
                     unreachable!("a finished task had a fiber");
                 };

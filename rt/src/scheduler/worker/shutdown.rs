@@ -15,7 +15,10 @@ impl Worker {
     /// Shutdown, first phase: cancel every started coroutine homed here (it
     /// unwinds, running its defers, at its next park point).
     pub(super) fn cancel_registered(&self) {
-        let tasks: Vec<Arc<Task>> = self.registry.borrow().items().cloned().collect();
+        let tasks: Vec<Arc<Task>> = (self.registry.borrow().items())
+            // SAFETY: registered, read on this worker's thread.
+            .map(|entry| unsafe { entry.to_arc() })
+            .collect();
         for task in tasks {
             task.cancel();
         }
@@ -72,6 +75,14 @@ impl Worker {
     /// Shutdown: unwind every started coroutine homed here, on this thread
     /// (its stack must not move threads), running its destructors.
     pub(super) fn unwind_all(&self) {
+        // Counted references first: dropping the queues below may drop
+        // the only other owner of a registered coroutine (`Registered`).
+        let mut tasks = Vec::new();
+        while let Some(entry) = self.registry.borrow_mut().pop() {
+            // SAFETY: registered until this pop, on this worker's thread,
+            // and nothing changed owners in between.
+            tasks.push(unsafe { entry.to_arc() });
+        }
         drop(self.lifo.take());
         drop(std::mem::take(&mut *self.ready.borrow_mut()));
         while let Some(task) = self.unstarted.pop().or_else(|| self.take_placed()) {
@@ -81,10 +92,6 @@ impl Worker {
         // first would wait, without switching, for children this thread
         // has yet to tear down (other workers tear theirs down meanwhile,
         // deepest first too, so no two of them wait for each other).
-        let mut tasks = Vec::new();
-        while let Some(task) = self.registry.borrow_mut().pop() {
-            tasks.push(task);
-        }
         tasks.sort_by_key(|task| std::cmp::Reverse(task.scope_depth()));
         for task in tasks {
             self.stuck_since.set(None);
