@@ -28,6 +28,46 @@ fn sleeps_never_end_early() {
     assert_eq!(early, 0);
 }
 
+/// A worker that never runs out of work reads the clock for its timers
+/// only when the coarse clock says one may be due: sleeps both nearer and
+/// farther than that margin (50 ms) must still end, and never early, while
+/// a coroutine beside them keeps the worker busy — on a runtime with a
+/// monitor thread keeping the coarse clock and on a current-thread one,
+/// whose worker keeps it itself.
+#[test]
+fn sleeps_end_on_time_beside_a_coroutine_that_never_parks() {
+    fn check(rt: &rt::Runtime) {
+        let early = rt.block_on(|| {
+            let done = Arc::new(AtomicUsize::new(0));
+            let sleepers: Vec<_> = [1_u64, 20, 60, 130]
+                .into_iter()
+                .map(|ms| {
+                    let done = done.clone();
+                    rt::spawn(move || {
+                        let want = Duration::from_millis(ms);
+                        let start = Instant::now();
+                        rt::sleep(want);
+                        done.fetch_add(1, SeqCst);
+                        start.elapsed() < want
+                    })
+                })
+                .collect();
+            let busy = rt::spawn(move || {
+                while done.load(SeqCst) < 4 {
+                    rt::yield_now();
+                }
+            });
+            let joined = sleepers.into_iter().map(|h| h.join().unwrap());
+            let early = joined.filter(|&early| early).count();
+            busy.join().unwrap();
+            early
+        });
+        assert_eq!(early, 0);
+    }
+    check(&rt::Builder::new().workers(1).build().unwrap());
+    check(&rt::Builder::new().current_thread().build().unwrap());
+}
+
 #[test]
 fn a_hundred_thousand_concurrent_sleeps_all_wake() {
     const N: usize = 100_000;

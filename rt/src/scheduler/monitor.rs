@@ -27,6 +27,10 @@ use super::Shared;
 /// How often the clock ticks at most (its resolution).
 const CLOCK_TICK: Duration = Duration::from_millis(25);
 
+/// How far behind the real time [`Clock::surely_before`] allows the
+/// coarse time to be: two ticks.
+const COARSE_LAG: Duration = Duration::from_millis(2 * CLOCK_TICK.as_millis() as u64);
+
 /// Milliseconds since the runtime started, updated by the monitor thread
 /// every [`CLOCK_TICK`] (or faster): a park stamps the coroutine with one
 /// relaxed load instead of reading the system clock (~20 ns, a sixth of a
@@ -51,6 +55,18 @@ impl Clock {
     /// The coarse time: at most one tick behind.
     pub(crate) fn now(&self) -> u64 {
         self.ms.load(Relaxed)
+    }
+
+    /// The coarse time before which the real time is surely still before
+    /// `at`: while [`now`](Self::now) is below it, no clock read is needed
+    /// to know that `at` has not come. The coarse time lags by up to a
+    /// tick (a current-thread runtime's worker ticks it every few dozen
+    /// steps instead), so this allows [`COARSE_LAG`].
+    pub(crate) fn quiet_until(&self, at: Instant) -> u64 {
+        let ms = at.saturating_duration_since(self.epoch).as_millis();
+        u64::try_from(ms)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(COARSE_LAG.as_millis() as u64)
     }
 
     /// The precise time, on the same scale.

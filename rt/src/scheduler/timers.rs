@@ -2,9 +2,16 @@
 //!
 //! A coroutine only ever runs on its home worker, so it registers its
 //! timers there, in structures owned by the worker thread — no lock, no
-//! atomics. The worker fires due timers before each scheduling step
-//! (reading the clock only while it has timers), and an idle worker parks
-//! exactly until its next deadline, never polling.
+//! atomics. The worker fires due timers before each scheduling step, and
+//! an idle worker parks exactly until its next deadline, never polling.
+//!
+//! Reading the clock is the expensive part of that check (~20 ns, a sixth
+//! of a channel round trip), and a busy server always has a timer
+//! pending (an idle timeout per connection). So the worker reads it only
+//! while the first timer may be due by the runtime's coarse clock (within
+//! two of its ticks, 50 ms), every `GLOBAL_QUEUE_INTERVAL`th step in case
+//! that clock fell behind (its monitor thread starved), and after every
+//! sleep.
 //!
 //! Most timed waits end before their deadline: a read with a 10 s idle
 //! timeout on a busy connection, an `rt::timeout` around a fast call. So
@@ -22,9 +29,10 @@
 //! second join a few hundred buckets instead of pushing and popping a heap
 //! entry each; a 1 ms sleep is rounded by at most 512 ns. A timer never
 //! fires early, and at most 0.1% of its distance from the worker's last
-//! clock reading late (that reading is one scheduling step old at most),
-//! plus the worker's own scheduling delay. Timers in one bucket fire in registration order;
-//! across buckets, by due time.
+//! clock reading late (a deadline within [`NEAR`] of that reading is
+//! rounded against a fresh one), plus the worker's own scheduling delay.
+//! Timers in one bucket fire in registration order; across buckets, by
+//! due time.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -37,6 +45,9 @@ const RECENT: usize = 16;
 /// A deadline is rounded to a grid of at most 1/2^`ROUNDING_SHIFT` of its
 /// distance (1/1024: 0.1% late at most).
 const ROUNDING_SHIFT: u32 = 10;
+/// A deadline nearer than this to the worker's last clock reading is
+/// rounded against a fresh one.
+const NEAR: Duration = Duration::from_millis(64);
 
 /// One timer: who it wakes, and its place in its bucket's list.
 struct Node<T> {
@@ -130,8 +141,16 @@ impl<T> Timers<T> {
     /// Wake `payload` at `deadline` (or up to 0.1% of its distance later,
     /// see the module), unless cancelled first.
     pub(super) fn add(&mut self, deadline: Instant, payload: T) -> TimerKey {
-        if self.live == 0 {
-            // The worker reads the clock only while it has timers.
+        // The worker reads the clock only while a timer may be due (see
+        // the module), so `now` may be old: fine for a far deadline (the
+        // grid is a 1/1024 of a distance that includes the age), not for
+        // a near one, or none was pending.
+        if self.live == 0
+            || self
+                .now
+                .checked_add(NEAR)
+                .is_none_or(|near| deadline < near)
+        {
             self.now = Instant::now();
         }
         let due = round_up(self.nanos(deadline), self.nanos(self.now));
@@ -252,6 +271,11 @@ impl<T> Timers<T> {
         self.live == 0
     }
 
+    /// When the first timer is due (rounded), if any is pending.
+    pub(super) fn first_due(&self) -> Option<Instant> {
+        self.first
+    }
+
     /// Whether a timer may be due at `now` (the clock the worker just
     /// read): then [`expired`](Self::expired) says which.
     pub(super) fn any_due(&mut self, now: Instant) -> bool {
@@ -288,6 +312,7 @@ impl<T> Timers<T> {
 
     /// How long after `now` the next live timer is due, if any.
     pub(super) fn next_timeout(&mut self, now: Instant) -> Option<Duration> {
+        self.now = now;
         let mut wait = None;
         while let Some(&Reverse((at, _, bucket))) = self.heap.peek() {
             if self.buckets[bucket as usize].head != NIL {

@@ -57,6 +57,12 @@ pub(crate) struct Worker {
     lifo_streak: Cell<u32>,
     /// Counts scheduling decisions, for the fairness intervals.
     tick: Cell<u32>,
+    /// It slept since it last looked at its timers: the next look reads
+    /// the clock, whatever the coarse clock says (`fire_timers`).
+    slept: Cell<bool>,
+    /// The coarse time (`Clock::now`) before which none of its timers can
+    /// be due, so `fire_timers` need not read the clock (`timers.rs`).
+    timers_quiet_until: Cell<u64>,
     /// The last coroutine yielded: let an unstarted coroutine run before it, so a
     /// yield gives way to every runnable coroutine, started or not.
     yielded: Cell<bool>,
@@ -170,6 +176,8 @@ impl Worker {
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
             tick: Cell::new(0),
+            slept: Cell::new(false),
+            timers_quiet_until: Cell::new(0),
             yielded: Cell::new(false),
             searching: Cell::new(false),
             spin: spin::Spin::default(),
@@ -248,23 +256,45 @@ impl Worker {
     ) -> super::timers::TimerKey {
         let key = self.timers.borrow_mut().add(deadline, task);
         self.has_timers.set(true);
+        let quiet_until = self.shared.clock.quiet_until(deadline);
+        self.timers_quiet_until
+            .set(quiet_until.min(self.timers_quiet_until.get()));
         key
     }
 
+    /// The coarse time until which no timer here can be due.
+    fn quiet_until(&self, timers: &super::timers::Timers<Arc<Task>>) -> u64 {
+        (timers.first_due()).map_or(u64::MAX, |first| self.shared.clock.quiet_until(first))
+    }
+
     /// Wake the coroutines whose timers are due. Reads the clock only when
-    /// there are timers.
+    /// one may be due (see `timers.rs`).
     fn fire_timers(&self) {
         if !self.has_timers.get() {
             return;
         }
+        let slept = self.slept.replace(false);
+        let quiet = || {
+            self.shared.clock.now() < self.timers_quiet_until.get()
+                && !slept
+                && self.tick.get() % GLOBAL_QUEUE_INTERVAL != 0
+        };
+        if quiet() {
+            return;
+        }
         let due = {
             let mut timers = self.timers.borrow_mut();
+            self.timers_quiet_until.set(self.quiet_until(&timers));
+            if quiet() {
+                return;
+            }
             let now = std::time::Instant::now();
             if !timers.any_due(now) {
                 return;
             }
             let due = timers.expired(now);
             self.has_timers.set(!timers.is_empty());
+            self.timers_quiet_until.set(self.quiet_until(&timers));
             due
         };
         for task in due {
@@ -507,6 +537,7 @@ impl Worker {
                 }
             }
             self.spin.woken(woken.get());
+            self.slept.set(true);
             if self.local {
                 self.shared.clock.tick();
             }
