@@ -173,6 +173,33 @@ fn dropped_on_another_thread_its_started_coroutines_are_abandoned() {
     assert_eq!(unwound.load(SeqCst), 0);
 }
 
+/// The same when the abandoned coroutine was woken first (so its only
+/// owner is the worker's inbox, which the runtime's drop empties): its
+/// task is leaked, not dropped, which would unwind its stack there.
+#[test]
+fn dropped_on_another_thread_a_woken_coroutine_is_abandoned_too() {
+    let rt = current_thread();
+    let unwound = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = rt::chan::bounded::<()>(1);
+    let u = unwound.clone();
+    rt.block_on(move || {
+        let (started_tx, started) = rt::chan::bounded::<()>(1);
+        rt::spawn(move || {
+            rt::defer! { u.fetch_add(1, SeqCst); }
+            started_tx.send(()).unwrap();
+            let _ = rx.recv();
+        });
+        started.recv().unwrap();
+    });
+    std::thread::spawn(move || {
+        tx.send(()).unwrap(); // wakes it into the inbox: nothing runs it
+        drop(rt);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(unwound.load(SeqCst), 0);
+}
+
 #[test]
 fn timers_sockets_scopes_and_the_blocking_pool_work() {
     let rt = current_thread();

@@ -25,9 +25,12 @@ const NONE: usize = usize::MAX;
 /// (`Worker::run_task`), a run queue or an inbox while it is runnable.
 /// Nothing lets that last reference go while the coroutine is still
 /// registered: it finishes on its home worker, which unregisters it
-/// before dropping its own reference, and shutdown's teardown (which
-/// drops the worker's queues and takes back IDLE references) first turns
-/// every entry into a counted reference with [`to_arc`](Self::to_arc).
+/// before dropping its own reference; shutdown's teardown (which drops the
+/// worker's queues and takes back IDLE references) first turns every entry
+/// into a counted reference with [`to_arc`](Self::to_arc), and a
+/// current-thread runtime dropped on the wrong thread, which abandons its
+/// coroutines, leaks one counted reference per entry before the runtime
+/// drops its queues.
 /// The registry lives on its worker's thread, so entries are only read
 /// there, between the steps that change ownership.
 #[derive(Clone, Copy)]

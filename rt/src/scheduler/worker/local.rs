@@ -79,6 +79,16 @@ impl LocalWorker {
             "rt: a current-thread runtime was dropped on a thread other than the one that built it \
              (or inside a coroutine): its coroutines are abandoned, not unwound"
         );
+        // Leaked with counted references: an uncounted registry entry
+        // (`Registered`) could otherwise lose its last owner when the
+        // runtime drops the queues (a coroutine woken into the inbox),
+        // and dropping a started task would unwind its stack here.
+        for entry in self.worker.registry.borrow().items() {
+            // SAFETY: registered, and no owner changed since the worker
+            // last ran: nothing drives it any more, and the queues are
+            // dropped only after this.
+            std::mem::forget(unsafe { entry.to_arc() });
+        }
         let shared = self.worker.shared.clone();
         std::mem::forget(self);
         shared.teardown_finished(0, false);

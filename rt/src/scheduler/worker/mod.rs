@@ -347,6 +347,9 @@ impl Worker {
         if self.local {
             self.shared.clock.tick(); // it stood still since the last drive
         }
+        // Its timers' last clock reading may be as old (a current-thread
+        // runtime between two `block_on`s): read afresh at the first look.
+        self.slept.set(true);
         let torn_down = loop {
             if self.shared.is_shutdown() {
                 match self.shared.phase() {
