@@ -27,7 +27,7 @@ use super::Shared;
 /// How often the clock ticks at most (its resolution).
 const CLOCK_TICK: Duration = Duration::from_millis(25);
 
-/// How far behind the real time [`Clock::surely_before`] allows the
+/// How far behind the real time [`Clock::quiet_until`] allows the
 /// coarse time to be: two ticks.
 const COARSE_LAG: Duration = Duration::from_millis(2 * CLOCK_TICK.as_millis() as u64);
 

@@ -32,7 +32,9 @@ const NONE: usize = usize::MAX;
 /// coroutines, leaks one counted reference per entry before the runtime
 /// drops its queues.
 /// The registry lives on its worker's thread, so entries are only read
-/// there, between the steps that change ownership.
+/// there, between the steps that change ownership (or, for that abandoned
+/// current-thread runtime, by the thread dropping it, when nothing can
+/// drive its worker any more).
 #[derive(Clone, Copy)]
 pub(crate) struct Registered(NonNull<Task>);
 

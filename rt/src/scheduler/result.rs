@@ -365,7 +365,7 @@ impl JoinError {
         matches!(self.0, Repr::Panicked(_))
     }
 
-    /// The coroutine was cancelled: by [`JoinHandle::cancel`], or by
+    /// The coroutine was cancelled: by [`JoinHandle::cancel`](crate::JoinHandle::cancel), or by
     /// runtime shutdown before it finished. Its deferred closures and
     /// destructors ran.
     ///

@@ -84,9 +84,11 @@ impl LocalWorker {
         // runtime drops the queues (a coroutine woken into the inbox),
         // and dropping a started task would unwind its stack here.
         for entry in self.worker.registry.borrow().items() {
-            // SAFETY: registered, and no owner changed since the worker
-            // last ran: nothing drives it any more, and the queues are
-            // dropped only after this.
+            // SAFETY: registered, and every entry still has its counted
+            // owner: nothing can drive this worker while its runtime is
+            // being dropped (so reading the registry from this thread races
+            // with nothing), a remote wake only moves an IDLE reference
+            // into the inbox, and the queues are dropped after this.
             std::mem::forget(unsafe { entry.to_arc() });
         }
         let shared = self.worker.shared.clone();

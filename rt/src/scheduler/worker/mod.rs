@@ -284,6 +284,8 @@ impl Worker {
         }
         let due = {
             let mut timers = self.timers.borrow_mut();
+            // Cancelled timers may have left the threshold earlier than
+            // it need be (only `add_timer` and firing move it): renew it.
             self.timers_quiet_until.set(self.quiet_until(&timers));
             if quiet() {
                 return;
