@@ -103,7 +103,10 @@ impl<T> Waiters<T> {
     }
 
     /// Claim the oldest live entry that does not belong to `own` (a select
-    /// must not meet itself), dropping stale entries on the way.
+    /// must not meet itself), dropping stale entries on the way. (Inlined:
+    /// every hand-off claims, and the call's register saving cost more
+    /// than the claim itself.)
+    #[inline(always)]
     fn claim(&mut self, own: *const Selector) -> Option<Claimed<'_, T>> {
         let mut index = 0;
         while let Some(&entry) = self.0.get(index) {

@@ -349,15 +349,21 @@ impl Shared {
     }
 
     /// Queue a started coroutine that an `unpark` made runnable.
+    #[inline]
     fn schedule_woken(&self, task: Arc<Task>) {
         let home = task.home().expect("only started coroutines park");
         match worker::current_of(self) {
             Some(worker) if worker.index() == home => worker.push_woken(task),
-            _ => {
-                self.remotes[home].inbox.push(task);
-                self.unpark_worker(home);
-            }
+            _ => self.schedule_remote(task, home),
         }
+    }
+
+    /// [`schedule_woken`](Self::schedule_woken) from another thread than
+    /// the coroutine's home worker: its inbox, and a wake.
+    #[inline(never)]
+    fn schedule_remote(&self, task: Arc<Task>, home: usize) {
+        self.remotes[home].inbox.push(task);
+        self.unpark_worker(home);
     }
 
     /// Wake a parked worker if shared work may be waiting and nobody searches.

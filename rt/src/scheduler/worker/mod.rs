@@ -268,11 +268,17 @@ impl Worker {
     }
 
     /// Wake the coroutines whose timers are due. Reads the clock only when
-    /// one may be due (see `timers.rs`).
+    /// one may be due (see `timers.rs`). Every scheduling step calls it:
+    /// without timers it is one test.
+    #[inline(always)]
     fn fire_timers(&self) {
-        if !self.has_timers.get() {
-            return;
+        if self.has_timers.get() {
+            self.fire_due_timers();
         }
+    }
+
+    #[inline(never)]
+    fn fire_due_timers(&self) {
         let slept = self.slept.replace(false);
         let quiet = || {
             self.shared.clock.now() < self.timers_quiet_until.get()
@@ -323,6 +329,7 @@ impl Worker {
     }
 
     /// Queue a coroutine of ours woken on this thread: it runs next.
+    #[inline]
     pub(super) fn push_woken(&self, task: Arc<Task>) {
         if let Some(previous) = self.lifo.replace(Some(task)) {
             self.ready.borrow_mut().push_back(previous);
@@ -352,6 +359,7 @@ impl Worker {
         // Its timers' last clock reading may be as old (a current-thread
         // runtime between two `block_on`s): read afresh at the first look.
         self.slept.set(true);
+        let counters = self.shared.counters(self.index);
         let torn_down = loop {
             if self.shared.is_shutdown() {
                 match self.shared.phase() {
@@ -375,7 +383,7 @@ impl Worker {
             let task = self.next_local().or_else(|| self.search());
             if let Some(task) = task.or_else(|| self.spin()) {
                 self.stop_searching();
-                self.run_task(task);
+                self.run_task(task, counters);
             } else {
                 self.sleep();
             }
@@ -393,7 +401,9 @@ impl Worker {
     }
 
     /// The next runnable coroutine from this worker's own queues or the
-    /// injector, fairly ordered.
+    /// injector, fairly ordered. (Inlined into the worker loop, its one
+    /// caller: the hottest path.)
+    #[inline(always)]
     fn next_local(&self) -> Option<Arc<Task>> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
@@ -419,7 +429,9 @@ impl Worker {
             }
         }
         self.lifo_streak.set(0);
-        if self.yielded.replace(false) || tick % UNSTARTED_QUEUE_INTERVAL == 0 {
+        if (self.yielded.replace(false) || tick % UNSTARTED_QUEUE_INTERVAL == 0)
+            && !self.unstarted.is_empty()
+        {
             if let Some(task) = self.unstarted.pop() {
                 return Some(task);
             }
@@ -437,6 +449,7 @@ impl Worker {
     /// task of the one after next, and the stack of the next, whose task
     /// was loaded a step earlier. With one or two runnable coroutines they
     /// are still in the cache: nothing to do.
+    #[inline(always)]
     fn pop_ready(&self) -> Option<Arc<Task>> {
         let mut ready = self.ready.borrow_mut();
         let task = ready.pop_front();
@@ -472,16 +485,23 @@ impl Worker {
     /// search declined counts here (unlike rule 3 in `sleep`): this
     /// worker goes off to run something, with no timer to look at it
     /// again, and its owner may be blocked waiting for what is queued.
+    #[inline(always)]
     fn stop_searching(&self) {
-        if self.searching.replace(false)
-            && self.shared.idle.transition_worker_from_searching()
-            && self.shared.has_shared_work()
-        {
+        if self.searching.get() {
+            self.stop_searching_now();
+        }
+    }
+
+    #[inline(never)]
+    fn stop_searching_now(&self) {
+        self.searching.set(false);
+        if self.shared.idle.transition_worker_from_searching() && self.shared.has_shared_work() {
             self.shared.notify_parked();
         }
     }
 
     /// Sleep until woken; rule 3 of `idle.rs` on the way down.
+    #[inline(never)]
     fn sleep(&self) {
         self.answer_dumps();
         // Not running anything: the monitor must not think it is stuck.
@@ -553,21 +573,16 @@ impl Worker {
         }
     }
 
-    /// Resume `task` until it parks, yields or finishes.
-    fn run_task(&self, task: Arc<Task>) {
+    /// Resume `task` until it parks, yields or finishes. (Inlined into
+    /// the worker loop, its one caller; starting and finishing a coroutine
+    /// are kept out of line, so that the loop a switch goes round stays
+    /// small.)
+    #[inline(always)]
+    fn run_task(&self, task: Arc<Task>, counters: &Counters) {
         task.state.transition_to_running();
         if task.home().is_none() {
-            if self.shared.is_shutdown() {
-                // Shutting down: a coroutine that has not started is
-                // cancelled before it runs any code.
-                task.mark_cancelled();
-            }
-            task.set_home(self.index);
-            Counters::bump(&self.shared.counters(self.index).started);
-            task.set_slot(self.registry.borrow_mut().insert(Registered::of(&task)));
-            task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
+            self.start_task(&task);
         }
-        let counters = self.shared.counters(self.index);
         Counters::bump(&counters.resumes);
         let outer = task::set_current(Arc::as_ptr(&task));
         let resumed = task.resume();
@@ -587,25 +602,43 @@ impl Worker {
                 self.ready.borrow_mut().push_back(task);
                 self.yielded.set(true);
             }
-            Resumed::Finished => {
-                Counters::bump(&self.shared.counters(self.index).finished);
-                self.count_finished();
-                task.state.transition_to_done();
-                task.release_waiter();
-                // Unregistered before `task`, our reference, goes (in
-                // `recycle`): see `Registered`.
-                self.registry.borrow_mut().remove(task.slot());
-                let Body::Started(fiber) = task.take_body() else {
-                    unreachable!("a finished task had a fiber");
-                };
-                self.release_stack(fiber.into_stack());
-                // Detached and finished: nobody else holds it.
-                self.recycle(task);
-            }
+            Resumed::Finished => self.retire_task(task),
         }
         // After the switched-out coroutine is parked, queued or gone: the
         // evening may wait a little (`end_burst`).
         self.end_burst();
+    }
+
+    /// Pin a coroutine that never ran to this worker and give it a stack.
+    #[inline(never)]
+    fn start_task(&self, task: &Arc<Task>) {
+        if self.shared.is_shutdown() {
+            // Shutting down: a coroutine that has not started is
+            // cancelled before it runs any code.
+            task.mark_cancelled();
+        }
+        task.set_home(self.index);
+        Counters::bump(&self.shared.counters(self.index).started);
+        task.set_slot(self.registry.borrow_mut().insert(Registered::of(task)));
+        task.start(|reserved| self.stacks.borrow_mut().swap_hot(reserved));
+    }
+
+    /// A coroutine finished: unregister it, keep its stack and its memory.
+    #[inline(never)]
+    fn retire_task(&self, task: Arc<Task>) {
+        Counters::bump(&self.shared.counters(self.index).finished);
+        self.count_finished();
+        task.state.transition_to_done();
+        task.release_waiter();
+        // Unregistered before `task`, our reference, goes (in `recycle`):
+        // see `Registered`.
+        self.registry.borrow_mut().remove(task.slot());
+        let Body::Started(fiber) = task.take_body() else {
+            unreachable!("a finished task had a fiber");
+        };
+        self.release_stack(fiber.into_stack());
+        // Detached and finished: nobody else holds it.
+        self.recycle(task);
     }
 
     fn next_random(&self) -> u32 {

@@ -259,6 +259,7 @@ impl Worker {
     /// Out of local work: become a searcher (if not too many are) and
     /// steal unstarted coroutines from another worker that is busier or
     /// stuck (see the module's comment).
+    #[inline(never)]
     pub(super) fn search(&self) -> Option<Arc<Task>> {
         // What an earlier search declined is now another searcher's to
         // judge (or this one's, below): no timer for it, and no reason

@@ -107,6 +107,7 @@ impl Worker {
 
     /// Out of work, searching: keep looking for up to the spin budget.
     /// Returns the coroutine found, or `None`: then sleep.
+    #[inline(never)]
     pub(super) fn spin(&self) -> Option<Arc<Task>> {
         let budget = self.spin.budget.get();
         if budget < MIN_SPIN || self.shared.is_shutdown() {
