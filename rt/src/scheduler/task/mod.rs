@@ -13,7 +13,7 @@ mod wake;
 
 pub use self::coroutine::{current, Coroutine, CoroutineId};
 pub(crate) use self::current::{current_arc, current_task, in_coroutine, overflow_at};
-pub(super) use self::current::{current_ptr, set_current};
+pub(super) use self::current::{current_ptr, set_current, set_current_in_worker_loop};
 pub use self::wait::yield_now;
 pub(crate) use self::wait::{park, park_until, WaitReason, WaitSite};
 use self::wake::GiveUp;

@@ -584,9 +584,9 @@ impl Worker {
             self.start_task(&task);
         }
         Counters::bump(&counters.resumes);
-        let outer = task::set_current(Arc::as_ptr(&task));
+        let outer = task::set_current_in_worker_loop(Arc::as_ptr(&task));
         let resumed = task.resume();
-        task::set_current(outer);
+        task::set_current_in_worker_loop(outer);
         Counters::bump(&counters.switches);
         match resumed {
             Resumed::Suspended(Suspend::Park) => {
