@@ -14,6 +14,7 @@ use std::ptr::NonNull;
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::queue::Queue;
 // Under loom the channel models use loom's blocking Mutex: with the spin
 // lock a three-thread channel model runs past 10,000 scheduling branches in
 // one execution (each failed acquire and spin is a branch). The spin lock
@@ -80,66 +81,6 @@ impl<T> Entry<T> {
 /// aborted are "stale": they stay valid until their owner removes them, and
 /// a scan drops them early.
 pub(crate) struct Waiters<T>(Queue<NonNull<Entry<T>>>);
-
-/// A FIFO whose oldest element is kept inline: a channel's wait queue
-/// mostly holds one waiter or none, and a hand-off then pushes and pops
-/// without touching a ring buffer (a third of the instructions of a
-/// `VecDeque` push and pop).
-struct Queue<E> {
-    /// The oldest element; `None` only while `rest` is empty too.
-    first: Option<E>,
-    /// The others, oldest first.
-    rest: VecDeque<E>,
-}
-
-impl<E: Copy> Queue<E> {
-    const fn new() -> Queue<E> {
-        Queue {
-            first: None,
-            rest: VecDeque::new(),
-        }
-    }
-
-    #[inline]
-    fn push_back(&mut self, e: E) {
-        if self.first.is_none() {
-            self.first = Some(e);
-        } else {
-            self.rest.push_back(e);
-        }
-    }
-
-    #[inline]
-    fn get(&self, index: usize) -> Option<&E> {
-        match index {
-            0 => self.first.as_ref(),
-            _ => self.rest.get(index - 1),
-        }
-    }
-
-    #[inline]
-    fn pop_front(&mut self) -> Option<E> {
-        let first = self.first.take()?;
-        self.first = self.rest.pop_front();
-        Some(first)
-    }
-
-    #[inline]
-    fn remove(&mut self, index: usize) -> Option<E> {
-        match index {
-            0 => self.pop_front(),
-            _ => self.rest.remove(index - 1),
-        }
-    }
-
-    fn position(&self, mut f: impl FnMut(E) -> bool) -> Option<usize> {
-        let first = self.first?;
-        if f(first) {
-            return Some(0);
-        }
-        self.rest.iter().position(|&e| f(e)).map(|i| i + 1)
-    }
-}
 
 impl<T> Waiters<T> {
     const fn new() -> Waiters<T> {

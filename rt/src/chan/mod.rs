@@ -34,6 +34,7 @@ mod core;
 mod dynamic;
 mod error;
 pub(crate) mod lock;
+mod queue;
 mod select;
 mod select_macro;
 mod selector;

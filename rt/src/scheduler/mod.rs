@@ -358,8 +358,10 @@ impl Shared {
         }
     }
 
-    /// [`schedule_woken`](Self::schedule_woken) from another thread than
-    /// the coroutine's home worker: its inbox, and a wake.
+    /// [`schedule_woken`](Self::schedule_woken) when the caller is not the
+    /// coroutine's home worker running its loop (another thread, or the
+    /// home thread of a current-thread runtime between two `block_on`s):
+    /// its inbox, and a wake.
     #[inline(never)]
     fn schedule_remote(&self, task: Arc<Task>, home: usize) {
         self.remotes[home].inbox.push(task);

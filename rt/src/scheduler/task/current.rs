@@ -24,10 +24,12 @@ pub(in crate::scheduler) fn set_current(task: *const Task) -> *const Task {
     CURRENT.with(|c| c.replace(task))
 }
 
-/// [`set_current`] inlined, for the worker loop alone: its frame lives on
-/// the worker's own stack, which never changes threads (a resume returns
-/// to the thread it was called on), so a thread-local address cached
-/// across the switch is still this thread's. Twice per switch.
+/// [`set_current`] inlined, for the worker loop alone: `Worker::drive`
+/// runs on a native thread stack (a worker thread, or the owner of a
+/// current-thread runtime — `LocalWorker` refuses to be driven from inside
+/// a coroutine), so a resume returns to the thread that made it and a
+/// thread-local address cached across the switch is still this thread's.
+/// Twice per switch.
 #[inline(always)]
 pub(in crate::scheduler) fn set_current_in_worker_loop(task: *const Task) -> *const Task {
     CURRENT.with(|c| c.replace(task))
