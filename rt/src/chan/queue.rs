@@ -3,6 +3,11 @@
 
 use std::collections::VecDeque;
 
+/// Capacity the queue keeps once it drains; beyond this its buffer goes
+/// back (a million parked receivers left 8 MB behind in a channel that
+/// lives on).
+const KEEP: usize = 1024;
+
 /// A FIFO whose oldest element is kept inline: a channel's wait queue
 /// mostly holds one waiter or none, and a hand-off then pushes and pops
 /// without touching a ring buffer (a third of the instructions of a
@@ -44,6 +49,9 @@ impl<E: Copy> Queue<E> {
     pub(super) fn pop_front(&mut self) -> Option<E> {
         let first = self.first.take()?;
         self.first = self.rest.pop_front();
+        if self.first.is_none() && self.rest.capacity() > KEEP {
+            self.rest = VecDeque::new();
+        }
         Some(first)
     }
 
@@ -51,7 +59,13 @@ impl<E: Copy> Queue<E> {
     pub(super) fn remove(&mut self, index: usize) -> Option<E> {
         match index {
             0 => self.pop_front(),
-            _ => self.rest.remove(index - 1),
+            _ => {
+                let removed = self.rest.remove(index - 1);
+                if self.rest.is_empty() && self.rest.capacity() > KEEP {
+                    self.rest = VecDeque::new();
+                }
+                removed
+            }
         }
     }
 
@@ -108,5 +122,23 @@ mod tests {
             }
             assert_eq!(queue.get(model.len()), None);
         }
+    }
+
+    /// A queue that drained after a spike keeps no large buffer.
+    #[test]
+    fn a_drained_queue_gives_its_buffer_back() {
+        let mut queue = Queue::new();
+        (0..5_000u32).for_each(|i| queue.push_back(i));
+        assert!(queue.rest.capacity() > super::KEEP);
+        (0..5_000u32).for_each(|i| assert_eq!(queue.pop_front(), Some(i)));
+        assert_eq!(queue.rest.capacity(), 0);
+        (0..5_000u32).for_each(|i| queue.push_back(i));
+        while queue.rest.len() > 1 {
+            queue.remove(1);
+        }
+        assert_eq!(queue.remove(1), Some(4_999));
+        assert_eq!(queue.rest.capacity(), 0);
+        assert_eq!(queue.pop_front(), Some(0));
+        assert_eq!(queue.pop_front(), None);
     }
 }

@@ -16,6 +16,10 @@ use super::task::Task;
 /// End of the free chain.
 const NONE: usize = usize::MAX;
 
+/// Slots an empty registry keeps allocated; beyond this its memory goes
+/// back (a spike of a million coroutines left 16 MB behind per worker).
+const KEEP_SLOTS: usize = 1024;
+
 /// A started, unfinished coroutine as its worker's registry holds it:
 /// not counted, so starting and finishing cost no reference-count
 /// traffic.
@@ -86,6 +90,8 @@ pub(crate) struct Registry<T> {
     slots: Vec<Slot<T>>,
     /// The most recently freed slot, or [`NONE`].
     free: usize,
+    /// Items registered.
+    len: usize,
 }
 
 impl<T> Default for Registry<T> {
@@ -93,6 +99,7 @@ impl<T> Default for Registry<T> {
         Registry {
             slots: Vec::new(),
             free: NONE,
+            len: 0,
         }
     }
 }
@@ -100,6 +107,7 @@ impl<T> Default for Registry<T> {
 impl<T> Registry<T> {
     /// Register `item`; returns its slot, for [`remove`](Self::remove).
     pub(crate) fn insert(&mut self, item: T) -> usize {
+        self.len += 1;
         match self.free {
             NONE => {
                 self.slots.push(Slot::Taken(item));
@@ -121,6 +129,17 @@ impl<T> Registry<T> {
         match std::mem::replace(&mut self.slots[slot], Slot::Free(self.free)) {
             Slot::Taken(item) => {
                 self.free = slot;
+                self.len -= 1;
+                if self.len == 0 {
+                    // Every slot is free: start afresh (no free chain to
+                    // walk), and give a spike's memory back.
+                    self.free = NONE;
+                    if self.slots.capacity() > KEEP_SLOTS {
+                        self.slots = Vec::new();
+                    } else {
+                        self.slots.clear();
+                    }
+                }
                 item
             }
             Slot::Free(_) => unreachable!("removed a free registry slot"),
@@ -150,6 +169,7 @@ impl<T> Registry<T> {
         self.free = NONE;
         while let Some(slot) = self.slots.pop() {
             if let Slot::Taken(item) = slot {
+                self.len -= 1;
                 return Some(item);
             }
         }
@@ -180,6 +200,25 @@ mod tests {
         assert_eq!(registry.insert(12), 5);
         assert_eq!(registry.slots.len(), 6);
         assert_eq!(items(&registry), [0, 2, 4, 10, 11, 12]);
+    }
+
+    #[test]
+    fn a_registry_that_empties_gives_its_memory_back() {
+        let mut registry = Registry::default();
+        let slots: Vec<usize> = (0..5_000).map(|i| registry.insert(i)).collect();
+        assert!(registry.slots.capacity() >= 5_000);
+        for (i, slot) in slots.into_iter().enumerate().rev() {
+            assert_eq!(registry.remove(slot), i as u32);
+        }
+        assert_eq!(registry.slots.capacity(), 0);
+        // Small ones keep theirs; either way it starts afresh at slot 0.
+        assert_eq!(registry.insert(7), 0);
+        assert_eq!(registry.insert(8), 1);
+        assert_eq!(registry.remove(0), 7);
+        assert_eq!(registry.remove(1), 8);
+        assert!(registry.slots.capacity() > 0);
+        assert_eq!(registry.insert(9), 0);
+        assert_eq!(items(&registry), [9]);
     }
 
     #[test]
