@@ -49,8 +49,8 @@ impl<E: Copy> Queue<E> {
     pub(super) fn pop_front(&mut self) -> Option<E> {
         let first = self.first.take()?;
         self.first = self.rest.pop_front();
-        if self.first.is_none() && self.rest.capacity() > KEEP {
-            self.rest = VecDeque::new();
+        if self.first.is_none() {
+            self.release_spike();
         }
         Some(first)
     }
@@ -61,11 +61,19 @@ impl<E: Copy> Queue<E> {
             0 => self.pop_front(),
             _ => {
                 let removed = self.rest.remove(index - 1);
-                if self.rest.is_empty() && self.rest.capacity() > KEEP {
-                    self.rest = VecDeque::new();
+                if self.rest.is_empty() {
+                    self.release_spike();
                 }
                 removed
             }
+        }
+    }
+
+    /// `rest` just drained: free its buffer if a spike grew it past [`KEEP`].
+    #[inline]
+    fn release_spike(&mut self) {
+        if self.rest.capacity() > KEEP {
+            self.rest = VecDeque::new();
         }
     }
 
